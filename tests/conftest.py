@@ -1,0 +1,29 @@
+"""Shared pytest set-up: test tiers and the options that enable real-hardware tests."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--board", default=None, help="real board id for `hw` tests (e.g. nucleo-l4r5zi)")
+    parser.addoption("--port", default=None, help="serial port of the real board for `hw` tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--board") and config.getoption("--port"):
+        return
+    skip_hw = pytest.mark.skip(reason="real-hardware test: give --board and --port")
+    for item in items:
+        if "hw" in item.keywords:
+            item.add_marker(skip_hw)
+
+
+@pytest.fixture
+def hw_board(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(board id, port) of the attached real board."""
+    return request.config.getoption("--board"), request.config.getoption("--port")

@@ -1,0 +1,58 @@
+"""``tinykit inspect``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tinykit.cli import main
+from tinykit.inspect import inspect_graph, load_for_inspection, unsupported_error
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--board", "-b", help="Board id: also report whether the model fits its RAM and flash.")
+@click.option("--data", type=click.Path(path_type=Path), help="Calibration data, for Keras models.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def inspect(model: Path, board: str | None, data: Path | None, as_json: bool) -> None:
+    """Per-layer cost of MODEL (.tflite, or Keras with --data): MACs, weights, live memory, arena."""
+    graph = load_for_inspection(model, data)
+    report = inspect_graph(graph, board)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    if graph.unsupported_ops:
+        raise unsupported_error(graph)
+
+
+def _print_report(report: dict) -> None:
+    console = Console(width=max(Console().width, 100))
+    table = Table(title=f"{Path(report['model']['path']).name}  (sha256 {report['model']['sha256'][:16]})")
+    for column in ("#", "op", "output shape", "params", "MACs", "weight bytes", "live bytes"):
+        text = column in ("op", "output shape")
+        table.add_column(column, justify="left" if text else "right", no_wrap=True)
+    for row in report["ops"]:
+        op = row["op"] if row["supported"] else f"[red]{row['op']} (unsupported)[/red]"
+        live = "" if row["live_bytes"] is None else f"{row['live_bytes']:,}"
+        table.add_row(str(row["index"]), op, "x".join(map(str, row["output_shape"])), f"{row['params']:,}",
+                      f"{row['macs']:,}", f"{row['weight_bytes']:,}", live)
+    console.print(table)
+    totals = report["totals"]
+    console.print(f"MACs {totals['macs']:,}   params {totals['params']:,}   weights {totals['weight_bytes']:,} B")
+    if totals["arena_bytes"] is not None:
+        console.print(f"arena {totals['arena_bytes']:,} B   lower bound {totals['arena_lower_bound_bytes']:,} B")
+    fit = report.get("board")
+    if fit:
+        verdict = "[green]fits[/green]" if fit["fits"] else "[red]does not fit[/red]"
+        console.print(
+            f"board {fit['id']}: {verdict}  RAM {fit['ram_needed']:,} / {fit['ram_available']:,} B"
+            f"   flash {fit['flash_needed']:,} / {fit['flash_available']:,} B"
+        )
+        if not fit["fits"]:
+            console.print(f"  short by {fit['ram_missing']:,} B of RAM and {fit['flash_missing']:,} B of flash;"
+                          " try `tinykit prune`, `tinykit fit`, or a bigger board")

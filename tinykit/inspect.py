@@ -1,0 +1,106 @@
+"""``tinykit inspect``: what a model costs, layer by layer, and whether it fits a board.
+
+The report is a plain dict (the ``--json`` output) built from the graph and the memory plan; the CLI
+only renders it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tinykit.errors import QuantizationError, UnsupportedOpError
+from tinykit.ir import Graph, is_keras_model, read_model, supported_ops
+from tinykit.plan import MemoryPlan, plan_memory
+
+
+def load_for_inspection(model: Path, data: Path | None) -> Graph:
+    """Read a .tflite, or quantize a Keras model first when calibration data is given."""
+    if not is_keras_model(model):
+        return read_model(model)
+    if data is None:
+        raise QuantizationError(
+            f"{model} is a Keras model: inspect needs --data DIR (representative data for int8 calibration)",
+            hint=f"tinykit inspect {model} --data DATASET_DIR",
+        )
+    from tinykit.compress.quantize import quantize_model
+
+    with tempfile.TemporaryDirectory(prefix="tinykit-inspect-") as tmp:
+        out = Path(tmp) / f"{model.stem}_int8.tflite"
+        result = quantize_model(model, data, out)
+        return read_model(result.tflite_path)
+
+
+def inspect_graph(graph: Graph, board: str | None = None) -> dict[str, Any]:
+    """The inspect report: per-op rows, totals, unsupported ops, optional board fit."""
+    plan = plan_memory(graph) if not graph.unsupported_ops else None
+    report: dict[str, Any] = {
+        "model": {
+            "path": graph.path,
+            "sha256": graph.sha256,
+            "inputs": [_tensor_summary(t) for t in graph.input_tensors],
+            "outputs": [_tensor_summary(t) for t in graph.output_tensors],
+        },
+        "ops": [_op_row(graph, op, plan) for op in graph.operators],
+        "totals": {
+            "ops": len(graph.operators),
+            "macs": graph.total_macs,
+            "params": graph.params,
+            "weight_bytes": graph.weight_bytes,
+            "arena_bytes": plan.arena_bytes if plan else None,
+            "arena_lower_bound_bytes": plan.lower_bound_bytes if plan else None,
+        },
+        "unsupported_ops": [
+            {"index": op.index, "op": op.opcode, "reason": op.unsupported_reason} for op in graph.unsupported_ops
+        ],
+    }
+    if board is not None and plan is not None:
+        report["board"] = board_fit(board, plan, graph)
+    return report
+
+
+def _tensor_summary(tensor) -> dict[str, Any]:
+    return {"name": tensor.name, "shape": list(tensor.shape), "dtype": tensor.dtype,
+            "scale": tensor.scale, "zero_point": tensor.zero_point}
+
+
+def _op_row(graph: Graph, op, plan: MemoryPlan | None) -> dict[str, Any]:
+    constants = [graph.tensors[i] for i in op.inputs if i >= 0 and graph.tensors[i].is_constant]
+    return {
+        "index": op.index,
+        "op": op.opcode,
+        "output_shape": list(graph.tensors[op.outputs[0]].shape) if op.outputs else [],
+        "params": sum(t.num_elements for t in constants),
+        "macs": op.macs,
+        "weight_bytes": sum(t.nbytes for t in constants),
+        "live_bytes": plan.live_bytes[op.index] if plan else None,
+        "supported": op.supported,
+    }
+
+
+def board_fit(board_id: str, plan: MemoryPlan, graph: Graph) -> dict[str, Any]:
+    """Whether arena + runtime fit the board's RAM and weights + code its flash, and by how much."""
+    from tinykit.boards import estimate_fit, load_board
+
+    board = load_board(board_id)
+    fit = estimate_fit(board, plan.arena_bytes, graph.weight_bytes)
+    return {
+        "id": board.id,
+        "fits": fit.fits,
+        "ram_needed": fit.ram_needed,
+        "ram_available": fit.ram_available,
+        "flash_needed": fit.flash_needed,
+        "flash_available": fit.flash_available,
+        "ram_missing": max(0, fit.ram_needed - fit.ram_available),
+        "flash_missing": max(0, fit.flash_needed - fit.flash_available),
+    }
+
+
+def unsupported_error(graph: Graph) -> UnsupportedOpError:
+    """One line naming every unsupported op with its index, plus the supported set as the hint."""
+    listed = "; ".join(f"op {op.index} {op.opcode}: {op.unsupported_reason}" for op in graph.unsupported_ops)
+    return UnsupportedOpError(
+        f"{len(graph.unsupported_ops)} unsupported op(s): {listed}",
+        hint="supported ops: " + ", ".join(supported_ops()),
+    )

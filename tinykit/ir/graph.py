@@ -1,0 +1,156 @@
+"""The immutable graph every later stage works on.
+
+The reader turns a ``.tflite`` flatbuffer into these objects once; the planner, the code generator
+and ``inspect`` only ever see a :class:`Graph`, never the flatbuffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+# numpy dtypes of the TFLite tensor types tinykit reads.
+DTYPE_BYTES = {
+    "float32": 4,
+    "float16": 2,
+    "int32": 4,
+    "uint8": 1,
+    "int64": 8,
+    "int16": 2,
+    "int8": 1,
+    "bool": 1,
+    "int4": 1,
+}
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """Affine quantization: ``real = scale * (q - zero_point)``, per tensor or per channel."""
+
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    axis: int = 0
+
+    @property
+    def per_channel(self) -> bool:
+        return len(self.scale) > 1
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    """One tensor of the graph; ``data`` is a read-only array for constants, ``None`` otherwise."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    quantization: Quantization | None = None
+    data: np.ndarray | None = field(default=None, repr=False)
+    is_variable: bool = False
+
+    @property
+    def is_constant(self) -> bool:
+        return self.data is not None
+
+    @property
+    def num_elements(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+    @property
+    def nbytes(self) -> int:
+        return self.num_elements * DTYPE_BYTES[self.dtype]
+
+    @property
+    def scale(self) -> float:
+        """Per-tensor scale (the first one for per-channel tensors)."""
+        return self.quantization.scale[0] if self.quantization else 0.0
+
+    @property
+    def zero_point(self) -> int:
+        return self.quantization.zero_point[0] if self.quantization else 0
+
+
+@dataclass(frozen=True, eq=False)
+class Operator:
+    """One op in execution order.
+
+    ``inputs`` may contain ``-1`` for an optional input that is absent (e.g. a bias).
+    ``options`` holds the decoded builtin options with snake_case keys and enum values as strings
+    (``{"padding": "SAME", "stride_w": 1, "fused_activation_function": "RELU6", ...}``).
+    ``output_shapes`` and ``macs`` are computed by the op's handler; ``supported`` is False when no
+    handler exists or the handler rejected an option (``unsupported_reason`` says why).
+    """
+
+    index: int
+    opcode: str
+    options: Mapping[str, Any]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    macs: int = 0
+    supported: bool = True
+    unsupported_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, MappingProxyType):
+            object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """A single-subgraph model: tensors, operators in execution order, graph inputs and outputs."""
+
+    tensors: tuple[Tensor, ...]
+    operators: tuple[Operator, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    sha256: str
+    description: str = ""
+    path: str = ""
+
+    def tensor(self, index: int) -> Tensor:
+        return self.tensors[index]
+
+    def op_inputs(self, op: Operator) -> list[Tensor | None]:
+        """The op's input tensors, with ``None`` where an optional input is absent."""
+        return [self.tensors[i] if i >= 0 else None for i in op.inputs]
+
+    def op_outputs(self, op: Operator) -> list[Tensor]:
+        return [self.tensors[i] for i in op.outputs]
+
+    @property
+    def input_tensors(self) -> list[Tensor]:
+        return [self.tensors[i] for i in self.inputs]
+
+    @property
+    def output_tensors(self) -> list[Tensor]:
+        return [self.tensors[i] for i in self.outputs]
+
+    @property
+    def unsupported_ops(self) -> list[Operator]:
+        return [op for op in self.operators if not op.supported]
+
+    @property
+    def total_macs(self) -> int:
+        return sum(op.macs for op in self.operators)
+
+    def weight_tensors(self) -> list[Tensor]:
+        """Constant tensors that ops read (weights, biases, shapes), each once."""
+        seen: dict[int, Tensor] = {}
+        for op in self.operators:
+            for i in op.inputs:
+                if i >= 0 and self.tensors[i].is_constant:
+                    seen.setdefault(i, self.tensors[i])
+        return list(seen.values())
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(t.nbytes for t in self.weight_tensors())
+
+    @property
+    def params(self) -> int:
+        """Elements of every constant operand (weights, biases, shape operands), as TFLite counts them."""
+        return sum(t.num_elements for t in self.weight_tensors())

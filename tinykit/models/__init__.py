@@ -1,0 +1,26 @@
+"""Reference int8 models bundled with tinykit (see SOURCES.md for their origin and licence)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parent
+
+# Short names used by the CLI, tests and benchmarks.
+REFERENCE_MODELS = {
+    "kws": "kws_ref_model.tflite",
+    "ic": "pretrainedResnet_quant.tflite",
+    "vww": "vww_96_int8.tflite",
+    "ad": "ad01_int8.tflite",
+    "hello_world": "hello_world_int8.tflite",
+}
+
+
+def reference_model(name: str) -> Path:
+    """Path of a bundled model by short name (``kws``) or file name (``kws_ref_model.tflite``)."""
+    file_name = REFERENCE_MODELS.get(name, name)
+    return MODELS_DIR / file_name
+
+
+def all_reference_models() -> dict[str, Path]:
+    return {short: MODELS_DIR / file_name for short, file_name in REFERENCE_MODELS.items()}

@@ -1,0 +1,167 @@
+"""Static memory plan: tensor lifetimes over the execution order and offsets in one arena.
+
+Every non-constant tensor (and every op's scratch buffer) becomes a :class:`Buffer` alive from the
+step that produces it to the last step that reads it. Buffers whose lifetimes overlap never share
+bytes. RESHAPE/SQUEEZE outputs alias their input, so they cost nothing. Placement is greedy by size
+(largest first, lowest free offset), which is what TFLite Micro's greedy planner does too; the
+lower bound (the most bytes alive at one step) shows how much any planner could still save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tinykit.errors import PlanError
+from tinykit.ir.graph import Graph
+from tinykit.ir.ops import op_handler
+
+ALIGNMENT = 16  # bytes; every buffer starts on a 16-byte boundary (SIMD loads, DMA)
+
+
+@dataclass
+class Buffer:
+    """A block of arena memory: one tensor (plus its aliases) or one op's scratch space."""
+
+    name: str
+    size: int
+    first: int
+    last: int
+    tensors: list[int] = field(default_factory=list)
+    scratch_of: int | None = None
+    offset: int = -1
+
+    def overlaps_in_time(self, other: Buffer) -> bool:
+        return self.first <= other.last and other.first <= self.last
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """Where everything lives in the arena, and how good that is."""
+
+    arena_bytes: int
+    lower_bound_bytes: int
+    offsets: dict[int, int]
+    scratch_offsets: dict[int, int]
+    scratch_bytes: dict[int, int]
+    buffers: tuple[Buffer, ...]
+    live_bytes: tuple[int, ...]  # bytes alive at each op step (tensors + scratch)
+
+    @property
+    def gap_bytes(self) -> int:
+        return self.arena_bytes - self.lower_bound_bytes
+
+
+def _align(value: int) -> int:
+    return (value + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+
+
+def tensor_buffers(graph: Graph) -> list[Buffer]:
+    """One buffer per group of aliased non-constant tensors, with its lifetime in op steps."""
+    last_step = max(len(graph.operators) - 1, 0)
+    owner: dict[int, Buffer] = {}
+
+    def buffer_of(index: int, step: int) -> Buffer:
+        if index not in owner:
+            tensor = graph.tensors[index]
+            owner[index] = Buffer(tensor.name or f"tensor{index}", tensor.nbytes, step, step, [index])
+        return owner[index]
+
+    for index in graph.inputs:
+        buffer_of(index, 0)
+    for step, op in enumerate(graph.operators):
+        for index in op.inputs:
+            if index >= 0 and not graph.tensors[index].is_constant:
+                buffer_of(index, step).last = step
+        handler = op_handler(op.opcode)
+        source = op.inputs[0] if op.inputs else -1
+        aliasable = handler is not None and handler.aliases_input and source in owner
+        for index in op.outputs:
+            if aliasable:
+                shared = owner[source]
+                shared.tensors.append(index)
+                shared.size = max(shared.size, graph.tensors[index].nbytes)
+                owner[index] = shared
+            else:
+                buffer_of(index, step)
+    for index in graph.outputs:
+        buffer_of(index, last_step).last = last_step
+    unique = {id(b): b for b in owner.values()}
+    return list(unique.values())
+
+
+def scratch_buffers(graph: Graph) -> list[Buffer]:
+    """Per-op scratch (im2col and friends), alive only during its op."""
+    buffers = []
+    for step, op in enumerate(graph.operators):
+        handler = op_handler(op.opcode)
+        size = handler.scratch_bytes(op, graph) if handler is not None and op.supported else 0
+        if size > 0:
+            buffers.append(Buffer(f"scratch{op.index}_{op.opcode.lower()}", size, step, step, scratch_of=op.index))
+    return buffers
+
+
+# Orders in which the greedy placer may take buffers. No single order wins on every model (largest
+# first loses 17 % on MobileNet chains, first-use loses on autoencoders), so each is tried.
+PLACEMENT_ORDERS: dict[str, Callable[[Buffer], tuple]] = {
+    "size x lifetime": lambda b: (-b.size * (b.last - b.first + 1), b.first, b.name),
+    "size": lambda b: (-b.size, b.first, b.name),
+    "first use": lambda b: (b.first, -b.size, b.name),
+}
+
+
+def _place(buffers: list[Buffer], order: Callable[[Buffer], tuple]) -> int:
+    """Greedy placement at the lowest free offset, in ``order``; returns the arena size."""
+    placed: list[Buffer] = []
+    for buf in sorted(buffers, key=order):
+        offset = 0
+        for other in sorted((p for p in placed if p.overlaps_in_time(buf)), key=lambda p: p.offset):
+            if offset + buf.size <= other.offset:
+                break
+            offset = max(offset, _align(other.offset + other.size))
+        buf.offset = offset
+        placed.append(buf)
+    return _align(max((b.offset + b.size for b in placed), default=0))
+
+
+def _place_best(buffers: list[Buffer]) -> int:
+    """Try every placement order, keep the smallest arena (ties: the first order listed)."""
+    results = []
+    for order in PLACEMENT_ORDERS.values():
+        arena = _place(buffers, order)
+        results.append((arena, [b.offset for b in buffers]))
+    arena, offsets = min(results, key=lambda r: r[0])
+    for buf, offset in zip(buffers, offsets, strict=True):
+        buf.offset = offset
+    return arena
+
+
+def _live_bytes(buffers: list[Buffer], steps: int) -> list[int]:
+    return [sum(b.size for b in buffers if b.first <= step <= b.last) for step in range(max(steps, 1))]
+
+
+def plan_memory(graph: Graph) -> MemoryPlan:
+    """Plan the arena for ``graph``; raises PlanError if two live buffers would overlap (a bug)."""
+    tensors = tensor_buffers(graph)
+    scratch = scratch_buffers(graph)
+    every = tensors + scratch
+    arena = _place_best(every)
+    _check_no_overlap(every)
+    live = _live_bytes(every, len(graph.operators))
+    return MemoryPlan(
+        arena_bytes=arena,
+        lower_bound_bytes=max(live, default=0),
+        offsets={t: b.offset for b in tensors for t in b.tensors},
+        scratch_offsets={b.scratch_of: b.offset for b in scratch if b.scratch_of is not None},
+        scratch_bytes={b.scratch_of: b.size for b in scratch if b.scratch_of is not None},
+        buffers=tuple(sorted(every, key=lambda b: (b.first, b.offset))),
+        live_bytes=tuple(live),
+    )
+
+
+def _check_no_overlap(buffers: list[Buffer]) -> None:
+    for i, a in enumerate(buffers):
+        for b in buffers[i + 1:]:
+            same_bytes = a.offset < b.offset + b.size and b.offset < a.offset + a.size
+            if a.overlaps_in_time(b) and same_bytes and a.size and b.size:
+                raise PlanError(f"memory plan overlaps {a.name} and {b.name} (a tinykit bug)")
