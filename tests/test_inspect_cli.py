@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,8 @@ def test_json_report(name: str) -> None:
 def test_human_table() -> None:
     code, out, _ = run_cli("inspect", str(reference_model("kws")))
     assert code == 0
-    assert "DEPTHWISE_CONV_2D" in out and "2,656,768" in out and "arena 16,000 B" in out
+    assert "DEPTHWISE_CONV_2D" in out and "2,656,768" in out
+    assert re.search(r"arena [\d,]+ B   lower bound [\d,]+ B", out)
 
 
 def test_missing_path(tmp_path: Path) -> None:
@@ -112,3 +114,25 @@ def test_console_script_exit_code(tmp_path: Path) -> None:
 def _err(*args: str) -> tuple[int, str]:
     code, _, err = run_cli(*args)
     return code, err
+
+
+def test_board_fit_reported() -> None:
+    code, out, _ = run_cli("inspect", str(reference_model("kws")), "--board", "qemu-m4", "--json")
+    assert code == 0
+    fit = json.loads(out)["board"]
+    assert fit["id"] == "qemu-m4" and fit["fits"] is True
+    assert fit["ram_needed"] > 16_000 and fit["ram_missing"] == 0
+
+
+def test_board_misfit_says_by_how_much() -> None:
+    code, out, _ = run_cli("inspect", str(reference_model("vww")), "--board", "qemu-m0", "--json")
+    assert code == 0
+    fit = json.loads(out)["board"]
+    assert fit["fits"] is False and fit["ram_missing"] == fit["ram_needed"] - fit["ram_available"] > 0
+    code, out, _ = run_cli("inspect", str(reference_model("vww")), "--board", "qemu-m0")
+    assert "does not fit" in out and "short by" in out
+
+
+def test_unknown_board() -> None:
+    code, _, err = run_cli("inspect", str(reference_model("kws")), "--board", "no-such-board")
+    assert_one_line_error(code, err, "unknown board")

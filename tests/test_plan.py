@@ -77,4 +77,5 @@ def test_live_bytes_per_step() -> None:
     plan = plan_memory(graph)
     assert len(plan.live_bytes) == len(graph.operators)
     assert max(plan.live_bytes) == plan.lower_bound_bytes
-    assert plan.live_bytes[0] == 490 + 8000  # input + first conv output
+    first_conv_scratch = plan.scratch_bytes.get(0, 0)
+    assert plan.live_bytes[0] == 490 + 8000 + first_conv_scratch  # input + first conv output + scratch

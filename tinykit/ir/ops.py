@@ -174,6 +174,11 @@ class Conv2D(OpHandler):
         _, kh, kw, in_c = _input(graph, op, 1).shape
         return _output(graph, op).num_elements * kh * kw * in_c
 
+    def scratch_bytes(self, op, graph):
+        # = tk_conv2d_s8_buffer_size(): 2 pixels x (int8 + int16) x K padded to 4 (codegen, tk_conv2d.c)
+        _, kh, kw, in_c = _input(graph, op, 1).shape
+        return 2 * 3 * ((kh * kw * in_c + 3) // 4 * 4)
+
 
 @register
 class DepthwiseConv2D(OpHandler):
@@ -199,6 +204,13 @@ class DepthwiseConv2D(OpHandler):
     def macs(self, op, graph):
         _, kh, kw, _ = _input(graph, op, 1).shape
         return _output(graph, op).num_elements * kh * kw
+
+    def scratch_bytes(self, op, graph):
+        # = tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows (codegen)
+        _, kh, kw, _ = _input(graph, op, 1).shape
+        in_c, out_w = _input(graph, op, 0).shape[3], _output(graph, op).shape[2]
+        return kh * ((out_w - 1) * op.options.get("stride_w", 1)
+                     + (kw - 1) * op.options.get("dilation_w_factor", 1) + 1) * in_c
 
 
 @register

@@ -1,0 +1,515 @@
+/* The command loop: MLPerf Tiny / EEMBC runner commands plus tinykit's tk- extensions.
+ *
+ * Commands end with '%', tokens are separated by spaces, every command (known or not) ends with
+ * "m-ready". A rejected command changes no state: each handler validates everything first and
+ * only then writes (unlike the reference firmware, a refused `db load` keeps the old size). */
+#include <string.h>
+
+#include "tk_fw.h"
+
+#define TK_CMD_MAX 80u          /* characters before '%', as in the MLPerf runner */
+#define TK_MAX_TOKENS 4u
+#define TK_MAX_INFER 100000u    /* bounds `infer N W` so no command can occupy the board for days */
+#define TK_MAX_WARMUP 10000u
+#define TK_DEFAULT_INFER 1u
+#define TK_DEFAULT_WARMUP 10u
+#define TK_DB_PRINT_PER_LINE 8u
+#define TK_ENERGY_PULSE_US 2u   /* MLPerf energy mode: falling edge held low >= 1 us */
+#define TK_PROFILE "ULPMark for tinyML Firmware V0.0.1"
+
+static char cmd_buf[TK_CMD_MAX + 1];
+static size_t cmd_len;
+static int cmd_too_long;
+
+static uint8_t db_buf[TK_INPUT_BYTES];
+static size_t db_size; /* bytes announced by the last accepted `db load` */
+static size_t db_pos;  /* bytes received since then */
+
+static uint64_t last_cycles;
+
+/* ---- output helpers (no printf: keeps the firmware small and float-free) ---- */
+
+static void put_str(const char *s)
+{
+    while (*s) {
+        tk_uart_putc(*s++);
+    }
+}
+
+static void put_line(const char *s)
+{
+    put_str(s);
+    put_str("\r\n");
+}
+
+static void put_u64(uint64_t v)
+{
+    char tmp[21];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v != 0u);
+    while (n > 0u) {
+        tk_uart_putc(tmp[--n]);
+    }
+}
+
+static void put_hex8(uint8_t b)
+{
+    static const char digits[] = "0123456789abcdef";
+    tk_uart_putc(digits[b >> 4]);
+    tk_uart_putc(digits[b & 0xFu]);
+}
+
+static void put_milli(int32_t milli)
+{
+    uint32_t mag = milli < 0 ? (uint32_t)(-(milli + 1)) + 1u : (uint32_t)milli;
+    if (milli < 0) {
+        tk_uart_putc('-');
+    }
+    put_u64(mag / 1000u);
+    tk_uart_putc('.');
+    tk_uart_putc((char)('0' + (int)((mag / 100u) % 10u)));
+    tk_uart_putc((char)('0' + (int)((mag / 10u) % 10u)));
+    tk_uart_putc((char)('0' + (int)(mag % 10u)));
+}
+
+/* Echo user text safely: binary garbage is shown as '?'. */
+static void put_sanitized(const char *s)
+{
+    for (; *s; ++s) {
+        char c = *s;
+        tk_uart_putc((c >= 0x20 && c <= 0x7E) ? c : '?');
+    }
+}
+
+static void put_error(const char *what, const char *detail)
+{
+    put_str("e-[");
+    put_str(what);
+    if (detail != NULL) {
+        put_sanitized(detail);
+    }
+    put_line("]");
+}
+
+/* ---- parsing helpers ---- */
+
+static int parse_uint(const char *s, uint32_t max, uint32_t *out)
+{
+    uint32_t v = 0;
+    size_t n = 0;
+    if (s == NULL || *s == '\0') {
+        return 0;
+    }
+    for (; *s; ++s, ++n) {
+        if (*s < '0' || *s > '9' || n >= 9u) {
+            return 0;
+        }
+        v = v * 10u + (uint32_t)(*s - '0');
+    }
+    if (v > max) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+static uint32_t crc32(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; ++i) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; ++k) {
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        }
+    }
+    return ~crc;
+}
+
+/* ---- timing ---- */
+
+static void timestamp(void)
+{
+#if TK_ENERGY_MODE
+    tk_energy_pin_write(0);
+    tk_delay_us(TK_ENERGY_PULSE_US);
+    tk_energy_pin_write(1);
+#else
+    put_str("m-lap-us-");
+    put_u64(tk_micros());
+    put_str("\r\n");
+#endif
+}
+
+/* One inference on the loaded input; only the model's invoke is counted. */
+static int run_once(void)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < tkm_num_inputs(); ++i) {
+        size_t n = tkm_input_bytes(i);
+        memcpy(tkm_input(i), db_buf + off, n);
+        off += n;
+    }
+    uint32_t t0 = tk_counter();
+    int status = tkm_invoke();
+    uint32_t t1 = tk_counter();
+    last_cycles = tk_counter_to_cycles(t1 - t0);
+    return status;
+}
+
+static void results(void)
+{
+    put_str("m-results-[");
+    for (size_t k = 0; k < tkm_output0_count(); ++k) {
+        if (k > 0u) {
+            tk_uart_putc(',');
+        }
+        put_milli(tkm_output0_milli(k));
+    }
+    put_line("]");
+}
+
+/* ---- commands ---- */
+
+static void cmd_db(char **tok, size_t ntok)
+{
+    if (ntok < 2u) {
+        put_error("Command 'db' requires a subcommand", NULL);
+    } else if (strcmp(tok[1], "load") == 0) {
+        uint32_t n;
+        if (ntok != 3u) {
+            put_error("Command 'db load' requires the # of bytes", NULL);
+        } else if (!parse_uint(tok[2], 0xFFFFFFFFu, &n)) {
+            put_error("Invalid byte count: ", tok[2]);
+        } else if (n == 0u) {
+            put_error("Command 'db load' must be >0 bytes", NULL);
+        } else if (n > TK_INPUT_BYTES) {
+            put_str("e-[db load ");
+            put_u64(n);
+            put_str(" exceeds the input size ");
+            put_u64(TK_INPUT_BYTES);
+            put_line("]");
+        } else {
+            db_size = n;
+            db_pos = 0;
+            put_str("m-[Expecting ");
+            put_u64(n);
+            put_line(" bytes]");
+        }
+    } else if (strcmp(tok[1], "print") == 0 && ntok == 2u) {
+        for (size_t i = 0; i < db_pos; ++i) {
+            put_str(i % TK_DB_PRINT_PER_LINE == 0u ? "m-buffer-" : "-");
+            put_hex8(db_buf[i]);
+            if ((i + 1u) % TK_DB_PRINT_PER_LINE == 0u || i + 1u == db_pos) {
+                put_str("\r\n");
+            }
+        }
+    } else if (ntok != 2u) {
+        put_error("Unexpected argument: ", tok[2]);
+    } else {
+        const char *hex = tok[1];
+        size_t digits = strlen(hex);
+        if ((digits & 1u) != 0u) {
+            put_error("Insufficent number of hex digits", NULL);
+            return;
+        }
+        for (size_t i = 0; i < digits; ++i) {
+            if (hex_value(hex[i]) < 0) {
+                char bad[2] = {hex[i], '\0'};
+                put_error("Invalid hex digit ", bad);
+                return;
+            }
+        }
+        if (db_pos >= db_size) {
+            put_error("No db load in progress", NULL);
+            return;
+        }
+        if (digits / 2u > db_size - db_pos) {
+            put_str("e-[Too many bytes: expecting ");
+            put_u64(db_size - db_pos);
+            put_line(" more]");
+            return;
+        }
+        for (size_t i = 0; i < digits; i += 2u) {
+            db_buf[db_pos++] = (uint8_t)((hex_value(hex[i]) << 4) | hex_value(hex[i + 1u]));
+        }
+        if (db_pos == db_size) {
+            put_line("m-load-done");
+        }
+    }
+}
+
+static void cmd_infer(char **tok, size_t ntok)
+{
+    uint32_t n = TK_DEFAULT_INFER, w = TK_DEFAULT_WARMUP;
+    if (ntok > 3u) {
+        put_error("Unexpected argument: ", tok[3]);
+        return;
+    }
+    if (ntok >= 2u && (!parse_uint(tok[1], TK_MAX_INFER, &n) || n == 0u)) {
+        put_error("Inference iterations must be >0 and <=100000: ", tok[1]);
+        return;
+    }
+    if (ntok == 3u && !parse_uint(tok[2], TK_MAX_WARMUP, &w)) {
+        put_error("Inference warmup must be >=0 and <=10000: ", tok[2]);
+        return;
+    }
+    put_str("m-warmup-start-");
+    put_u64(w);
+    put_str("\r\n");
+    for (uint32_t i = 0; i < w; ++i) {
+        if (run_once() != 0) {
+            put_error("Inference failed", NULL);
+            return;
+        }
+    }
+    put_line("m-warmup-done");
+    put_str("m-infer-start-");
+    put_u64(n);
+    put_str("\r\n");
+    timestamp();
+    for (uint32_t i = 0; i < n; ++i) {
+        if (run_once() != 0) {
+            put_error("Inference failed", NULL);
+            return;
+        }
+    }
+    timestamp();
+    put_line("m-infer-done");
+    results();
+}
+
+static void cmd_tk_out(void)
+{
+    for (size_t i = 0; i < tkm_num_outputs(); ++i) {
+        const uint8_t *p = tkm_output(i);
+        put_str("m-tk-out-");
+        put_u64(i);
+        put_str("-[");
+        for (size_t k = 0; k < tkm_output_bytes(i); ++k) {
+            put_hex8(p[k]);
+        }
+        put_line("]");
+    }
+}
+
+static void cmd_tk_crc(void)
+{
+    uint32_t crc = crc32(db_buf, db_pos);
+    put_str("m-tk-crc-[");
+    for (int s = 24; s >= 0; s -= 8) {
+        put_hex8((uint8_t)(crc >> s));
+    }
+    put_line("]");
+}
+
+static void cmd_tk_layers(void)
+{
+    for (size_t i = 0; i < tkm_num_layers(); ++i) {
+        put_str("m-tk-layer-");
+        put_u64(i);
+        put_str("-[");
+        put_sanitized(tkm_layer_name(i));
+        tk_uart_putc(',');
+        put_u64(tk_counter_to_cycles(tkm_layer_ticks(i)));
+        put_line("]");
+    }
+}
+
+static void put_kv(const char *key, uint64_t v, int comma)
+{
+    put_str(key);
+    put_u64(v);
+    if (comma) {
+        tk_uart_putc(',');
+    }
+}
+
+static void cmd_tk_info(void)
+{
+    put_str("m-tk-info-[board=" TK_BOARD_ID ",model=");
+    put_str(tkm_model_hash16);
+    tk_uart_putc(',');
+    put_kv("arena=", tkm_arena_bytes, 1);
+    put_kv("stack=", tk_stack_reserved(), 1);
+    put_kv("stack_used=", tk_stack_used(), 1);
+    put_str(TK_COUNTER_DWT ? "counter=dwt," : "counter=systick,");
+    put_kv("clock=", TK_CLOCK_HZ, 1);
+    put_kv("emulated=", TK_EMULATED, 1);
+    put_kv("inputs=", tkm_num_inputs(), 1);
+    put_kv("outputs=", tkm_num_outputs(), 1);
+    put_kv("input_bytes=", TK_INPUT_BYTES, 0);
+    put_line("]");
+}
+
+static void cmd_help(void)
+{
+    put_line(TK_PROFILE);
+    put_line("name profile timestamp results help");
+    put_line("db load N | db HEX | db print");
+    put_line("infer N W");
+    put_line("tk-out tk-crc tk-cycles tk-layers tk-info tk-run");
+}
+
+static const char *const simple_commands[] = {"name", "profile", "timestamp", "results", "help",
+                                              "tk-out", "tk-crc", "tk-cycles", "tk-layers",
+                                              "tk-info", "tk-run"};
+
+static int is_simple(const char *name)
+{
+    for (size_t i = 0; i < sizeof simple_commands / sizeof simple_commands[0]; ++i) {
+        if (strcmp(name, simple_commands[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Commands that take no argument; returns 0 when the name is not one of them. */
+static int dispatch_simple(const char *name)
+{
+    if (strcmp(name, "name") == 0) {
+        put_line("m-name-dut-[tinykit]");
+    } else if (strcmp(name, "profile") == 0) {
+        put_line("m-profile-[" TK_PROFILE "]");
+        put_str("m-model-[");
+        put_str(tkm_model_id);
+        put_line("]");
+    } else if (strcmp(name, "timestamp") == 0) {
+        timestamp();
+    } else if (strcmp(name, "results") == 0) {
+        results();
+    } else if (strcmp(name, "help") == 0) {
+        cmd_help();
+    } else if (strcmp(name, "tk-out") == 0) {
+        cmd_tk_out();
+    } else if (strcmp(name, "tk-crc") == 0) {
+        cmd_tk_crc();
+    } else if (strcmp(name, "tk-cycles") == 0) {
+        put_str("m-tk-cycles-[");
+        put_u64(last_cycles);
+        put_line("]");
+    } else if (strcmp(name, "tk-layers") == 0) {
+        cmd_tk_layers();
+    } else if (strcmp(name, "tk-info") == 0) {
+        cmd_tk_info();
+    } else if (strcmp(name, "tk-run") == 0) {
+        if (run_once() != 0) {
+            put_error("Inference failed", NULL);
+        } else {
+            put_line("m-tk-run-done");
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static void dispatch(char *line)
+{
+    char *tok[TK_MAX_TOKENS];
+    size_t ntok = 0;
+    char *p = line;
+    while (*p) {
+        while (*p == ' ') {
+            *p++ = '\0';
+        }
+        if (*p == '\0') {
+            break;
+        }
+        if (ntok == TK_MAX_TOKENS) {
+            put_error("Too many arguments", NULL);
+            return;
+        }
+        tok[ntok++] = p;
+        while (*p && *p != ' ') {
+            ++p;
+        }
+    }
+    if (ntok == 0u) {
+        put_error("Empty command", NULL);
+    } else if (strcmp(tok[0], "db") == 0) {
+        cmd_db(tok, ntok);
+    } else if (strcmp(tok[0], "infer") == 0) {
+        cmd_infer(tok, ntok);
+    } else if (ntok > 1u) {
+        /* argument-less commands reject arguments; unknown ones are reported as unknown */
+        if (is_simple(tok[0])) {
+            put_error("Unexpected argument: ", tok[1]);
+        } else {
+            put_error("Unknown command: ", tok[0]);
+        }
+    } else if (!dispatch_simple(tok[0])) {
+        put_error("Unknown command: ", tok[0]);
+    }
+}
+
+void tk_runner_feed(char c)
+{
+    if (c == '\r' || c == '\n') {
+        return; /* humans at a terminal press Enter; the runner never sends these */
+    }
+    if (c != '%') {
+        if (cmd_len < TK_CMD_MAX) {
+            cmd_buf[cmd_len++] = c == '\0' ? '?' : c;
+        } else {
+            cmd_too_long = 1;
+        }
+        return;
+    }
+    cmd_buf[cmd_len] = '\0';
+    if (cmd_too_long) {
+        put_error("Command too long", NULL);
+    } else {
+        dispatch(cmd_buf);
+    }
+    cmd_len = 0;
+    cmd_too_long = 0;
+    put_line("m-ready");
+}
+
+void tk_runner_boot(void)
+{
+#if TK_ENERGY_MODE
+    tk_energy_pin_init();
+    tk_energy_pin_write(1);
+    put_line("m-timestamp-mode-energy");
+#else
+    put_line("m-timestamp-mode-performance");
+#endif
+    timestamp();
+    if (tkm_init() != 0) {
+        put_error("Model init failed", NULL);
+    }
+    put_line("m-init-done");
+    put_line("m-ready");
+}
+
+int main(void)
+{
+    tk_hal_init();
+    tk_timer_init();
+    tk_runner_boot();
+    for (;;) {
+        int c = tk_uart_getc();
+        if (c >= 0) {
+            tk_runner_feed((char)c);
+        }
+    }
+}

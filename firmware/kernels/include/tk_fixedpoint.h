@@ -1,0 +1,176 @@
+/* Fixed-point helpers shared by every kernel: TFLite's integer requantization, bit for bit.
+ *
+ * These follow TFLite's default (double-rounding) MultiplyByQuantizedMultiplier: gemmlowp's
+ * SaturatingRoundingDoublingHighMul followed by RoundingDivideByPOT. The tflite-micro runtime used
+ * as the oracle is built without TFLITE_SINGLE_ROUNDING, so this is the arithmetic it runs.
+ */
+#ifndef TK_FIXEDPOINT_H
+#define TK_FIXEDPOINT_H
+
+#include "tk_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TK_INT8_MIN (-128)
+#define TK_INT8_MAX 127
+#define TK_INT16_MIN (-32768)
+#define TK_INT16_MAX 32767
+
+/* gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31), saturating INT32_MIN^2.
+ *
+ * gemmlowp adds a nudge of 2^30 (or 1 - 2^30 for a negative product) and divides by 2^31 truncating
+ * toward zero. For a negative product n = ab + 1 - 2^30 < 0, trunc(n / 2^31) = ceil(n / 2^31)
+ * = floor((ab + 2^30) / 2^31), the same expression as the non-negative case, so one 64-bit
+ * multiply-add and an arithmetic shift give the identical result (an SMLAL on Arm). */
+TK_INLINE int32_t tk_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
+{
+    if (a == b && a == INT32_MIN) {
+        return INT32_MAX;
+    }
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+}
+
+/* gemmlowp RoundingDivideByPOT: x / 2^exponent rounded half away from zero, 0 <= exponent <= 31. */
+TK_INLINE int32_t tk_rounding_divide_by_pot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* Wrapping left shift (C signed overflow is undefined; TFLite relies on two's-complement wrap). */
+TK_INLINE int32_t tk_shift_left_wrap(int32_t x, int32_t shift)
+{
+    return (int32_t)((uint32_t)x << shift);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier(x, multiplier, shift), double rounding. */
+TK_INLINE int32_t tk_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left_shift = shift > 0 ? shift : 0;
+    const int32_t right_shift = shift > 0 ? 0 : -shift;
+    return tk_rounding_divide_by_pot(
+        tk_sat_rounding_doubling_high_mul(tk_shift_left_wrap(x, left_shift), multiplier), right_shift);
+}
+
+/* TFLite MultiplyByQuantizedMultiplierSmallerThanOneExp (left_shift <= 0). */
+TK_INLINE int32_t tk_requantize_smaller_than_one(int32_t x, int32_t multiplier, int32_t left_shift)
+{
+    return tk_rounding_divide_by_pot(tk_sat_rounding_doubling_high_mul(x, multiplier), -left_shift);
+}
+
+/* TFLite MultiplyByQuantizedMultiplierGreaterThanOne (left_shift >= 0). */
+TK_INLINE int32_t tk_requantize_greater_than_one(int32_t x, int32_t multiplier, int32_t left_shift)
+{
+    return tk_sat_rounding_doubling_high_mul(tk_shift_left_wrap(x, left_shift), multiplier);
+}
+
+TK_INLINE int32_t tk_min_s32(int32_t a, int32_t b) { return a < b ? a : b; }
+TK_INLINE int32_t tk_max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
+
+/* Clamp to [lo, hi]. */
+TK_INLINE int32_t tk_clamp_s32(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/* Saturate to int8. */
+TK_INLINE int8_t tk_sat_s8(int32_t x)
+{
+    return (int8_t)tk_clamp_s32(x, TK_INT8_MIN, TK_INT8_MAX);
+}
+
+/* Saturate to int16. */
+TK_INLINE int16_t tk_sat_s16(int32_t x)
+{
+    return (int16_t)tk_clamp_s32(x, TK_INT16_MIN, TK_INT16_MAX);
+}
+
+/* Saturating int32 addition (gemmlowp SaturatingAdd). */
+TK_INLINE int32_t tk_sat_add_s32(int32_t a, int32_t b)
+{
+    const int64_t s = (int64_t)a + (int64_t)b;
+    return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
+}
+
+/* Saturating int32 subtraction. */
+TK_INLINE int32_t tk_sat_sub_s32(int32_t a, int32_t b)
+{
+    const int64_t s = (int64_t)a - (int64_t)b;
+    return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
+}
+
+/* requantize + output offset + activation clamp: the tail of every conv/fc/dw output. */
+TK_INLINE int8_t tk_requantize_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
+                                  tk_activation act)
+{
+    const int32_t v = tk_requantize(acc, multiplier, shift) + output_offset;
+    return (int8_t)tk_clamp_s32(v, act.min, act.max);
+}
+
+/* tk_requantize_s8 for a non-negative multiplier (every multiplier QuantizeMultiplier makes from a
+ * positive scale): gemmlowp's INT32_MIN * INT32_MIN saturation cannot occur, so it is not tested,
+ * and RoundingDivideByPOT is written branch-free. Same result as tk_requantize_s8. */
+TK_INLINE int8_t tk_requantize_s8_pos(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
+                                      int32_t act_min, int32_t act_max)
+{
+    int32_t right = -shift;
+    int32_t s;
+    if (shift > 0) {
+        acc = tk_shift_left_wrap(acc, shift);
+        right = 0;
+    }
+    s = (int32_t)(((int64_t)acc * (int64_t)multiplier + ((int64_t)1 << 30)) >> 31);
+    {
+        const int32_t mask = (int32_t)((1u << right) - 1u);
+        const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)s >> 31);
+        s = (s >> right) + ((s & mask) > threshold ? 1 : 0);
+    }
+    s += output_offset;
+    s = s < act_min ? act_min : s;
+    s = s > act_max ? act_max : s;
+    return (int8_t)s;
+}
+
+/* One channel's requantization prepared once and applied to several outputs (same result as
+ * tk_requantize_s8_pos, for a non-negative multiplier and shift in [-31, 30]). */
+typedef struct {
+    int32_t multiplier;
+    int32_t left;      /* left shift before the multiply (shift > 0) */
+    int32_t right;     /* rounding right shift after it (shift < 0) */
+    int32_t mask;      /* (1 << right) - 1 */
+    int32_t threshold; /* mask >> 1 */
+} tk_requant_ch;
+
+TK_INLINE tk_requant_ch tk_requant_prepare(int32_t multiplier, int32_t shift)
+{
+    tk_requant_ch q;
+    q.multiplier = multiplier;
+    q.left = shift > 0 ? shift : 0;
+    q.right = shift > 0 ? 0 : -shift;
+    q.mask = (int32_t)((1u << q.right) - 1u);
+    q.threshold = q.mask >> 1;
+    return q;
+}
+
+TK_INLINE int8_t tk_requant_apply(const tk_requant_ch *q, int32_t acc, int32_t output_offset, int32_t act_min,
+                                  int32_t act_max)
+{
+    int32_t s = (int32_t)(((int64_t)tk_shift_left_wrap(acc, q->left) * (int64_t)q->multiplier +
+                           ((int64_t)1 << 30)) >> 31);
+    const int32_t threshold = q->threshold + (int32_t)((uint32_t)s >> 31);
+    s = (s >> q->right) + ((s & q->mask) > threshold ? 1 : 0);
+    s += output_offset;
+    s = s < act_min ? act_min : s;
+    s = s > act_max ? act_max : s;
+    return (int8_t)s;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TK_FIXEDPOINT_H */

@@ -1,0 +1,216 @@
+/* CONV_2D int8: im2col of two output pixels at a time, then a dot product per pair of channels.
+ *
+ * Bit-exact with TFLite's reference ConvPerChannel: TFLite sums (in + input_offset) * w over the
+ * taps inside the image. Here padded taps hold the input zero point (so in + input_offset = 0 and
+ * they add nothing), and input_offset * sum(w) is folded into the bias at generation time, so
+ * acc = bias' + sum(in * w): the same integer, in any order, without the add per MAC. Padding K
+ * to a multiple of 4 adds products with zero weights, which change nothing either.
+ *
+ * Layouts (shared by the plain C and the DSP path, so one generated weights file serves both):
+ *   weights  [pair p][group g][channel 2p + r][4 values k = 4g .. 4g + 3]        (int8)
+ *   columns  [group g][pixel][x0, x2, x1, x3]                                    (int16)
+ * With the DSP extension one 32-bit load of 4 weights and SXTB16 / SXTB16 ROR 8 give the int16
+ * pairs (w0, w2) and (w1, w3), which SMLAD multiplies with the column words (x0, x2), (x1, x3):
+ * two loads, four SXTB16 and eight SMLAD for 16 multiply-accumulates.
+ */
+#include "tk_conv2d.h"
+
+#include <string.h>
+
+#include "tk_dsp.h"
+
+#define TK_CONV_PIXELS 2 /* output pixels per im2col batch */
+
+static int32_t padded_depth(const tk_conv2d_params *p)
+{
+    return (p->filter.h * p->filter.w * p->filter.c + 3) & ~3;
+}
+
+size_t tk_conv2d_s8_buffer_size(const tk_conv2d_params *params)
+{
+    return (size_t)TK_CONV_PIXELS * 3u * (size_t)padded_depth(params);
+}
+
+/* The receptive field of output pixel (oy, ox) as K int8 values (zero point in the padding, zeros
+ * up to the padded depth). 1x1 filters with a depth multiple of 4 read the input in place. */
+static const int8_t *gather(const tk_conv2d_params *p, const int8_t *in, int32_t oy, int32_t ox, int8_t *dst)
+{
+    const int32_t in_c = p->input.c;
+    const int8_t pad_value = (int8_t)(-p->input_offset);
+    const int32_t y0 = oy * p->stride_h - p->pad_h;
+    const int32_t x0 = ox * p->stride_w - p->pad_w;
+    int8_t *out = dst;
+    if (p->filter.h == 1 && p->filter.w == 1 && (in_c & 3) == 0 && y0 >= 0 && y0 < p->input.h && x0 >= 0 &&
+        x0 < p->input.w) {
+        return in + ((size_t)y0 * (size_t)p->input.w + (size_t)x0) * (size_t)in_c;
+    }
+    for (int32_t fy = 0; fy < p->filter.h; ++fy) {
+        const int32_t y = y0 + fy * p->dilation_h;
+        for (int32_t fx = 0; fx < p->filter.w; ++fx) {
+            const int32_t x = x0 + fx * p->dilation_w;
+            if (y < 0 || y >= p->input.h || x < 0 || x >= p->input.w) {
+                memset(out, pad_value, (size_t)in_c);
+            } else {
+                memcpy(out, in + ((size_t)y * (size_t)p->input.w + (size_t)x) * (size_t)in_c, (size_t)in_c);
+            }
+            out += in_c;
+        }
+    }
+    while (out < dst + padded_depth(p)) {
+        *out++ = 0;
+    }
+    return dst;
+}
+
+#ifdef TK_USE_DSP
+typedef int32_t tk_col_t; /* one word = two int16 column values */
+
+/* Two gathered pixels -> [group][pixel][(x0,x2),(x1,x3)] words. */
+static void pack(const int8_t *a, const int8_t *b, int32_t groups, tk_col_t *col)
+{
+    for (int32_t g = 0; g < groups; ++g) {
+        const int32_t va = tk_read_s32(a + 4 * g), vb = tk_read_s32(b + 4 * g);
+        col[0] = tk_sxtb16(va);
+        col[1] = tk_sxtb16_ror8(va);
+        col[2] = tk_sxtb16(vb);
+        col[3] = tk_sxtb16_ror8(vb);
+        col += 4;
+    }
+}
+
+/* acc = {ch0 px0, ch0 px1, ch1 px0, ch1 px1} += the pair's weights . the two columns. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TK_DSP_EMULATE) && !defined(TK_NO_ASM)
+/* The same loop scheduled by hand: two LDRD of the four column words, two weight loads, four
+ * SXTB16 and eight SMLAD per 16 multiply-accumulates (GCC's version needs 22 instructions). */
+static void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t x02, x13, y02, y13, wv, t;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[x02], %[x13], [%[col]], #8\n\t"
+        "ldrd %[y02], %[y13], [%[col]], #8\n\t"
+        "ldr %[wv], [%[w]], #4\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "smlad %[a00], %[t], %[x02], %[a00]\n\t"
+        "smlad %[a01], %[t], %[y02], %[a01]\n\t"
+        "sxtb16 %[t], %[wv], ror #8\n\t"
+        "smlad %[a00], %[t], %[x13], %[a00]\n\t"
+        "smlad %[a01], %[t], %[y13], %[a01]\n\t"
+        "ldr %[wv], [%[w]], #4\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "smlad %[a10], %[t], %[x02], %[a10]\n\t"
+        "smlad %[a11], %[t], %[y02], %[a11]\n\t"
+        "sxtb16 %[t], %[wv], ror #8\n\t"
+        "smlad %[a10], %[t], %[x13], %[a10]\n\t"
+        "smlad %[a11], %[t], %[y13], %[a11]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [col] "+r"(col), [w] "+r"(w),
+          [n] "+r"(groups), [x02] "=&r"(x02), [x13] "=&r"(x13), [y02] "=&r"(y02), [y13] "=&r"(y13),
+          [wv] "=&r"(wv), [t] "=&r"(t)
+        :
+        : "cc", "memory");
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+#else
+static void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (int32_t g = 0; g < groups; ++g) {
+        const int32_t x02 = col[0], x13 = col[1], y02 = col[2], y13 = col[3];
+        const int32_t wa = tk_read_s32(w), wb = tk_read_s32(w + 4);
+        int32_t lo = tk_sxtb16(wa), hi = tk_sxtb16_ror8(wa);
+        a00 = tk_smlad(lo, x02, a00);
+        a00 = tk_smlad(hi, x13, a00);
+        a01 = tk_smlad(lo, y02, a01);
+        a01 = tk_smlad(hi, y13, a01);
+        lo = tk_sxtb16(wb);
+        hi = tk_sxtb16_ror8(wb);
+        a10 = tk_smlad(lo, x02, a10);
+        a10 = tk_smlad(hi, x13, a10);
+        a11 = tk_smlad(lo, y02, a11);
+        a11 = tk_smlad(hi, y13, a11);
+        col += 4;
+        w += 8;
+    }
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+#endif
+#else
+typedef int16_t tk_col_t;
+
+static void pack(const int8_t *a, const int8_t *b, int32_t groups, tk_col_t *col)
+{
+    for (int32_t g = 0; g < groups; ++g) {
+        col[0] = a[0]; col[1] = a[2]; col[2] = a[1]; col[3] = a[3];
+        col[4] = b[0]; col[5] = b[2]; col[6] = b[1]; col[7] = b[3];
+        a += 4;
+        b += 4;
+        col += 8;
+    }
+}
+
+static void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (int32_t g = 0; g < groups; ++g) {
+        a00 += w[0] * col[0] + w[2] * col[1] + w[1] * col[2] + w[3] * col[3];
+        a01 += w[0] * col[4] + w[2] * col[5] + w[1] * col[6] + w[3] * col[7];
+        a10 += w[4] * col[0] + w[6] * col[1] + w[5] * col[2] + w[7] * col[3];
+        a11 += w[4] * col[4] + w[6] * col[5] + w[5] * col[6] + w[7] * col[7];
+        col += 8;
+        w += 8;
+    }
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+#endif
+
+/* All output channels of two packed pixels; `two` is 0 when the second pixel is a duplicate. */
+static void conv_pixels(const tk_conv2d_params *p, const tk_col_t *col, int32_t two, int8_t *out0, int8_t *out1)
+{
+    const int32_t kp = padded_depth(p);
+    const int32_t out_c = p->output.c;
+    const int32_t off = p->output_offset, lo = p->act.min, hi = p->act.max;
+    const int8_t *w = p->filter_data;
+    for (int32_t o = 0; o < out_c; o += 2, w += 2 * kp) {
+        const int32_t o1 = o + 1 < out_c ? o + 1 : o;
+        int32_t acc[4] = {p->bias[o], p->bias[o], p->bias[o1], p->bias[o1]};
+        tk_requant_ch q = tk_requant_prepare(p->multipliers[o], p->shifts[o]);
+        dot_pair(w, col, kp >> 2, acc);
+        out0[o] = tk_requant_apply(&q, acc[0], off, lo, hi);
+        out1[o] = two ? tk_requant_apply(&q, acc[1], off, lo, hi) : out1[o];
+        if (o + 1 < out_c) {
+            q = tk_requant_prepare(p->multipliers[o1], p->shifts[o1]);
+            out0[o1] = tk_requant_apply(&q, acc[2], off, lo, hi);
+            out1[o1] = two ? tk_requant_apply(&q, acc[3], off, lo, hi) : out1[o1];
+        }
+    }
+}
+
+tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8_t *output, void *scratch)
+{
+    const tk_conv2d_params *p = params;
+    const int32_t kp = padded_depth(p);
+    const int32_t pixels = p->output.h * p->output.w;
+    const size_t out_c = (size_t)p->output.c;
+    tk_col_t *col = (tk_col_t *)scratch;                 /* 2 * kp int16 */
+    int8_t *stage0 = (int8_t *)scratch + 4 * (size_t)kp; /* kp int8 per pixel */
+    int8_t *stage1 = stage0 + kp;
+    if (p->filter.c != p->input.c || p->filter.n != p->output.c || scratch == NULL) {
+        return TK_ERROR;
+    }
+    for (int32_t b = 0; b < p->input.n; ++b) {
+        const int8_t *in = input + (size_t)b * (size_t)p->input.h * (size_t)p->input.w * (size_t)p->input.c;
+        int8_t *out = output + (size_t)b * (size_t)pixels * out_c;
+        for (int32_t i = 0; i < pixels; i += 2) {
+            const int32_t two = i + 1 < pixels;
+            const int32_t j = two ? i + 1 : i;
+            const int8_t *a = gather(p, in, i / p->output.w, i % p->output.w, stage0);
+            const int8_t *c = gather(p, in, j / p->output.w, j % p->output.w, stage1);
+            pack(a, c, kp >> 2, col);
+            conv_pixels(p, col, two, out + (size_t)i * out_c, out + (size_t)j * out_c);
+        }
+    }
+    return TK_OK;
+}

@@ -1,0 +1,43 @@
+/* CONV_2D, int8 activations, int8 weights (per-channel or per-tensor), int32 bias: TFLite semantics. */
+#ifndef TK_CONV2D_H
+#define TK_CONV2D_H
+
+#include "tk_fixedpoint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    tk_dims input;   /* n, h, w, c */
+    tk_dims filter;  /* out_c (n), kh (h), kw (w), in_c (c) */
+    tk_dims output;  /* n, h, w, c */
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t dilation_h;
+    int32_t dilation_w;
+    int32_t pad_h; /* top padding (ComputePaddingHeightWidth) */
+    int32_t pad_w; /* left padding */
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* output zero point */
+    tk_activation act;
+    /* OHWI weights rearranged at generation time for the pairwise dot product: output channels in
+     * pairs (an odd last one paired with zeros), K = kh*kw*in_c padded with zeros to a multiple of
+     * 4, stored [pair][k / 4][2 channels][4 values] (see tk_conv2d.c). */
+    const int8_t *filter_data;
+    const int32_t *bias;       /* out_c entries: model bias + input_offset * sum(filter[o]); never NULL */
+    const int32_t *multipliers; /* out_c entries */
+    const int32_t *shifts;      /* out_c entries */
+} tk_conv2d_params;
+
+/* Scratch bytes tk_conv2d_s8 needs: im2col of two output pixels, int8 staging + int16 packed rows,
+ * K padded to a multiple of 4: 2 * 3 * ceil4(kh * kw * in_c). */
+size_t tk_conv2d_s8_buffer_size(const tk_conv2d_params *params);
+
+tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8_t *output, void *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TK_CONV2D_H */

@@ -1,0 +1,41 @@
+/* DEPTHWISE_CONV_2D int8 (any depth multiplier), per-channel or per-tensor weights: TFLite semantics. */
+#ifndef TK_DEPTHWISE_CONV2D_H
+#define TK_DEPTHWISE_CONV2D_H
+
+#include "tk_fixedpoint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    tk_dims input;  /* n, h, w, c */
+    tk_dims filter; /* 1, kh, kw, out_c */
+    tk_dims output; /* n, h, w, out_c = c * depth_multiplier */
+    int32_t depth_multiplier;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t dilation_h;
+    int32_t dilation_w;
+    int32_t pad_h;
+    int32_t pad_w;
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* output zero point */
+    tk_activation act;
+    const int8_t *filter_data;  /* 1 x kh x kw x out_c */
+    const int32_t *bias;        /* out_c entries: model bias + input_offset * sum(w[.., oc]); never NULL */
+    const int32_t *multipliers; /* out_c entries */
+    const int32_t *shifts;      /* out_c entries */
+} tk_depthwise_conv2d_params;
+
+/* Scratch bytes: kh zero-point padded input rows, kh * ((out_w - 1) * stride_w + (kw - 1) * dil_w + 1) * c. */
+size_t tk_depthwise_conv2d_s8_buffer_size(const tk_depthwise_conv2d_params *params);
+
+tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const int8_t *input,
+                                 int8_t *output, void *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TK_DEPTHWISE_CONV2D_H */

@@ -1,0 +1,31 @@
+/* FULLY_CONNECTED int8, per-tensor or per-channel int8 weights, int32 bias: TFLite semantics. */
+#ifndef TK_FULLY_CONNECTED_H
+#define TK_FULLY_CONNECTED_H
+
+#include "tk_fixedpoint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    int32_t batches;      /* rows of the input viewed as batches x depth */
+    int32_t depth;        /* accumulation depth (weights' second dimension) */
+    int32_t units;        /* output channels (weights' first dimension) */
+    int32_t input_offset; /* -input zero point */
+    int32_t output_offset;
+    tk_activation act;
+    const int8_t *filter_data;  /* units x depth */
+    const int32_t *bias;        /* units entries: model bias + input_offset * sum(row); never NULL */
+    const int32_t *multipliers; /* units entries, or 1 for per-tensor weights */
+    const int32_t *shifts;      /* units entries, or 1 for per-tensor weights */
+    int32_t per_channel;        /* 0: multipliers[0] / shifts[0] for every unit */
+} tk_fully_connected_params;
+
+tk_status tk_fully_connected_s8(const tk_fully_connected_params *params, const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TK_FULLY_CONNECTED_H */

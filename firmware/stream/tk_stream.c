@@ -1,0 +1,422 @@
+/* tinykit streaming keyword detection firmware mode (replaces core/runner.c in a stream build).
+ *
+ * Receives framed PCM chunks (tk_stream.h), keeps a ring buffer of samples, computes the
+ * features of each new frame only (one frame per TK_FE_FRAME_STEP samples) into a ring of
+ * feature rows, runs the model on the last TK_FE_NUM_FRAMES rows every TK_ST_INFER_EVERY frames,
+ * averages the last TK_ST_SMOOTH posteriors and reports detections with the keyword, the score
+ * and the stream position (sample index of the end of the window).
+ *
+ * Replies (one line each, "\r\n"):
+ *   s-boot-[...] s-ready                      after reset
+ *   s-info-[key=value,...]                    after an R frame
+ *   s-det-[<label>,<score x1000>,<end sample>] detection
+ *   s-post-[<end sample>,<hex output bytes>]  every inference when R set flag bit 0
+ *   s-err-[gap,<expected>,<got>]              lost audio: the gap is filled with silence
+ *   s-err-[dup,<expected>,<got>]              audio already received: dropped
+ *   s-err-[sync,<bytes>]                      bytes skipped while looking for a frame start
+ *   s-feat-[<hex>] s-stats-[...]              F and S frames
+ *   s-ack-[<next expected sample>] | s-nak-[crc|len|type]   final reply to every frame
+ */
+#include <string.h>
+
+#include "tk_frontend.h"
+#include "tk_fw.h"
+#include "tk_stream.h"
+#include "tk_stream_config.h"
+
+#define TK_ST_RING_MASK (TK_ST_RING_SAMPLES - 1u)
+#define TK_ST_FRAME_BYTES (TK_ST_HEADER_BYTES + TK_ST_MAX_PAYLOAD + 4u)
+
+static int16_t ring[TK_ST_RING_SAMPLES];
+static int16_t frame_buf[TK_FE_FRAME_LENGTH];
+static int8_t feat[TK_FE_NUM_FRAMES][TK_FE_NUM_COEFFS];
+static int8_t post[TK_ST_SMOOTH][TK_ST_NUM_LABELS];
+static tk_frontend_work fe_work;
+
+static struct {
+    uint32_t total;      /* samples received: the stream position */
+    uint32_t next_frame; /* first sample of the next frame to compute */
+    uint32_t frames;
+    uint32_t feat_head; /* row of the next frame = the oldest row */
+    uint32_t inferences;
+    uint32_t refractory;
+    int32_t last_label;
+    int released;
+    int verbose;
+    uint64_t fe_cycles;
+    uint64_t nn_cycles;
+    uint32_t errors;
+    uint32_t lost_samples;
+} st;
+
+static uint8_t rx[TK_ST_FRAME_BYTES];
+static size_t rx_got;
+static size_t rx_need;
+static int rx_state; /* 0: hunt 0xA5, 1: hunt 0x5A, 2: frame body */
+static uint32_t rx_skipped;
+
+/* ---- output ---- */
+
+static void put_str(const char *s)
+{
+    while (*s) {
+        tk_uart_putc(*s++);
+    }
+}
+
+static void put_u64(uint64_t v)
+{
+    char tmp[21];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v != 0u);
+    while (n > 0u) {
+        tk_uart_putc(tmp[--n]);
+    }
+}
+
+static void put_hex(const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; ++i) {
+        tk_uart_putc(digits[p[i] >> 4]);
+        tk_uart_putc(digits[p[i] & 15u]);
+    }
+}
+
+static void put_kv(const char *key, uint64_t v, int comma)
+{
+    put_str(key);
+    tk_uart_putc('=');
+    put_u64(v);
+    if (comma) {
+        tk_uart_putc(',');
+    }
+}
+
+static void reply2(const char *what, uint32_t a, uint32_t b)
+{
+    put_str("s-err-[");
+    put_str(what);
+    tk_uart_putc(',');
+    put_u64(a);
+    tk_uart_putc(',');
+    put_u64(b);
+    put_str("]\r\n");
+}
+
+static void ack(void)
+{
+    put_str("s-ack-[");
+    put_u64(st.total);
+    put_str("]\r\n");
+}
+
+static void nak(const char *why)
+{
+    st.errors++;
+    put_str("s-nak-[");
+    put_str(why);
+    put_str("]\r\n");
+}
+
+/* ---- CRC-32 (zlib), nibble table ---- */
+
+static uint32_t crc32(const uint8_t *p, size_t n)
+{
+    static const uint32_t t[16] = {
+        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
+    };
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; ++i) {
+        c ^= p[i];
+        c = (c >> 4) ^ t[c & 15u];
+        c = (c >> 4) ^ t[c & 15u];
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* ---- detection ---- */
+
+static void detect(uint32_t end_sample)
+{
+    int32_t best = -1;
+    int32_t best_sum = 0;
+    for (uint32_t k = 0; k < TK_ST_NUM_LABELS; ++k) {
+        int32_t sum = 0;
+        for (uint32_t j = 0; j < TK_ST_SMOOTH; ++j) {
+            sum += (int32_t)post[j][k] - TK_ST_OUT_ZERO_POINT;
+        }
+        if (st.last_label == (int32_t)k && sum < TK_ST_THRESHOLD_SUM) {
+            st.released = 1;
+        }
+        if (tk_st_is_keyword[k] && (best < 0 || sum > best_sum)) {
+            best = (int32_t)k;
+            best_sum = sum;
+        }
+    }
+    if (st.refractory > 0u) {
+        st.refractory--;
+        return;
+    }
+    if (best < 0 || st.inferences < TK_ST_SMOOTH || best_sum < TK_ST_THRESHOLD_SUM) {
+        return;
+    }
+    if (best == st.last_label && !st.released) {
+        return;
+    }
+    int64_t milli = ((int64_t)best_sum * TK_ST_OUT_SCALE_Q24 * 1000) / TK_ST_SMOOTH;
+    put_str("s-det-[");
+    put_str(tk_st_labels[best]);
+    tk_uart_putc(',');
+    put_u64((uint64_t)((milli + (1 << 23)) >> 24));
+    tk_uart_putc(',');
+    put_u64(end_sample);
+    put_str("]\r\n");
+    st.last_label = best;
+    st.released = 0;
+    st.refractory = TK_ST_REFRACTORY;
+}
+
+static void infer(uint32_t end_sample)
+{
+    uint8_t *in = tkm_input(0);
+    for (uint32_t r = 0; r < TK_FE_NUM_FRAMES; ++r) {
+        memcpy(&in[r * TK_FE_NUM_COEFFS], feat[(st.feat_head + r) % TK_FE_NUM_FRAMES], TK_FE_NUM_COEFFS);
+    }
+    uint32_t t0 = tk_counter();
+    int rc = tkm_invoke();
+    st.nn_cycles += tk_counter_to_cycles(tk_counter() - t0);
+    if (rc != 0) {
+        put_str("s-err-[invoke,0,0]\r\n");
+        st.errors++;
+        return;
+    }
+    memcpy(post[st.inferences % TK_ST_SMOOTH], tkm_output(0), TK_ST_NUM_LABELS);
+    st.inferences++;
+    if (st.verbose) {
+        put_str("s-post-[");
+        put_u64(end_sample);
+        tk_uart_putc(',');
+        put_hex(tkm_output(0), TK_ST_NUM_LABELS);
+        put_str("]\r\n");
+    }
+    detect(end_sample);
+}
+
+/* Compute every frame whose samples have all arrived; infer on the window when due. */
+static void process_frames(void)
+{
+    while (st.next_frame + TK_FE_FRAME_LENGTH <= st.total) {
+        for (uint32_t i = 0; i < TK_FE_FRAME_LENGTH; ++i) {
+            frame_buf[i] = ring[(st.next_frame + i) & TK_ST_RING_MASK];
+        }
+        uint32_t t0 = tk_counter();
+        tk_frontend_frame(frame_buf, feat[st.feat_head], &fe_work);
+        st.fe_cycles += tk_counter_to_cycles(tk_counter() - t0);
+        st.feat_head = (st.feat_head + 1u) % TK_FE_NUM_FRAMES;
+        st.frames++;
+        uint32_t end = st.next_frame + TK_FE_FRAME_LENGTH;
+        st.next_frame += TK_FE_FRAME_STEP;
+        if (st.frames >= TK_FE_NUM_FRAMES && (st.frames - TK_FE_NUM_FRAMES) % TK_ST_INFER_EVERY == 0u) {
+            infer(end);
+        }
+    }
+}
+
+/* Append n samples (little-endian bytes, or silence when src is NULL) in ring-sized steps. */
+static void append(const uint8_t *src, uint32_t n)
+{
+    const uint32_t step = TK_ST_RING_SAMPLES - TK_FE_FRAME_LENGTH;
+    while (n > 0u) {
+        uint32_t m = n < step ? n : step;
+        for (uint32_t i = 0; i < m; ++i) {
+            int16_t v = 0;
+            if (src != NULL) {
+                v = (int16_t)((uint16_t)src[2u * i] | ((uint16_t)src[2u * i + 1u] << 8));
+            }
+            ring[(st.total + i) & TK_ST_RING_MASK] = v;
+        }
+        st.total += m;
+        n -= m;
+        if (src != NULL) {
+            src += 2u * m;
+        }
+        process_frames();
+    }
+}
+
+static void reset(int verbose)
+{
+    memset(&st, 0, sizeof(st));
+    memset(feat, 0, sizeof(feat));
+    memset(post, 0, sizeof(post));
+    st.last_label = -1;
+    st.verbose = verbose;
+}
+
+static void info(void)
+{
+    put_str("s-info-[board=" TK_BOARD_ID ",");
+    put_kv("rate", TK_FE_SAMPLE_RATE, 1);
+    put_kv("frame_length", TK_FE_FRAME_LENGTH, 1);
+    put_kv("frame_step", TK_FE_FRAME_STEP, 1);
+    put_kv("frames", TK_FE_NUM_FRAMES, 1);
+    put_kv("coeffs", TK_FE_NUM_COEFFS, 1);
+    put_kv("infer_every", TK_ST_INFER_EVERY, 1);
+    put_kv("smooth", TK_ST_SMOOTH, 1);
+    put_kv("max_payload", TK_ST_MAX_PAYLOAD, 1);
+    put_kv("fixed", TK_FE_FIXED, 1);
+    put_kv("clock", TK_CLOCK_HZ, 1);
+    put_kv("emulated", TK_EMULATED, 1);
+    put_str("model=");
+    put_str(tkm_model_hash16);
+    put_str(",labels=");
+    for (uint32_t k = 0; k < TK_ST_NUM_LABELS; ++k) {
+        put_str(tk_st_labels[k]);
+        if (k + 1u < TK_ST_NUM_LABELS) {
+            tk_uart_putc('|');
+        }
+    }
+    put_str("]\r\n");
+}
+
+static void stats(void)
+{
+    put_str("s-stats-[");
+    put_kv("samples", st.total, 1);
+    put_kv("frames", st.frames, 1);
+    put_kv("inferences", st.inferences, 1);
+    put_kv("fe_cycles", st.fe_cycles, 1);
+    put_kv("nn_cycles", st.nn_cycles, 1);
+    put_kv("errors", st.errors, 1);
+    put_kv("lost_samples", st.lost_samples, 1);
+    put_kv("stack_used", tk_stack_used(), 0);
+    put_str("]\r\n");
+}
+
+static void audio(uint32_t index, const uint8_t *payload, uint32_t len)
+{
+    if (len % 2u != 0u) {
+        nak("len");
+        return;
+    }
+    if (index < st.total) {
+        reply2("dup", st.total, index);
+        st.errors++;
+        ack();
+        return;
+    }
+    if (index > st.total) {
+        reply2("gap", st.total, index);
+        st.errors++;
+        st.lost_samples += index - st.total;
+        append(NULL, index - st.total);
+    }
+    append(payload, len / 2u);
+    ack();
+}
+
+static void handle_frame(void)
+{
+    uint32_t len = (uint32_t)rx[6] | ((uint32_t)rx[7] << 8);
+    if (crc32(rx, TK_ST_HEADER_BYTES + len) != rd32(&rx[TK_ST_HEADER_BYTES + len])) {
+        nak("crc");
+        return;
+    }
+    if (rx_skipped != 0u) {
+        reply2("sync", rx_skipped, 0);
+        rx_skipped = 0;
+    }
+    uint32_t index = rd32(&rx[2]);
+    switch (rx[0]) {
+    case TK_ST_TYPE_RESET:
+        reset((rx[1] & TK_ST_FLAG_POSTERIORS) != 0u);
+        info();
+        ack();
+        break;
+    case TK_ST_TYPE_AUDIO:
+        audio(index, &rx[TK_ST_HEADER_BYTES], len);
+        break;
+    case TK_ST_TYPE_FEATURES:
+        put_str("s-feat-[");
+        for (uint32_t r = 0; r < TK_FE_NUM_FRAMES; ++r) {
+            put_hex((const uint8_t *)feat[(st.feat_head + r) % TK_FE_NUM_FRAMES], TK_FE_NUM_COEFFS);
+        }
+        put_str("]\r\n");
+        ack();
+        break;
+    case TK_ST_TYPE_STATS:
+        stats();
+        ack();
+        break;
+    default:
+        nak("type");
+        break;
+    }
+}
+
+static void feed(uint8_t c)
+{
+    if (rx_state == 0) {
+        if (c == TK_ST_MAGIC0) {
+            rx_state = 1;
+        } else {
+            rx_skipped++;
+        }
+    } else if (rx_state == 1) {
+        if (c == TK_ST_MAGIC1) {
+            rx_state = 2;
+            rx_got = 0;
+            rx_need = TK_ST_HEADER_BYTES;
+        } else if (c != TK_ST_MAGIC0) {
+            rx_skipped += 2u;
+            rx_state = 0;
+        } else {
+            rx_skipped++;
+        }
+    } else {
+        rx[rx_got++] = c;
+        if (rx_got == TK_ST_HEADER_BYTES) {
+            uint32_t len = (uint32_t)rx[6] | ((uint32_t)rx[7] << 8);
+            if (len > TK_ST_MAX_PAYLOAD) {
+                nak("len");
+                rx_state = 0;
+                return;
+            }
+            rx_need = TK_ST_HEADER_BYTES + len + 4u;
+        }
+        if (rx_got == rx_need) {
+            handle_frame();
+            rx_state = 0;
+        }
+    }
+}
+
+int main(void)
+{
+    tk_hal_init();
+    tk_timer_init();
+    reset(0);
+    if (tkm_init() != 0) {
+        put_str("s-err-[init,0,0]\r\n");
+    }
+    put_str("s-boot-[board=" TK_BOARD_ID ",model=");
+    put_str(tkm_model_hash16);
+    put_str("]\r\ns-ready\r\n");
+    for (;;) {
+        int c = tk_uart_getc();
+        if (c >= 0) {
+            feed((uint8_t)c);
+        }
+    }
+}

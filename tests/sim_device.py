@@ -1,0 +1,294 @@
+"""A DEVICE SIMULATOR for tests: speaks the MLPerf Tiny / tinykit serial protocol on a local socket.
+
+This is not firmware and measures nothing; it stands in for a board so the host client, `measure`
+and their failure paths can be tested without QEMU. Outputs come from the tflite-micro reference
+runtime (when given a model), so a faithful run validates with zero mismatched bytes.
+
+Fault injection (:class:`Faults`) maps a command name (first token, or ``"db load"``) to how many
+of its first occurrences misbehave: ``silent`` (no reply: a timeout), ``garble`` (the first reply
+line becomes noise), ``reset`` (the device reboots mid-command, re-printing its boot lines and
+losing its state), ``drop_ready`` (the reply lacks `m-ready`). ``wrong_output`` flips one output
+byte of every inference.
+
+Run standalone: ``python tests/sim_device.py --model tinykit/models/hello_world_int8.tflite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import socket
+import threading
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinykit.device.protocol import MAX_COMMAND_CHARS, format_info
+
+BOOT_LINES = ["m-timestamp-mode-performance", "m-lap-us-0", "m-init-done", "m-ready"]
+SIM_CYCLES = 123_456  # "cycles" of one simulated inference (before the input-dependent jitter)
+SIM_LAYERS = [("FULLY_CONNECTED", 60_000), ("FULLY_CONNECTED", 40_000), ("FULLY_CONNECTED", 23_456)]
+
+
+@dataclass
+class Faults:
+    silent: dict[str, int] = field(default_factory=dict)
+    garble: dict[str, int] = field(default_factory=dict)
+    reset: dict[str, int] = field(default_factory=dict)
+    drop_ready: dict[str, int] = field(default_factory=dict)
+    wrong_output: bool = False
+
+    def take(self, kind: str, name: str) -> bool:
+        """True (and one fewer left) if command ``name`` should suffer fault ``kind`` now."""
+        table: dict[str, int] = getattr(self, kind)
+        if table.get(name, 0) > 0:
+            table[name] -= 1
+            return True
+        return False
+
+
+class SimDevice:
+    """The protocol engine: one command string in, reply lines out (state in between)."""
+
+    def __init__(self, model_path: str | Path | None = None, *, board: str = "qemu-m4",
+                 input_bytes: int = 1, faults: Faults | None = None) -> None:
+        self.board = board
+        self.faults = faults or Faults()
+        self.model_path = Path(model_path) if model_path else None
+        self.commands: list[str] = []  # every command received, for assertions
+        self.sha = "0" * 64
+        self.out_specs: list[tuple[int, float, int]] = [(4, 1.0, 0)]  # (bytes, scale, zero point)
+        if self.model_path:
+            self._read_model()
+        else:
+            self.input_bytes = input_bytes
+        self._reset_state()
+
+    def _read_model(self) -> None:
+        from tflite_micro.python.tflite_micro import runtime
+
+        from tinykit import oracle
+
+        data = self.model_path.read_bytes()
+        self.sha = oracle.model_sha256(self.model_path)
+        self.input_bytes = sum(s.nbytes for s in oracle.input_specs(self.model_path))
+        interp = runtime.Interpreter.from_bytes(data)
+        specs = oracle.output_specs(self.model_path)
+        self.out_specs = []
+        for i, spec in enumerate(specs):
+            q = interp.get_output_details(i)["quantization_parameters"]
+            scale = float(q["scales"][0]) if len(q["scales"]) else 1.0
+            zp = int(q["zero_points"][0]) if len(q["zero_points"]) else 0
+            self.out_specs.append((spec.nbytes, scale, zp))
+
+    def _reset_state(self) -> None:
+        self.expected = 0
+        self.buffer = bytearray()
+        self.outputs: list[bytes] = [bytes(n) for n, _, _ in self.out_specs]
+        self.last_cycles = 0
+
+    # -- dispatch -------------------------------------------------------------------------------
+    def handle(self, cmd: str) -> list[str]:
+        self.commands.append(cmd)
+        tokens = cmd.split(" ")
+        name = "db load" if tokens[:2] == ["db", "load"] else tokens[0]
+        if self.faults.take("silent", name):
+            return []
+        if self.faults.take("reset", name):
+            self._reset_state()
+            return list(BOOT_LINES)
+        lines = self._reply(tokens) if len(cmd) <= MAX_COMMAND_CHARS else ["e-[Command too long]"]
+        if self.faults.take("garble", name):
+            lines = ["m-r\x07su#ts-[\xff" + (lines[0][3:] if lines else "")]
+        if not self.faults.take("drop_ready", name):
+            lines.append("m-ready")
+        return lines
+
+    def _reply(self, tokens: list[str]) -> list[str]:
+        handler = {
+            "name": lambda: [f"m-name-dut-[tinykit simulator {self.board}]"],
+            "profile": lambda: ["m-profile-[ULPMark for tinyML Firmware V0.0.1]", "m-model-[sim01]"],
+            "db": lambda: self._db(tokens[1:]),
+            "infer": lambda: self._infer(tokens[1:]),
+            "results": lambda: [self._results_line()],
+            "timestamp": lambda: ["m-lap-us-1000"],
+            "tk-out": lambda: [f"m-tk-out-{i}-[{o.hex()}]" for i, o in enumerate(self.outputs)],
+            "tk-crc": lambda: [f"m-tk-crc-[{zlib.crc32(bytes(self.buffer)):08x}]"],
+            "tk-cycles": lambda: [f"m-tk-cycles-[{self.last_cycles}]"],
+            "tk-layers": lambda: [f"m-tk-layer-{i}-[{n},{c}]" for i, (n, c) in enumerate(SIM_LAYERS)],
+            "tk-info": self._info,
+            "tk-run": self._tk_run,
+        }.get(tokens[0])
+        return handler() if handler else [f"e-[Unknown command: {tokens[0]}]"]
+
+    def _info(self) -> list[str]:
+        info = {"board": self.board, "model": self.sha[:16], "arena": 1024, "stack": 4096,
+                "stack_used": 812, "counter": "systick", "clock": 25_000_000, "emulated": 1,
+                "inputs": 1, "outputs": len(self.out_specs), "input_bytes": self.input_bytes}
+        return [f"m-tk-info-[{format_info(info)}]"]
+
+    def _db(self, args: list[str]) -> list[str]:
+        if args[:1] == ["load"]:
+            n = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
+            if n <= 0:
+                return ["e-[Invalid number of bytes]"]
+            self.expected, self.buffer = n, bytearray()
+            return [f"m-[Expecting {n} bytes]"]
+        if args[:1] == ["print"]:
+            return [f"m-buffer-{'-'.join(f'{b:02x}' for b in self.buffer[i:i + 8])}"
+                    for i in range(0, len(self.buffer), 8)]
+        try:
+            data = bytes.fromhex(args[0])
+        except (ValueError, IndexError):
+            return ["e-[Invalid hex data]"]
+        self.buffer += data[: self.expected - len(self.buffer)]
+        return ["m-load-done"] if len(self.buffer) >= self.expected else []
+
+    def _invoke(self) -> None:
+        data = bytes(self.buffer)
+        if self.model_path and len(data) == self.input_bytes:
+            from tinykit import oracle
+
+            self.outputs = oracle.reference_outputs(self.model_path, [data])[0]
+        else:
+            self.outputs = [bytes((zlib.crc32(data) + i) % 256 for i in range(n)) for n, _, _ in self.out_specs]
+        if self.faults.wrong_output:
+            self.outputs[0] = bytes([self.outputs[0][0] ^ 0x01]) + self.outputs[0][1:]
+        self.last_cycles = SIM_CYCLES + zlib.crc32(data) % 100
+
+    def _tk_run(self) -> list[str]:
+        if len(self.buffer) != self.input_bytes:
+            return ["e-[No input loaded]"]
+        self._invoke()
+        return ["m-tk-run-done"]
+
+    def _results_line(self) -> str:
+        _n, scale, zp = self.out_specs[0]
+        values = np.frombuffer(self.outputs[0], dtype=np.int8)
+        return "m-results-[" + ",".join(f"{scale * (int(v) - zp):.3f}" for v in values) + "]"
+
+    def _infer(self, args: list[str]) -> list[str]:
+        n = int(args[0]) if args else 1
+        w = int(args[1]) if len(args) > 1 else 10
+        self._invoke()
+        return [f"m-warmup-start-{w}", "m-warmup-done", f"m-infer-start-{n}", "m-lap-us-1000",
+                f"m-lap-us-{1000 + n * 5}", "m-infer-done", self._results_line()]
+
+
+class SimServer:
+    """Serves one :class:`SimDevice` on 127.0.0.1 (pyserial URL ``socket://127.0.0.1:PORT``)."""
+
+    def __init__(self, device: SimDevice, boot_on_connect: bool = True) -> None:
+        self.device = device
+        self.boot_on_connect = boot_on_connect
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(1)
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"socket://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def __enter__(self) -> SimServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                self._session(conn)
+
+    def _session(self, conn: socket.socket) -> None:
+        conn.settimeout(0.2)
+        if self.boot_on_connect:
+            self._send(conn, BOOT_LINES)
+        pending = b""
+        while not self._stop.is_set():
+            try:
+                data = conn.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            pending += data
+            while b"%" in pending:
+                cmd, _, pending = pending.partition(b"%")
+                self._send(conn, self.device.handle(cmd.decode("ascii", errors="replace")))
+
+    @staticmethod
+    def _send(conn: socket.socket, lines: list[str]) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall("".join(f"{line}\r\n" for line in lines).encode("latin-1"))
+
+
+class SimPty:
+    """Serves one :class:`SimDevice` on a pseudo-terminal: the client opens ``url`` like /dev/ttyACM0."""
+
+    def __init__(self, device: SimDevice) -> None:
+        import os
+        import tty
+
+        self.device = device
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.url = os.ttyname(self._slave)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> SimPty:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import os
+
+        self._stop.set()
+        self._thread.join(timeout=5)
+        os.close(self._master)
+        os.close(self._slave)
+
+    def _serve(self) -> None:
+        import os
+        import select
+
+        os.write(self._master, "".join(f"{x}\r\n" for x in BOOT_LINES).encode())
+        pending = b""
+        while not self._stop.is_set():
+            if not select.select([self._master], [], [], 0.1)[0]:
+                continue
+            try:
+                pending += os.read(self._master, 4096)
+            except OSError:
+                return
+            while b"%" in pending:
+                cmd, _, pending = pending.partition(b"%")
+                lines = self.device.handle(cmd.decode("ascii", errors="replace"))
+                os.write(self._master, "".join(f"{x}\r\n" for x in lines).encode("latin-1"))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="tinykit DEVICE SIMULATOR (not firmware)")
+    parser.add_argument("--model")
+    parser.add_argument("--board", default="qemu-m4")
+    args = parser.parse_args()
+    with SimServer(SimDevice(args.model, board=args.board)) as server:
+        print(f"simulated device at {server.url} (Ctrl-C to stop)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()

@@ -1,0 +1,93 @@
+"""`tinykit bench`: every bundled reference model on one board, next to TFLite Micro's figures.
+
+The TFLite Micro numbers are the ones measured with the same QEMU and compiler and published in
+``shared/ANCHORS.md`` ("TFLite Micro on the emulated Cortex-M4"); they are data, copied here so
+the table can be printed without the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tinykit.models import all_reference_models
+from tinykit.report import provenance, write_json_atomic
+from tinykit.run import DEFAULT_BOARD, run
+
+# Inputs per model: enough to validate bit-exactness, few enough for VWW/IC on an emulated core.
+BENCH_INPUTS = 3
+
+# ANCHORS.md, TFLite Micro on qemu mps2-an386: instructions/inference with reference and CMSIS-NN
+# kernels, arena_used_bytes (reference kernels), firmware .text minus model bytes (reference kernels).
+TFLM_QEMU_M4 = {
+    "kws": {"macs": 2_656_768, "ref": 43_042_792, "cmsis": 7_697_408, "arena": 22_772, "text": 42_940},
+    "ic": {"macs": 12_501_632, "ref": 107_402_184, "cmsis": 29_860_992, "arena": 54_340, "text": 47_368},
+    "vww": {"macs": 7_489_664, "ref": 100_238_552, "cmsis": 24_101_984, "arena": 100_660, "text": 42_940},
+    "ad": {"macs": 264_192, "ref": 1_952_432, "cmsis": 583_000, "arena": 2_260, "text": 22_620},
+    "hello_world": {"macs": 288, "ref": 5_296, "cmsis": 3_552, "arena": 676, "text": 22_636},
+}
+
+
+def _weight_bytes(model: Path) -> int | None:
+    try:
+        from tinykit.ir import read_model
+
+        return read_model(model).weight_bytes
+    except Exception:  # the IR is optional here: the row just lacks the code-size column
+        return None
+
+
+def bench_row(short: str, model: Path, result: dict[str, Any]) -> dict[str, Any]:
+    anchor = TFLM_QEMU_M4.get(short, {})
+    instr = result.get("instructions_per_inference") or result.get("cycles_per_inference")
+    weights = _weight_bytes(model)
+    macs = result.get("macs") or anchor.get("macs")
+    return {
+        "model": short, "file": model.name, "macs": macs, "instructions_per_inference": instr,
+        "instructions_per_mac": instr / macs if instr and macs else None,
+        "tflm_ref_instructions": anchor.get("ref"), "tflm_cmsis_instructions": anchor.get("cmsis"),
+        "flash_bytes": result.get("flash_bytes"), "ram_bytes": result.get("ram_bytes"),
+        "code_bytes": result["flash_bytes"] - weights if weights and result.get("flash_bytes") else None,
+        "tflm_ref_text_bytes": anchor.get("text"),
+        "arena_bytes": result.get("arena_bytes"), "tflm_ref_arena_bytes": anchor.get("arena"),
+        "mismatched_bytes": result.get("mismatched_bytes"), "inputs": result.get("inputs"),
+        "max_abs_diff": (result.get("validation") or {}).get("max_abs_diff"),
+    }
+
+
+def bench(board_id: str = DEFAULT_BOARD, out_dir: str | Path = "out/bench",
+          models: list[str] | None = None, num_inputs: int = BENCH_INPUTS, progress=None) -> list[dict[str, Any]]:
+    """Run every bundled reference model (or ``models``) and return one row per model."""
+    rows = []
+    for short, path in all_reference_models().items():
+        if models and short not in models:
+            continue
+        if progress:
+            progress(short)
+        result = run(path, board_id, Path(out_dir) / short, num_inputs=num_inputs)
+        write_json_atomic(Path(out_dir) / short / "results.json",
+                          {**provenance(toolchain=result.get("toolchain")), **result})
+        rows.append(bench_row(short, path, result))
+    return rows
+
+
+def _n(v: float | int | None, fmt: str = "{:,}") -> str:
+    return "–" if v is None else fmt.format(v)
+
+
+def markdown(rows: list[dict[str, Any]], board_id: str = DEFAULT_BOARD) -> str:
+    """The docs/BENCHMARKS.md table."""
+    head = (f"| model | MACs | tinykit instr/inference (per MAC) | TFLM ref instr (per MAC) | "
+            f"TFLM CMSIS-NN instr (per MAC) | flash B | RAM B | code B (flash − weights) | TFLM ref .text B | "
+            f"arena B (tinykit / TFLM ref) | mismatched bytes |\n|{'---|' * 2}{'---:|' * 9}")
+    lines = [f"Board `{board_id}`: instructions per inference on the emulated core (not cycles, not ms).", "", head]
+    for r in rows:
+        per = [(v / r["macs"] if v and r["macs"] else None) for v in
+               (r["instructions_per_inference"], r["tflm_ref_instructions"], r["tflm_cmsis_instructions"])]
+        cells = [f"{_n(v, '{:,.0f}')} ({_n(p, '{:.2f}')})" for v, p in
+                 zip((r["instructions_per_inference"], r["tflm_ref_instructions"], r["tflm_cmsis_instructions"]),
+                     per, strict=True)]
+        lines.append(f"| {r['model']} | {_n(r['macs'])} | {' | '.join(cells)} | {_n(r['flash_bytes'])} | "
+                     f"{_n(r['ram_bytes'])} | {_n(r['code_bytes'])} | {_n(r['tflm_ref_text_bytes'])} | "
+                     f"{_n(r['arena_bytes'])} / {_n(r['tflm_ref_arena_bytes'])} | {_n(r['mismatched_bytes'])} |")
+    return "\n".join(lines) + "\n"

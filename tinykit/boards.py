@@ -1,0 +1,235 @@
+"""Board descriptions: one YAML file per board in ``boards/``, validated by a strict schema.
+
+Boards are data (see DESIGN.md): cpu and compiler flags, clock, memory map, UART, cycle counter,
+flasher, emulator machine and a power model with its datasheet source. Where a board is attached
+(serial port, probe id) is per-machine configuration and lives in a user file, never here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tinykit.errors import BoardError
+
+BOARDS_DIR = Path(__file__).resolve().parent.parent / "boards"
+DEFAULT_BOARD = "qemu-m4"
+USER_CONFIG_ENV = "TINYKIT_CONFIG"
+USER_CONFIG_PATH = Path("~/.config/tinykit/boards.yaml")
+
+# Named reserves used by estimate_fit before anything is compiled: the firmware's own code
+# (protocol loop, UART driver, startup, libc pieces) and the default stack. Measured on qemu-m4
+# with the hello_world model and rounded up; build_firmware checks the real ELF afterwards.
+RUNTIME_FLASH_RESERVE = 12 * 1024
+RUNTIME_RAM_RESERVE = 1 * 1024  # protocol buffers and globals, without the model input copy
+
+Cpu = Literal[
+    "cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4f", "cortex-m7", "cortex-m33", "cortex-m55"
+]
+UartKind = Literal["cmsdk", "nrf_uart", "stm32_usart", "stm32_lpuart", "rp2040_pl011"]
+FlasherKind = Literal["qemu", "pyocd", "uf2", "openocd", "esptool"]
+Platform = Literal["mps2", "mps3", "nrf51", "nrf52", "stm32l4", "stm32f7", "rp2040"]
+
+
+class _Strict(BaseModel):
+    """Every board model rejects unknown keys, so a typo in a YAML file is an error, not a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Region(_Strict):
+    origin: int = Field(ge=0)
+    size: int = Field(gt=0)
+
+    @property
+    def end(self) -> int:
+        return self.origin + self.size
+
+
+class Memory(_Strict):
+    flash: Region
+    ram: Region
+
+
+class Uart(_Strict):
+    kind: UartKind
+    base: int = Field(ge=0)
+    baud: int = Field(default=115200, gt=0)
+    tx_pin: str | None = None  # e.g. "PG7", "P1.03", "GP0"; None where the emulator needs no pin mux
+    rx_pin: str | None = None
+    alternate_function: int | None = None  # STM32 GPIO AF number for the UART pins
+
+
+class Flasher(_Strict):
+    kind: FlasherKind
+    params: dict[str, str | int | list[str]] = Field(default_factory=dict)
+
+
+class Power(_Strict):
+    active_current_ma: float = Field(gt=0)
+    supply_voltage_v: float = Field(gt=0)
+    sleep_current_ua: float = Field(ge=0)
+    datasheet: str = Field(min_length=3)
+    note: str | None = None
+
+
+class Board(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    cpu: Cpu
+    cflags: list[str] = Field(min_length=1)
+    platform: Platform  # which firmware/hal/<platform>.c provides clock, UART and GPIO setup
+    clock_hz: int = Field(gt=0)
+    memory: Memory
+    uart: Uart
+    cycle_counter: Literal["dwt", "systick"]
+    energy_gpio: str | None = None
+    flasher: Flasher
+    emulator: str | None = None  # QEMU machine name, None for real hardware
+    stack_bytes: int = Field(default=4096, ge=512)
+    power: Power
+    notes: str | None = None
+
+    @property
+    def emulated(self) -> bool:
+        return self.emulator is not None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Board:
+        if (self.emulator is None) == (self.flasher.kind == "qemu"):
+            raise ValueError("a board has an emulator machine exactly when its flasher kind is 'qemu'")
+        if self.stack_bytes >= self.memory.ram.size:
+            raise ValueError("stack_bytes must be smaller than the RAM region")
+        return self
+
+
+@dataclass(frozen=True)
+class FitEstimate:
+    """Whether a model is likely to fit, before compiling anything (reserves are named constants)."""
+
+    fits: bool
+    ram_needed: int
+    ram_available: int
+    flash_needed: int
+    flash_available: int
+
+
+def _board_file(board_id: str) -> Path:
+    return BOARDS_DIR / f"{board_id}.yaml"
+
+
+def board_ids() -> list[str]:
+    """Ids of every board file shipped in ``boards/``, sorted."""
+    return sorted(p.stem for p in BOARDS_DIR.glob("*.yaml"))
+
+
+def parse_board(data: object, source: str) -> Board:
+    """Validate one board mapping; the error names the file and every offending key."""
+    if not isinstance(data, dict):
+        raise BoardError(f"board file {source} is not a mapping")
+    try:
+        return Board.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<board>'}: {e['msg']}" for e in err.errors()
+        )
+        raise BoardError(f"invalid board file {source}: {problems}") from None
+
+
+@lru_cache(maxsize=64)
+def _load_path(path: Path) -> Board:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise BoardError(f"cannot read board file {path}: {err}") from None
+    board = parse_board(data, str(path))
+    if board.id != path.stem:
+        raise BoardError(f"board file {path} declares id {board.id!r}; it must match the file name")
+    return board
+
+
+def load_board(board: str | Board) -> Board:
+    """Load a board by id (``qemu-m4``) or by path to a YAML file; BoardError lists the known ids."""
+    if isinstance(board, Board):
+        return board
+    path = Path(board)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        return _load_path(path.resolve())
+    candidate = _board_file(board)
+    if not candidate.exists():
+        raise BoardError(
+            f"unknown board {board!r}",
+            hint=f"known boards: {', '.join(board_ids())} (see `tinykit boards`)",
+        )
+    return _load_path(candidate)
+
+
+def list_boards() -> list[Board]:
+    """Every shipped board, sorted by id."""
+    return [load_board(i) for i in board_ids()]
+
+
+def estimate_fit(board: Board | str, arena_bytes: int, weight_bytes: int) -> FitEstimate:
+    """Rough fit check (arena + stack + runtime vs RAM, weights + runtime vs flash)."""
+    b = load_board(board)
+    ram_needed = arena_bytes + b.stack_bytes + RUNTIME_RAM_RESERVE
+    flash_needed = weight_bytes + RUNTIME_FLASH_RESERVE
+    ram_avail, flash_avail = b.memory.ram.size, b.memory.flash.size
+    fits = ram_needed <= ram_avail and flash_needed <= flash_avail
+    return FitEstimate(fits, ram_needed, ram_avail, flash_needed, flash_avail)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Where a board is connected on this machine (from the user config file or --port)."""
+
+    port: str | None = None
+    probe: str | None = None
+    drive: str | None = None  # mounted UF2 drive
+
+
+def user_config_path() -> Path:
+    return Path(os.environ.get(USER_CONFIG_ENV) or USER_CONFIG_PATH).expanduser()
+
+
+def attachment(board_id: str, port: str | None = None) -> Attachment:
+    """Per-machine attachment: ``--port`` wins over the user config file's entry for the board."""
+    path = user_config_path()
+    entry: dict = {}
+    if path.exists():
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise BoardError(f"cannot read tinykit config {path}: {err}") from None
+        if not isinstance(data, dict):
+            raise BoardError(f"tinykit config {path} must map board ids to {{port, probe, drive}}")
+        entry = data.get(board_id) or {}
+        unknown = set(entry) - {"port", "probe", "drive"} if isinstance(entry, dict) else {"<not a mapping>"}
+        if unknown:
+            raise BoardError(f"tinykit config {path}: entry {board_id!r} has unknown keys {sorted(unknown)}")
+    return Attachment(port=port or entry.get("port"), probe=entry.get("probe"), drive=entry.get("drive"))
+
+
+def board_summary(b: Board) -> dict:
+    """JSON-ready description used by `tinykit boards --json`."""
+    return {
+        "id": b.id,
+        "name": b.name,
+        "cpu": b.cpu,
+        "clock_hz": b.clock_hz,
+        "emulated": b.emulated,
+        "emulator": b.emulator,
+        "flash": {"origin": b.memory.flash.origin, "size": b.memory.flash.size},
+        "ram": {"origin": b.memory.ram.origin, "size": b.memory.ram.size},
+        "uart": {"kind": b.uart.kind, "base": b.uart.base, "baud": b.uart.baud},
+        "cycle_counter": b.cycle_counter,
+        "energy_gpio": b.energy_gpio,
+        "flasher": b.flasher.kind,
+        "power": b.power.model_dump(),
+    }

@@ -1,0 +1,140 @@
+"""`tinykit quantize`, `tinykit prune`, `tinykit fit`: make a float model fit a microcontroller."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from tinykit.cli import main
+
+
+def _echo_warnings(warnings: list[str]) -> None:
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+@main.command("quantize")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True,
+              help="data set for calibration and the health check")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="model.tflite")
+@click.option("--qat", is_flag=True, help="quantization-aware fine-tuning before conversion")
+@click.option("--qat-epochs", type=int, default=3, show_default=True)
+@click.option("--strict", is_flag=True, help="an unhealthy conversion is an error, not a warning")
+@click.option("--max-drop", type=float, default=0.01, show_default=True, help="allowed accuracy drop")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--calibration-scale", type=float, default=1.0, hidden=True,
+              help="multiply the representative set (for testing the health check)")
+@click.option("--json", "as_json", is_flag=True)
+def quantize_cmd(model, data_path, output, qat, qat_epochs, strict, max_drop, seed, calibration_scale,
+                 as_json):
+    """Convert a Keras model to a full-int8 .tflite and check its health."""
+    from tinykit.compress.quantize import quantize_model
+
+    res = quantize_model(model, data_path, output, qat=qat, strict=strict, seed=seed, max_drop=max_drop,
+                         calibration_scale=calibration_scale, qat_epochs=qat_epochs)
+    h = res.health
+    if as_json:
+        click.echo(json.dumps({"tflite": str(res.tflite_path), "size_bytes": res.size_bytes, "io": res.io,
+                               "health": h.to_dict()}))
+        return
+    _echo_warnings(h.warnings)
+    inp, out = res.io["inputs"][0], res.io["outputs"][0]
+    if h.float_accuracy is not None:
+        click.echo(f"float accuracy {h.float_accuracy:.4f}  int8 {h.int8_accuracy:.4f}  "
+                   f"agreement {h.agreement:.4f}")
+    worst = min(h.layers, key=lambda layer: layer.sqnr_db, default=None)
+    if worst is not None:
+        click.echo(f"lowest layer SQNR {worst.sqnr_db:.1f} dB ({worst.op} '{worst.name}')")
+    click.echo(f"input scale {inp['scale']:.6g} zero point {inp['zero_point']}; output scale "
+               f"{out['scale']:.6g} zero point {out['zero_point']}")
+    click.echo(f"wrote {res.tflite_path} ({res.size_bytes} bytes)")
+
+
+@main.command("prune")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="pruned.keras")
+@click.option("--ratio", type=float, default=0.5, show_default=True, help="fraction of channels to remove")
+@click.option("--target-macs", type=float, default=None, help="prune to this fraction of the MACs instead")
+@click.option("--criterion", type=click.Choice(["l1", "l2", "activation"]), default="l1", show_default=True)
+@click.option("--mode", type=click.Choice(["layer", "global"]), default="layer", show_default=True)
+@click.option("--steps", type=int, default=2, show_default=True)
+@click.option("--finetune-epochs", type=int, default=3, show_default=True)
+@click.option("--sensitivity", is_flag=True, help="also report per-layer sensitivity")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def prune_cmd(model, data_path, output, ratio, target_macs, criterion, mode, steps, finetune_epochs,
+              sensitivity, seed, as_json):
+    """Remove whole filters/units, fine-tuning between steps; reports every step."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tinykit.compress.prune import PruneConfig, prune_file
+    from tinykit.compress.quantize import load_for_model
+
+    cfg = PruneConfig(ratio=ratio, target_macs=target_macs, criterion=criterion, mode=mode, steps=steps,
+                      finetune_epochs=finetune_epochs, seed=seed)
+    report = prune_file(model, load_for_model(model, data_path), output, cfg, with_sensitivity=sensitivity)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    table = Table(title=f"pruning {model}")
+    for col in ("step", "ratio", "accuracy", "params", "MACs", "weight bytes", "arena bytes"):
+        table.add_column(col, justify="right")
+    for s in report["steps"]:
+        table.add_row(str(s["step"]), f"{s['ratio']:.3f}", f"{s['accuracy']:.4f}", str(s["params"]),
+                      str(s["macs"]), str(s["weight_bytes"]), str(s["arena_bytes"]))
+    Console().print(table)
+    for row in report.get("sensitivity", []):
+        click.echo(f"sensitivity {','.join(row['layers'])}: -{row['channels'] - row['kept']} channels "
+                   f"-> val drop {100 * row['drop']:.1f} pts")
+    click.echo(f"wrote {output}")
+
+
+@main.command("fit")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--board", "board_id", required=True, help="board id, e.g. qemu-m0")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
+@click.option("--max-drop", type=float, default=0.02, show_default=True,
+              help="allowed int8 accuracy loss against the unpruned int8 model")
+@click.option("--ratios", default="0,0.25,0.4,0.55,0.7,0.8", show_default=True, help="pruning ratios to try")
+@click.option("--finetune-epochs", type=int, default=3, show_default=True)
+@click.option("--qat", is_flag=True, help="try quantization-aware training when PTQ loses too much")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="output directory")
+@click.option("--json", "as_json", is_flag=True)
+def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, qat, seed, output, as_json):
+    """Find the most accurate int8 model that fits a board's RAM and flash."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tinykit.compress.fit import fit_model
+    from tinykit.compress.quantize import load_for_model
+    from tinykit.errors import TrainingError
+
+    try:
+        ratio_list = [float(r) for r in ratios.split(",") if r.strip()]
+    except ValueError as err:
+        raise TrainingError(f"--ratios must be comma-separated numbers, got {ratios!r}") from err
+    from tinykit.boards import load_board
+
+    load_board(board_id)  # fail fast on an unknown board, before loading data
+    report = fit_model(model, board_id, load_for_model(model, data_path), output, max_drop, ratio_list,
+                       finetune_epochs, seed, qat)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    table = Table(title=f"candidates for {report['board']} (floor {report['accuracy_floor']:.4f})")
+    for col in ("ratio", "method", "int8 acc", "params", "weights", "arena", "RAM need", "flash need", "fits"):
+        table.add_column(col, justify="right")
+    for c in report["candidates"]:
+        table.add_row(f"{c['ratio']:.2f}", c["method"], f"{c['accuracy']:.4f}", str(c["params"]),
+                      str(c["weight_bytes"]), str(c["arena_bytes"]), str(c["ram_needed"]),
+                      str(c["flash_needed"]), "yes" if c["fits"] else "no")
+    Console().print(table)
+    ch = report["chosen"]
+    click.echo(f"chose ratio {ch['ratio']:.2f}: int8 accuracy {ch['accuracy']:.4f}, RAM {ch['ram_needed']}, "
+               f"flash {ch['flash_needed']} -> {Path(output) / 'model.tflite'}")

@@ -1,0 +1,111 @@
+"""`tinykit lab`: classroom labs that chain the pipeline stages (see docs/labs/)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from tinykit.cli import main
+from tinykit.errors import DataError
+
+STAGE_TEXT = {
+    "data": "preparing the data set", "train": "training the DS-CNN", "prune": "pruning channels",
+    "quantize": "quantizing to int8 (health check)", "fit": "fitting the board (Pareto search)",
+    "build": "building the firmware", "measure": "measuring on the device (whole test split)",
+    "stream": "streaming a sentence of keywords", "report": "writing report.html",
+}
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise DataError(f"not a comma-separated list of numbers: {text!r}") from None
+
+
+@main.group("lab")
+def lab() -> None:
+    """One-command labs (keyword spotting) and their helpers."""
+
+
+@lab.command("kws")
+@click.option("--board", default="qemu-m4", show_default=True, help="Board id (see `tinykit boards`).")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path),
+              help="A Speech Commands-layout folder (default: synthesize keywords with espeak-ng).")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="New output directory.")
+@click.option("--words", default="yes,no,up,down", show_default=True, help="Keywords to synthesize.")
+@click.option("--per-word", type=click.IntRange(10), default=150, show_default=True, help="Clips per label.")
+@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--prune-ratio", type=click.FloatRange(0.0, 0.9), default=0.25, show_default=True)
+@click.option("--finetune-epochs", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--fit-ratios", default="0,0.25,0.5", show_default=True, help="Pruning ratios `fit` tries.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the lab.json summary).")
+def kws(board: str, data_dir: Path | None, out: Path, words: str, per_word: int, epochs: int,
+        prune_ratio: float, finetune_epochs: int, fit_ratios: str, seed: int, as_json: bool) -> None:
+    """Keyword spotting end to end: data, train, prune, quantize, fit, build, flash, measure, stream."""
+    from rich.console import Console
+
+    from tinykit.boards import load_board
+    from tinykit.lab import LabConfig, run_lab
+
+    load_board(board)
+    if data_dir is not None and not data_dir.is_dir():
+        raise DataError(f"data set folder {data_dir} does not exist")
+    word_list = tuple(w.strip() for w in words.split(",") if w.strip())
+    if not word_list:
+        raise DataError("--words needs at least one keyword")
+    cfg = LabConfig(board=board, data=data_dir, words=word_list, per_word=per_word, epochs=epochs,
+                    prune_ratio=prune_ratio, finetune_epochs=finetune_epochs, fit_ratios=_floats(fit_ratios),
+                    seed=seed)
+    console = Console(stderr=as_json)
+    with console.status("starting") as status:
+        def progress(stage: str, message: str) -> None:
+            if message == "start":
+                status.update(f"[bold]{STAGE_TEXT.get(stage, stage)}[/bold] …")
+            else:
+                console.print(f"[green]✓[/green] {STAGE_TEXT.get(stage, stage)}: {message}")
+
+        res = run_lab(cfg, out, progress)
+    if as_json:
+        click.echo((out / "lab.json").read_text())
+        return
+    _print_summary(console, res)
+
+
+def _print_summary(console, res) -> None:
+    m, s = res.stages["measure"], res.stages["stream"]
+    match = s.get("match", {})
+    console.print(f"accuracy on {res.config.board}: {m.get('accuracy'):.4f} (host int8 {m.get('host_accuracy'):.4f}) "
+                  f"over {m.get('inputs')} test clips; output bytes differing from the oracle: "
+                  f"{m.get('mismatched_bytes')}")
+    for row in match.get("words", []):
+        d = row.get("detection")
+        where = f"detected at {d['sample'] / 16000:.2f} s (score {d['score']:.2f})" if d else "MISSED"
+        console.print(f"  spoken '{row['word']}' at {row['start'] / 16000:.2f} s: {where}")
+    for d in match.get("false_alarms", []):
+        console.print(f"  false alarm: {d['label']} at {d['sample'] / 16000:.2f} s")
+    console.print(f"streaming: {s.get('real_time_fraction', 0):.3f} x real time at the board clock; "
+                  f"lab took {sum(res.seconds.values()) / 60:.1f} min")
+    console.print(f"report: {res.out / 'report.html'}")
+
+
+@lab.command("testset")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True, help="The data set folder.")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="testset.npz")
+def testset(model: Path, data_dir: Path, out: Path) -> None:
+    """Export the whole test split as the int8 model inputs (for `tinykit measure --inputs`)."""
+    from tinykit.data.datasets import load_dataset
+    from tinykit.frontend import feature_config_for
+    from tinykit.lab import export_testset
+
+    if not model.is_file():
+        raise DataError(f"model {model} does not exist")
+    if out.suffix != ".npz":
+        raise DataError(f"output {out} must end in .npz")
+    ds = load_dataset(data_dir, feature_config_for(model))
+    inputs, labels = export_testset(model, ds, out)
+    click.echo(json.dumps({"inputs": str(inputs), "labels": str(labels), "clips": int(len(ds.y["test"]))}))

@@ -1,0 +1,194 @@
+"""`tinykit measure`, `tinykit run` and `tinykit bench`: parse, call the library, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from tinykit.cli import main
+from tinykit.errors import DeviceError, TinykitError
+
+DEVICE_FILE = "device.json"  # written by `tinykit flash DIR`: {"url", "pid", "board"}
+BUILD_RECORD = "build.json"  # written by build_firmware: model, toolchain, sizes
+EXIT_MISMATCH = 1  # the device's outputs differ from the host oracle
+
+
+def _stderr_trace(line: str) -> None:
+    click.echo(f"trace {time.monotonic():.3f} {line!r}"[:400], err=True)
+
+
+def _device_url(build_dir: Path, board_id: str) -> str:
+    path = build_dir / DEVICE_FILE
+    try:
+        data = json.loads(path.read_text())
+        url = data["url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DeviceError(f"no running device recorded in {path}",
+                          hint=f"start it with `tinykit flash {build_dir} --board {board_id}`") from None
+    if data.get("board") not in (None, board_id):
+        raise DeviceError(f"{build_dir} was flashed for board {data['board']!r}, not {board_id!r}")
+    return str(url)
+
+
+def _build_info(build_dir: Path) -> dict:
+    """Model, toolchain and sizes recorded by `tinykit build` in DIR/build.json (if there)."""
+    try:
+        record = json.loads((build_dir / BUILD_RECORD).read_text())
+    except (OSError, ValueError):
+        return {"model": None, "toolchain": None, "sizes": {}}
+    model = record.get("model") if isinstance(record, dict) else None
+    size = record.get("size") or {}
+    sizes = {"flash_bytes": size.get("flash_used"), "ram_bytes": size.get("ram_used"),
+             "flash_total": size.get("flash_total"), "ram_total": size.get("ram_total")}
+    return {"model": Path(model) if model and Path(model).is_file() else None,
+            "toolchain": record.get("toolchain"), "sizes": {k: v for k, v in sizes.items() if v is not None}}
+
+
+def _model_arg(value: str) -> Path:
+    """A .tflite path, or the short name of a bundled reference model (kws, ic, vww, ad, hello_world)."""
+    from tinykit.models import REFERENCE_MODELS, reference_model
+
+    path = Path(value)
+    if path.is_file():
+        return path
+    if value in REFERENCE_MODELS:
+        return reference_model(value)
+    raise TinykitError(f"model {value} does not exist",
+                       hint=f"give a .tflite path or a bundled model: {', '.join(REFERENCE_MODELS)}")
+
+
+def _progress(quiet: bool):
+    """Progress on stderr, only for a person watching a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\r  input {done}/{total}", err=True, nl=done == total)
+    return show
+
+
+def _emit(result: dict, as_json: bool, output: Path | None, console: Console) -> None:
+    from tinykit import report
+
+    if output is not None:
+        report.write_json_atomic(output, result)
+        if result.get("layers"):
+            report.plot_layers(result, output.with_suffix(".layers.png"))
+    if as_json:
+        click.echo(json.dumps(result, default=str))
+    else:
+        report.print_report(result, console)
+        if output is not None:
+            console.print(f"results: {output}")
+    if result.get("mismatched_bytes"):
+        # Not a user error (exit 2) but a failed validation: scripts and CI must notice.
+        sys.exit(EXIT_MISMATCH)
+
+
+@main.command("measure")
+@click.option("--board", "board_id", required=True, help="Board id (see `tinykit boards`).")
+@click.option("--port", help="pyserial URL: /dev/ttyACM0, socket://HOST:PORT, rfc2217://HOST:PORT.")
+@click.option("--build", "build_dir", type=click.Path(path_type=Path), help="Build dir flashed by `tinykit flash`.")
+@click.option("--model", help="The .tflite the device runs, or a bundled model name (for validation).")
+@click.option("--inputs", "inputs_path", type=click.Path(path_type=Path), help=".npy/.npz/.bin file or directory.")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), help="Class labels (.npy or text).")
+@click.option("--count", "num_inputs", type=click.IntRange(1), default=10, show_default=True,
+              help="Random inputs (fixed seed) when --inputs is not given.")
+@click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help="Inferences per input.")
+@click.option("--power", help="Power monitor KIND:PORT (lpm01a:/dev/ttyACM1, ppk2:auto).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write results JSON here (atomically).")
+def measure_command(board_id, port, build_dir, model, inputs_path, labels_path, num_inputs, runs, power,
+                    as_json, trace, output) -> None:
+    """Run inferences on a flashed device; report latency, bit-exactness, accuracy and energy."""
+    from tinykit import report
+    from tinykit.boards import load_board
+    from tinykit.measure import MeasureRequest, measure
+
+    board = load_board(board_id)
+    if (port is None) == (build_dir is None):
+        raise TinykitError("give exactly one of --port or --build", hint="e.g. --port socket://127.0.0.1:4444")
+    if output is not None:
+        report.check_writable(output)
+    info = _build_info(build_dir) if build_dir else {"model": None, "toolchain": None, "sizes": {}}
+    model = _model_arg(str(model)) if model is not None else info["model"]
+    url = port or _device_url(build_dir, board.id)
+    console = Console(stderr=as_json)
+    req = MeasureRequest(url=url, board=board, model_path=model, inputs_path=inputs_path,
+                         labels_path=labels_path, num_inputs=num_inputs, runs=runs, power=power,
+                         trace=_stderr_trace if trace else None, progress=_progress(as_json))
+    result = {**report.provenance(toolchain=info["toolchain"]), **measure(req), **info["sizes"]}
+    _emit(result, as_json, output, console)
+
+
+@main.command("run")
+@click.argument("model")
+@click.option("--board", "board_id", default="qemu-m4", show_default=True, help="Board id.")
+@click.option("-o", "--out-dir", type=click.Path(path_type=Path), default=Path("out/run"), show_default=True,
+              help="Build directory; results.json is written here.")
+@click.option("--port", help="Serial port of a real board (pyserial URL); QEMU needs none.")
+@click.option("--count", "num_inputs", type=click.IntRange(1), default=10, show_default=True,
+              help="Random inputs (fixed seed) to validate and time.")
+@click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help="Inferences per input.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
+def run_command(model, board_id, out_dir, port, num_inputs, runs, as_json, trace) -> None:
+    """Build firmware for MODEL (a .tflite or kws/ic/vww/ad/hello_world), flash it and measure it."""
+    from tinykit import report
+    from tinykit.boards import load_board
+    from tinykit.run import run
+
+    model = _model_arg(model)
+    board = load_board(board_id)
+    output = report.check_writable(out_dir / "results.json")
+    console = Console(stderr=as_json)
+    if not as_json:
+        console.print(f"building and flashing {model.name} for {board.id} ...")
+    result = run(model, board.id, out_dir, num_inputs=num_inputs, runs=runs, port=port,
+                 trace=_stderr_trace if trace else None, progress=_progress(as_json))
+    result = {**report.provenance(toolchain=result.get("toolchain")), **result}
+    _emit(result, as_json, output, console)
+
+
+@main.command("bench")
+@click.option("--board", "board_id", default="qemu-m4", show_default=True, help="Board id.")
+@click.option("--model", "models", multiple=True, help="Only these reference models (kws, ic, vww, ad, hello_world).")
+@click.option("-o", "--out-dir", type=click.Path(path_type=Path), default=Path("out/bench"), show_default=True,
+              help="Builds, per-model results.json and bench.json go here.")
+@click.option("--count", "num_inputs", type=click.IntRange(1), default=3, show_default=True,
+              help="Random inputs per model (every output byte is checked against tflite-micro).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the docs/BENCHMARKS.md table.")
+def bench_command(board_id, models, out_dir, num_inputs, as_json, as_markdown) -> None:
+    """Every bundled reference model on BOARD, next to TFLite Micro's figures (ANCHORS.md)."""
+    from tinykit import bench, report
+    from tinykit.boards import load_board
+    from tinykit.models import REFERENCE_MODELS
+
+    board = load_board(board_id)
+    unknown = sorted(set(models) - set(REFERENCE_MODELS))
+    if unknown:
+        raise TinykitError(f"unknown reference model(s) {', '.join(unknown)}",
+                           hint=f"choose from {', '.join(REFERENCE_MODELS)}")
+    output = report.check_writable(out_dir / "bench.json")
+    console = Console(stderr=True)
+    rows = bench.bench(board.id, out_dir, list(models) or None, num_inputs,
+                       progress=lambda m: console.print(f"bench: {m} on {board.id} ..."))
+    data = {**report.provenance(), "board": board.id, "rows": rows}
+    report.write_json_atomic(output, data)
+    if as_json:
+        click.echo(json.dumps(data, default=str))
+    elif as_markdown:
+        click.echo(bench.markdown(rows, board.id), nl=False)
+    else:
+        Console().print(bench.markdown(rows, board.id))
+    bad = [r["model"] for r in rows if r.get("mismatched_bytes")]
+    if bad:
+        console.print(f"[red]validation failed: {', '.join(bad)} differ from the tflite-micro reference[/red]")
+        sys.exit(EXIT_MISMATCH)

@@ -1,0 +1,158 @@
+"""``generate``: .tflite -> a self-contained C99 library directory, written atomically.
+
+Reads the model, plans the arena, lowers every op (``context.build_context``), renders the three
+model templates, copies only the kernels the model needs, and writes ``manifest.json``. Files are
+written to a temporary directory next to the destination and moved into place only when every
+step succeeded, so a failure leaves the destination untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from tinykit import __version__
+from tinykit.codegen.context import ALWAYS_HEADERS, ModelContext, build_context, validate_name
+from tinykit.errors import CodegenError, UnsupportedOpError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO_ROOT / "templates" / "model"
+KERNEL_DIR = REPO_ROOT / "firmware" / "kernels"
+KERNEL_INCLUDE_DIR = KERNEL_DIR / "include"
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class GeneratedLibrary:
+    """What ``generate`` wrote: the directory is both the source and the include directory."""
+
+    dir: Path
+    name: str
+    sources: list[Path]
+    include_dir: Path
+    arena_bytes: int
+    weight_bytes: int
+    manifest: dict = field(default_factory=dict)
+
+
+def _env() -> jinja2.Environment:
+    if not TEMPLATE_DIR.is_dir():
+        raise CodegenError(f"templates not found at {TEMPLATE_DIR}", hint="reinstall tinykit from its source tree")
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                              autoescape=False)
+
+
+def render(ctx: ModelContext) -> dict[str, str]:
+    """File name -> text of the three generated model files."""
+    env = _env()
+    return {
+        f"{ctx.name}.h": env.get_template("model.h.j2").render(ctx=ctx),
+        f"{ctx.name}.c": env.get_template("model.c.j2").render(ctx=ctx),
+        f"{ctx.name}_weights.c": env.get_template("model_weights.c.j2").render(ctx=ctx),
+    }
+
+
+def kernel_files(sources: list[str]) -> list[Path]:
+    """Kernel .c files the model needs, their headers, and the shared headers."""
+    files = [KERNEL_INCLUDE_DIR / h for h in sorted(os.listdir(KERNEL_INCLUDE_DIR)) if h.endswith(".h")]
+    for src in sources:
+        c_file = KERNEL_DIR / src
+        files += [c_file, c_file.with_suffix(".h")]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing or not all((KERNEL_INCLUDE_DIR / h).is_file() for h in ALWAYS_HEADERS):
+        raise CodegenError(f"kernel sources missing: {', '.join(missing) or ', '.join(ALWAYS_HEADERS)}")
+    return files
+
+
+def manifest(ctx: ModelContext, files: list[str], model_path: Path) -> dict:
+    counts: dict[str, int] = {}
+    for op in ctx.ops:
+        counts[op] = counts.get(op, 0) + 1
+    return {
+        "tinykit_version": __version__,
+        "name": ctx.name,
+        "model": model_path.name,
+        "model_sha256": ctx.sha256,
+        "ops": ctx.ops,
+        "op_counts": counts,
+        "arena_bytes": ctx.arena_bytes,
+        "weight_bytes": ctx.weight_bytes,
+        "inputs": [{"bytes": io.nbytes, "shape": io.shape, "type": io.c_type, "zero_point": io.zero_point}
+                   for io in ctx.inputs],
+        "outputs": [{"bytes": io.nbytes, "shape": io.shape, "type": io.c_type, "zero_point": io.zero_point}
+                    for io in ctx.outputs],
+        "files": sorted(files),
+    }
+
+
+def _check_destination(out_dir: Path, force: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CodegenError(f"{out_dir} exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise CodegenError(f"output directory {out_dir} is not empty", hint="pass --force to overwrite it")
+
+
+def _move_into_place(tmp: Path, out_dir: Path) -> None:
+    """Atomic rename for a new directory; per-file replace into an existing one (--force)."""
+    if not out_dir.exists():
+        os.replace(tmp, out_dir)
+        return
+    old = out_dir / MANIFEST
+    if old.is_file():  # drop files a previous generation wrote that this one does not
+        try:
+            stale = set(json.loads(old.read_text()).get("files", []))
+        except (ValueError, OSError):
+            stale = set()
+        for name in stale - {p.name for p in tmp.iterdir()}:
+            (out_dir / Path(name).name).unlink(missing_ok=True)
+    for path in tmp.iterdir():
+        os.replace(path, out_dir / path.name)
+    tmp.rmdir()
+
+
+def unsupported_message(op) -> str:
+    """One line naming the op, its index and the offending option."""
+    reason = op.unsupported_reason or "not supported"
+    if f"op {op.index}" in reason:
+        return reason
+    return f"op {op.index} ({op.opcode}): {reason}"
+
+
+def generate(model_path: str | os.PathLike, out_dir: str | os.PathLike, name: str = "model",
+             force: bool = False) -> GeneratedLibrary:
+    """Generate the C library of ``model_path`` into ``out_dir`` (see the module docstring)."""
+    from tinykit.ir import read_model
+    from tinykit.plan import plan_memory
+
+    model_path, out_dir = Path(model_path), Path(out_dir)
+    validate_name(name)
+    _check_destination(out_dir, force)
+    graph = read_model(model_path)
+    if graph.unsupported_ops:
+        raise UnsupportedOpError(unsupported_message(graph.unsupported_ops[0]))
+    ctx = build_context(graph, plan_memory(graph), name)
+    texts = render(ctx)
+    kernels = kernel_files(ctx.sources)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for fname, text in texts.items():
+            (tmp / fname).write_text(text)
+        for src in kernels:
+            shutil.copyfile(src, tmp / src.name)
+        files = [*texts, *(k.name for k in kernels), MANIFEST]
+        info = manifest(ctx, files, model_path)
+        (tmp / MANIFEST).write_text(json.dumps(info, indent=2) + "\n")
+        _move_into_place(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    sources = [out_dir / f for f in sorted(files) if f.endswith(".c")]
+    return GeneratedLibrary(out_dir, name, sources, out_dir, ctx.arena_bytes, ctx.weight_bytes, info)

@@ -1,0 +1,206 @@
+"""Lowerings of the weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (and RESHAPE/SQUEEZE).
+
+Everything TFLite Micro computes in Prepare is computed here: per-channel multipliers and shifts
+(``PopulateConvolutionQuantizationParams``), the clamp range of the fused activation, the top/left
+padding, and a bias with ``input_offset * sum(weights)`` folded in so the kernels' inner loops
+multiply raw int8 values (the sum is the same integer; see tk_conv2d.c).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinykit.codegen.lowering import (
+    ConstArray,
+    KernelCall,
+    LoweringContext,
+    c_act,
+    c_dims,
+    compute_padding,
+    conv_multipliers,
+    dims4,
+    fused_activation,
+    lowering,
+    require_dtype,
+    shape_comment,
+    unsupported,
+)
+from tinykit.errors import ModelFormatError
+
+CONV_SCRATCH_PIXELS = 2  # must match TK_CONV_PIXELS in tk_conv2d.c
+
+
+def _ceil4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def conv_scratch_bytes(kh: int, kw: int, in_c: int) -> int:
+    """tk_conv2d_s8_buffer_size(): two pixels of int8 staging + int16 packed im2col, K padded to 4."""
+    return CONV_SCRATCH_PIXELS * 3 * _ceil4(kh * kw * in_c)
+
+
+def depthwise_scratch_bytes(kh: int, kw: int, in_c: int, out_w: int, stride_w: int, dilation_w: int) -> int:
+    """tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows."""
+    return kh * ((out_w - 1) * stride_w + (kw - 1) * dilation_w + 1) * in_c
+
+
+def conv_filter_pairs(weights: np.ndarray) -> np.ndarray:
+    """OHWI weights in tk_conv2d.c's layout: [pair][k/4][2 channels][4 values], zero padded."""
+    out_c = weights.shape[0]
+    w2d = weights.reshape(out_c, -1)
+    k, kp, pairs = w2d.shape[1], _ceil4(w2d.shape[1]), (out_c + 1) // 2
+    padded = np.zeros((2 * pairs, kp), np.int8)
+    padded[:out_c, :k] = w2d
+    return padded.reshape(pairs, 2, kp // 4, 4).transpose(0, 2, 1, 3).reshape(-1).copy()
+
+
+def _wrap_int32(values: np.ndarray) -> np.ndarray:
+    """Two's-complement wrap of int64 values to int32 (what int32 accumulation in C does)."""
+    return ((values.astype(np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+def folded_bias(bias: Any, weights: np.ndarray, input_offset: int, axis_last: bool = False) -> np.ndarray:
+    """``bias + input_offset * sum(w)`` per output channel, as int32."""
+    w = weights.astype(np.int64)
+    sums = w.reshape(-1, w.shape[-1]).sum(axis=0) if axis_last else w.reshape(w.shape[0], -1).sum(axis=1)
+    b = np.zeros(len(sums), np.int64) if bias is None else np.asarray(bias.data, np.int64).reshape(-1)
+    if len(b) != len(sums):
+        raise ModelFormatError(f"bias has {len(b)} values for {len(sums)} output channels")
+    return _wrap_int32(b + int(input_offset) * sums)
+
+
+def _weighted_io(op: Any, graph: Any) -> tuple[Any, Any, Any, Any]:
+    inp, weights = graph.op_inputs(op)[:2]
+    bias = graph.op_inputs(op)[2] if len(op.inputs) > 2 else None
+    out = graph.op_outputs(op)[0]
+    require_dtype(op, inp, "input")
+    require_dtype(op, out, "output")
+    require_dtype(op, weights, "weights")
+    if not weights.is_constant:
+        raise unsupported(op, "weights", "non-constant weights")
+    if bias is not None:
+        require_dtype(op, bias, "bias", ("int32",))
+        if not bias.is_constant:
+            raise unsupported(op, "bias", "non-constant bias")
+    if weights.quantization is None:
+        raise unsupported(op, "weights quantization", "missing")
+    if any(z != 0 for z in weights.quantization.zero_point):
+        raise unsupported(op, "weights zero point", "non-zero (int8 weights must be symmetric)")
+    return inp, weights, bias, out
+
+
+def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: Any, channels: int,
+                  bias_values: np.ndarray, collapse: bool = False) -> tuple[list[ConstArray], list[tuple[str, str]]]:
+    """Bias, multiplier and shift arrays; ``collapse`` keeps one multiplier for per-tensor weights."""
+    scales = weights.quantization.scale
+    if len(scales) not in (1, channels):
+        raise unsupported(op, "weights quantization", f"{len(scales)} scales for {channels} channels")
+    count = 1 if collapse and len(scales) == 1 else channels
+    mults, shifts = conv_multipliers(inp.scale, scales, out.scale, count)
+    kind = "per-channel" if len(scales) > 1 else "per-tensor"
+    names = {k: ctx.symbol(op, k) for k in ("bias", "mult", "shift")}
+    arrays = [
+        ConstArray(names["bias"], "int32_t", bias_values,
+                   f"bias + input_offset*sum(w) per output channel ({channels})"),
+        ConstArray(names["mult"], "int32_t", np.asarray(mults, np.int32),
+                   f"requantization multipliers, {kind} (QuantizeMultiplier)"),
+        ConstArray(names["shift"], "int32_t", np.asarray(shifts, np.int32), f"requantization shifts, {kind}"),
+    ]
+    fields = [("bias", names["bias"]), ("multipliers", names["mult"]), ("shifts", names["shift"])]
+    return arrays, fields
+
+
+def _conv_geometry(op: Any, inp: Any, out: Any, kh: int, kw: int) -> list[tuple[str, str]]:
+    o = op.options
+    sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
+    dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
+    if o.get("padding") not in ("SAME", "VALID"):
+        raise unsupported(op, "padding", str(o.get("padding")))
+    _, ih, iw, _ = dims4(inp.shape)
+    _, oh, ow, _ = dims4(out.shape)
+    pad_h = compute_padding(sh, dh, ih, kh, oh) if o["padding"] == "SAME" else 0
+    pad_w = compute_padding(sw, dw, iw, kw, ow) if o["padding"] == "SAME" else 0
+    return [("stride_h", str(sh)), ("stride_w", str(sw)), ("dilation_h", str(dh)), ("dilation_w", str(dw)),
+            ("pad_h", str(pad_h)), ("pad_w", str(pad_w))]
+
+
+@lowering("CONV_2D")
+def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    inp, weights, bias, out = _weighted_io(op, graph)
+    out_c, kh, kw, in_c = weights.shape
+    if dims4(inp.shape)[3] != in_c:
+        raise unsupported(op, "filter depth", "grouped convolution")
+    lo, hi = fused_activation(op, out)
+    w = np.asarray(weights.data, np.int8)
+    arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
+                                    folded_bias(bias, w, -inp.zero_point))
+    filt = ctx.symbol(op, "filter")
+    arrays.insert(0, ConstArray(filt, "int8_t", conv_filter_pairs(w),
+                                shape_comment(weights) + ", OHWI as [pair][k/4][2][4], K padded to 4"))
+    params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
+              *_conv_geometry(op, inp, out, kh, kw),
+              ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
+              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields]
+    return KernelCall("tk_conv2d_s8", "tk_conv2d_params", params, [op.inputs[0]], [op.outputs[0]], arrays,
+                      scratch_bytes=conv_scratch_bytes(kh, kw, in_c), sources=("tk_conv2d.c",))
+
+
+@lowering("DEPTHWISE_CONV_2D")
+def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    inp, weights, bias, out = _weighted_io(op, graph)
+    _, kh, kw, out_c = weights.shape
+    in_c = dims4(inp.shape)[3]
+    if out_c % in_c or dims4(out.shape)[3] != out_c:
+        raise unsupported(op, "depth_multiplier", f"filter depth {out_c} for {in_c} input channels")
+    lo, hi = fused_activation(op, out)
+    w = np.asarray(weights.data, np.int8)
+    arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
+                                    folded_bias(bias, w, -inp.zero_point, axis_last=True))
+    filt = ctx.symbol(op, "filter")
+    arrays.insert(0, ConstArray(filt, "int8_t", w, shape_comment(weights) + ", 1HWO"))
+    o = op.options
+    scratch = depthwise_scratch_bytes(kh, kw, in_c, dims4(out.shape)[2], int(o.get("stride_w", 1)),
+                                      int(o.get("dilation_w_factor", 1)))
+    params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
+              ("depth_multiplier", str(out_c // in_c)), *_conv_geometry(op, inp, out, kh, kw),
+              ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
+              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields]
+    return KernelCall("tk_depthwise_conv2d_s8", "tk_depthwise_conv2d_params", params, [op.inputs[0]],
+                      [op.outputs[0]], arrays, scratch_bytes=scratch, sources=("tk_depthwise_conv2d.c",))
+
+
+@lowering("FULLY_CONNECTED")
+def lower_fully_connected(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    inp, weights, bias, out = _weighted_io(op, graph)
+    if len(weights.shape) != 2:
+        raise unsupported(op, "weights shape", str(list(weights.shape)))
+    if op.options.get("weights_format", "DEFAULT") not in ("DEFAULT", 0, None):
+        raise unsupported(op, "weights_format", str(op.options.get("weights_format")))
+    units, depth = weights.shape
+    if inp.num_elements % depth:
+        raise unsupported(op, "input shape", f"{inp.num_elements} elements for depth {depth}")
+    lo, hi = fused_activation(op, out)
+    w = np.asarray(weights.data, np.int8)
+    arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, units,
+                                    folded_bias(bias, w, -inp.zero_point), collapse=True)
+    filt = ctx.symbol(op, "filter")
+    arrays.insert(0, ConstArray(filt, "int8_t", w, shape_comment(weights)))
+    params = [("batches", str(inp.num_elements // depth)), ("depth", str(depth)), ("units", str(units)),
+              ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
+              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
+              ("per_channel", "1" if len(weights.quantization.scale) > 1 else "0")]
+    return KernelCall("tk_fully_connected_s8", "tk_fully_connected_params", params, [op.inputs[0]],
+                      [op.outputs[0]], arrays, sources=("tk_fully_connected.c",))
+
+
+@lowering("RESHAPE", "SQUEEZE")
+def lower_reshape(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    """No code when the planner aliased output onto input (the usual case); else a byte copy."""
+    inp, out = graph.op_inputs(op)[0], graph.op_outputs(op)[0]
+    if inp is None or inp.dtype != out.dtype or inp.nbytes != out.nbytes:
+        raise unsupported(op, "shape", "output size differs from input size")
+    aliased = ctx.offsets.get(op.inputs[0]) == ctx.offsets.get(op.outputs[0]) and not inp.is_constant
+    return KernelCall("tk_reshape_s8", "tk_reshape_params", [("bytes", str(out.nbytes))], [op.inputs[0]],
+                      [op.outputs[0]], alias=aliased, sources=() if aliased else ("tk_reshape.c",))

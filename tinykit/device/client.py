@@ -1,0 +1,335 @@
+"""A client for the MLPerf Tiny / tinykit serial protocol that never hangs.
+
+Every read has a deadline; a reply that times out, contains a garbled line, or is interrupted by
+the device's boot lines (it reset) is retried up to :data:`MAX_ATTEMPTS` times. Before a retry the
+client re-synchronises (drains the line until it is quiet) and, after a reset, restores the state
+the device lost: the loaded input (checked by CRC) and the last inference. Beyond the budget the
+failure becomes a :class:`~tinykit.errors.DeviceError` that names the command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import serial
+
+from tinykit.device import protocol
+from tinykit.device.protocol import Line
+from tinykit.errors import DeviceError
+
+# Seconds to wait for the reply to an ordinary command (between sending it and `m-ready`).
+COMMAND_TIMEOUT_S = 5.0
+# Seconds one inference may take before the first one has been timed: generous, because a big
+# model on an emulated core on a busy host is slow.
+INFER_TIMEOUT_S = 120.0
+# Once an inference has been timed, a later one may take this many times as long (at least
+# INFER_MIN_TIMEOUT_S, at most INFER_TIMEOUT_S) before it counts as hung.
+INFER_TIMEOUT_FACTOR = 10.0
+INFER_MIN_TIMEOUT_S = 10.0
+# Seconds from opening the port (or a reset) until the device has printed its boot lines.
+BOOT_TIMEOUT_S = 10.0
+# Silence that ends a re-synchronisation drain: the device has finished whatever it was saying.
+QUIET_S = 0.3
+# Tries per command (first try included) before a transient fault becomes a DeviceError.
+MAX_ATTEMPTS = 3
+# pyserial read timeout: how often the read loop checks its deadline.
+POLL_S = 0.05
+# A "line" longer than this without a newline is noise, not protocol.
+MAX_LINE_BYTES = 1 << 20
+
+Trace = Callable[[str], None]
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
+
+class TransientDeviceError(DeviceError):
+    """A fault worth retrying: timeout, garbled line, reset, CRC mismatch."""
+
+
+class DeviceTimeoutError(TransientDeviceError):
+    """The device did not finish its reply in time."""
+
+
+class GarbledLineError(TransientDeviceError):
+    """A reply line matches nothing in the protocol grammar."""
+
+
+class DeviceResetError(TransientDeviceError):
+    """Boot lines appeared in the middle of a reply: the device reset."""
+
+
+class CrcMismatchError(TransientDeviceError):
+    """The device's CRC of the loaded input differs from the host's."""
+
+
+class DeviceClient:
+    """Talks to one device over any pyserial URL (``/dev/tty*``, ``socket://``, ``rfc2217://``)."""
+
+    def __init__(
+        self,
+        url: str,
+        baud: int = protocol.DEFAULT_BAUD,
+        trace: Trace | None = None,
+        *,
+        command_timeout: float | None = None,
+        infer_timeout: float | None = None,
+        boot_timeout: float | None = None,
+        max_attempts: int | None = None,
+    ) -> None:
+        # None means the module constant, read now (so tests can shorten them with monkeypatch).
+        self.url = url
+        self.command_timeout = command_timeout or COMMAND_TIMEOUT_S
+        self.infer_timeout = infer_timeout or INFER_TIMEOUT_S
+        self.boot_timeout = boot_timeout or BOOT_TIMEOUT_S
+        self.max_attempts = max_attempts or MAX_ATTEMPTS
+        self.faults: list[str] = []  # transient faults recovered from, for the report
+        self._trace = trace
+        self._buf = bytearray()
+        self._loaded: bytes | None = None  # what the device holds, to restore after a reset
+        self._ran = False  # whether an inference ran on the loaded input
+        self._needs_restore = False
+        try:
+            self._port = serial.serial_for_url(url, baudrate=baud, timeout=POLL_S)
+        except (serial.SerialException, ValueError, OSError) as err:
+            raise DeviceError(
+                f"cannot open serial port {url}: {err}",
+                hint="check --port (a device path, socket://HOST:PORT or rfc2217://HOST:PORT)",
+            ) from None
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> DeviceClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(serial.SerialException, OSError):
+            self._port.close()
+
+    # -- public commands -------------------------------------------------------------------
+    def wait_ready(self) -> str:
+        """Let the device finish booting, then prove it answers; returns its name.
+
+        A lone ``%`` first ends whatever partial command the device may hold from an earlier
+        session (its reply, an error or nothing, is drained), so `name%` arrives on a clean line.
+        """
+        self._drain(self.boot_timeout)
+        self._write(protocol.TERMINATOR.encode("ascii"))
+        self._drain(self.boot_timeout)
+        return self.name()
+
+    def name(self) -> str:
+        return self._single("name", "name")[0]
+
+    def profile(self) -> dict[str, str]:
+        lines = self._retry("profile", lambda: self._transact(protocol.command("profile")))
+        return {line.kind: line.groups[0] for line in lines if line.kind in ("profile", "model")}
+
+    def info(self) -> dict[str, Any]:
+        payload = self._single("tk-info", "tk_info")[0]
+        try:
+            return protocol.parse_info(payload)
+        except ValueError as err:
+            raise DeviceError(f"tk-info: {err}") from None
+
+    def crc(self) -> int:
+        return int(self._single("tk-crc", "tk_crc")[0], 16)
+
+    def cycles(self) -> int:
+        return int(self._single("tk-cycles", "tk_cycles")[0])
+
+    def load_input(self, data: bytes) -> int:
+        """Upload one input with `db load` + `db HEX` chunks and check the device's CRC of it."""
+        if not data:
+            raise DeviceError("cannot load an empty input")
+        return self._retry("db load", lambda: self._load_once(data))
+
+    def run_once(self) -> None:
+        """One inference on the loaded input, no warm-up (`tk-run%`)."""
+        self._retry("tk-run", self._run_once)
+
+    def infer(self, n: int = 1, warmup: int = 10) -> dict[str, Any]:
+        """The MLPerf runner's `infer N W%`: returns laps, elapsed µs and the results floats."""
+        timeout = self.command_timeout + (n + warmup) * self.infer_timeout
+        lines = self._retry("infer", lambda: self._transact(protocol.command("infer", n, warmup), timeout))
+        laps = [int(line.groups[0]) for line in lines if line.kind == "lap_us"]
+        results = [protocol.parse_results(line.groups[0]) for line in lines if line.kind == "results"]
+        if not results or not any(line.kind == "infer_done" for line in lines):
+            raise GarbledLineError(f"the reply to 'infer {n} {warmup}' lacks m-infer-done or m-results")
+        self._ran = True
+        # Energy-mode firmware marks time on its GPIO pin instead of printing m-lap-us lines.
+        elapsed = laps[-1] - laps[-2] if len(laps) >= 2 else None
+        return {"n": n, "warmup": warmup, "lap_us": laps, "elapsed_us": elapsed, "results": results[-1]}
+
+    def results(self) -> list[float]:
+        return protocol.parse_results(self._single("results", "results")[0])
+
+    def outputs(self) -> list[bytes]:
+        """Raw bytes of every output of the last inference (`tk-out%`)."""
+        lines = self._retry("tk-out", lambda: self._transact(protocol.command("tk-out")))
+        outs = {int(line.groups[0]): bytes.fromhex(line.groups[1]) for line in lines if line.kind == "tk_out"}
+        if sorted(outs) != list(range(len(outs))) or not outs:
+            raise DeviceError(f"tk-out: expected outputs 0..n-1, got indices {sorted(outs)}")
+        return [outs[i] for i in range(len(outs))]
+
+    def layers(self) -> list[tuple[str, int]]:
+        """Per-layer cycles of the last inference (`tk-layers%`), in layer order."""
+        lines = self._retry("tk-layers", lambda: self._transact(protocol.command("tk-layers")))
+        rows = sorted((int(x.groups[0]), x.groups[1], int(x.groups[2])) for x in lines if x.kind == "tk_layer")
+        return [(name, cycles) for _, name, cycles in rows]
+
+    # -- one attempt of each stateful operation ---------------------------------------------
+    def _load_once(self, data: bytes) -> int:
+        self._loaded, self._ran = None, False
+        lines = self._transact(protocol.command("db", "load", len(data)))
+        self._expect(lines, "expecting", "db load")
+        done = False
+        for chunk in protocol.db_chunks(data):
+            done = any(line.kind == "load_done" for line in self._transact(chunk)) or done
+        if not done:
+            raise DeviceError(f"db: device never printed m-load-done after {len(data)} bytes")
+        device_crc = int(self._expect(self._transact(protocol.command("tk-crc")), "tk_crc", "tk-crc")[0], 16)
+        if device_crc != zlib.crc32(data):
+            raise CrcMismatchError(
+                f"input CRC mismatch: device {device_crc:08x}, host {zlib.crc32(data):08x}"
+            )
+        self._loaded = data
+        return device_crc
+
+    def _run_once(self) -> None:
+        start = time.monotonic()
+        lines = self._transact(protocol.command("tk-run"), self.command_timeout + self.infer_timeout)
+        self._expect(lines, "tk_run_done", "tk-run")
+        self._ran = True
+        # Adapt the hang detection to this device: a hung inference is found in seconds, not minutes.
+        observed = INFER_TIMEOUT_FACTOR * (time.monotonic() - start)
+        self.infer_timeout = min(self.infer_timeout, max(INFER_MIN_TIMEOUT_S, observed))
+
+    def _restore(self) -> None:
+        """After a reset: put back the input (and the inference) the device lost."""
+        if self._loaded is not None:
+            ran, data = self._ran, self._loaded
+            self._load_once(data)
+            if ran:
+                self._run_once()
+        self._needs_restore = False
+
+    # -- retries -----------------------------------------------------------------------------
+    def _single(self, cmd: str, kind: str) -> tuple[str, ...]:
+        return self._retry(cmd, lambda: self._expect(self._transact(protocol.command(cmd)), kind, cmd))
+
+    def _retry(self, what: str, op: Callable[[], Any]) -> Any:
+        last: TransientDeviceError | None = None
+        for _ in range(self.max_attempts):
+            try:
+                if self._needs_restore:
+                    self._restore()
+                return op()
+            except TransientDeviceError as err:
+                last = err
+                self.faults.append(f"{what}: {err.message}")
+                saw_boot = self._drain(self.boot_timeout)
+                if isinstance(err, DeviceResetError) or saw_boot:
+                    self._needs_restore = True
+        assert last is not None
+        raise DeviceError(
+            f"{what}: {last.message} (gave up after {self.max_attempts} attempts)",
+            hint="check the wiring/baud rate, or run with --trace to see every line",
+        )
+
+    def _drain(self, limit_s: float) -> bool:
+        """Discard input until the line is quiet for QUIET_S (at most ``limit_s``); True if boot lines seen."""
+        saw_boot = False
+        end = time.monotonic() + limit_s
+        while time.monotonic() < end:
+            try:
+                text = self._read_line(min(end, time.monotonic() + QUIET_S))
+            except DeviceTimeoutError:
+                return saw_boot
+            line = protocol.parse_line(text)
+            saw_boot = saw_boot or (line is not None and line.kind in protocol.BOOT_KINDS)
+        return saw_boot
+
+    # -- one command, one reply ----------------------------------------------------------------
+    def _transact(self, cmd: bytes, timeout: float | None = None) -> list[Line]:
+        """Send ``cmd`` and collect its reply lines up to `m-ready`; `e-[...]` becomes DeviceError."""
+        self._write(cmd)
+        deadline = time.monotonic() + (timeout or self.command_timeout)
+        name = cmd.decode("ascii").rstrip(protocol.TERMINATOR)
+        shown = name if len(name) <= 24 else name[:21] + "..."
+        lines: list[Line] = []
+        while True:
+            try:
+                text = self._read_line(deadline)
+            except DeviceTimeoutError:
+                raise DeviceTimeoutError(f"no m-ready from the device after '{shown}'") from None
+            line = protocol.parse_line(text)
+            if line is None:
+                raise GarbledLineError(f"garbled line {text[:60]!r} in the reply to '{shown}'")
+            if line.kind in protocol.BOOT_KINDS:
+                raise DeviceResetError(f"the device reset (printed {text!r}) during '{shown}'")
+            if line.kind == "ready":
+                break
+            lines.append(line)
+        errors = [line.groups[0] for line in lines if line.kind == "error"]
+        if errors:
+            raise DeviceError(f"device rejected '{shown}': {errors[0]}")
+        return lines
+
+    @staticmethod
+    def _expect(lines: list[Line], kind: str, what: str) -> tuple[str, ...]:
+        for line in lines:
+            if line.kind == kind:
+                return line.groups
+        raise GarbledLineError(f"the reply to '{what}' lacks its m-{kind.replace('_', '-')} line")
+
+    def _write(self, cmd: bytes) -> None:
+        if self._trace:
+            self._trace(f"> {cmd.decode('ascii')}")
+        try:
+            self._port.write(cmd)
+            self._port.flush()
+        except (serial.SerialException, OSError) as err:
+            raise DeviceError(f"cannot write to {self.url}: {err}") from None
+
+    def _quick_ack(self) -> None:
+        """On a TCP link (socket://, e.g. QEMU's UART), acknowledge at once.
+
+        The far end sends a reply a few bytes at a time; with Nagle's algorithm there and delayed
+        ACKs here every round trip costs ~40 ms. TCP_QUICKACK (Linux) is cleared by the kernel after
+        use, so it is re-armed before every read.
+        """
+        sock = getattr(self._port, "_socket", None)
+        if sock is not None and _QUICKACK is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+    def _read_line(self, deadline: float) -> str:
+        """Next non-empty line (CR/LF stripped) before ``deadline``, else DeviceTimeoutError."""
+        while True:
+            newline = self._buf.find(b"\n")
+            if newline >= 0:
+                raw = bytes(self._buf[:newline]).rstrip(b"\r")
+                del self._buf[: newline + 1]
+                text = raw.decode("ascii", errors="replace")
+                if self._trace:
+                    self._trace(f"< {text}")
+                if text.strip():
+                    return text
+                continue
+            if len(self._buf) > MAX_LINE_BYTES:
+                self._buf.clear()
+                raise GarbledLineError(f"more than {MAX_LINE_BYTES} bytes without a line end")
+            if time.monotonic() >= deadline:
+                raise DeviceTimeoutError("timed out waiting for a line")
+            self._quick_ack()
+            try:
+                chunk = self._port.read(max(1, self._port.in_waiting))
+            except (serial.SerialException, OSError) as err:
+                raise DeviceError(f"lost the connection to {self.url}: {err}") from None
+            self._buf += chunk

@@ -1,0 +1,294 @@
+"""On-device measurement: load inputs, run inferences, read raw outputs, judge them, summarise.
+
+The device is reached through :class:`~tinykit.device.DeviceClient` over any pyserial URL. Every
+output byte is compared with the tflite-micro reference runtime (:mod:`tinykit.oracle`); latency
+is reported in the unit the board can honestly give: core cycles (and µs at the board clock) on
+silicon, *instructions per inference on the emulated core* under QEMU, never milliseconds there.
+
+Results (the dict :func:`measure` returns; `tinykit measure`/`run` add provenance and sizes):
+``board``, ``emulated``, ``clock_hz``, ``model_sha256``, ``inputs``, ``runs``;
+``instructions_per_inference`` (emulated) or ``cycles_per_inference`` + ``latency_us`` (real),
+the median of ``latency`` {unit, description, median, p90, max, min, samples};
+``mismatched_bytes`` and ``validation`` {checked, max_abs_diff, mismatched_inputs, compared_bytes};
+``accuracy``/``host_accuracy`` (with labels); ``energy_estimate`` (label "estimate") and
+``energy_measured`` (with --power); ``layers`` [{index, name, cycles}] of the first input;
+``arena_bytes``, ``stack_bytes``, ``stack_used_bytes`` (from the device); ``macs``;
+``device_faults`` (transient faults the client recovered from); ``device`` {name, info, url}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinykit import oracle
+from tinykit.device import DeviceClient
+from tinykit.errors import DataError, DeviceError
+
+# Random inputs `measure` uses when none are given (fixed seed: oracle.DEFAULT_SEED).
+DEFAULT_NUM_INPUTS = 10
+# Inferences per input whose cycle counts feed the statistics.
+DEFAULT_RUNS = 1
+# Under --power: runs (energy windows) and `infer N 0` inferences per run; the median run is reported.
+POWER_RUNS = 5
+POWER_INFERENCES_PER_RUN = 10
+INPUT_SUFFIXES = (".npy", ".npz", ".bin")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class MeasureRequest:
+    """Everything `measure` needs; the CLI and `run` fill it in."""
+
+    url: str
+    board: Any  # tinykit.boards.Board
+    model_path: Path | None = None
+    inputs_path: Path | None = None
+    labels_path: Path | None = None
+    num_inputs: int = DEFAULT_NUM_INPUTS
+    runs: int = DEFAULT_RUNS
+    power: str | None = None  # "KIND:PORT" for tinykit.power.open_monitor
+    trace: Callable[[str], None] | None = None
+    progress: Progress | None = None
+    client_options: dict[str, Any] = field(default_factory=dict)
+
+
+# -- inputs and labels -------------------------------------------------------------------------
+def _split(arr: np.ndarray, input_bytes: int, source: str) -> list[bytes]:
+    if arr.dtype != np.int8:
+        raise DataError(f"{source}: inputs must be int8 arrays, got {arr.dtype}")
+    if arr.nbytes == input_bytes:
+        return [arr.tobytes()]
+    if arr.ndim >= 2 and arr[0].nbytes == input_bytes:
+        return [a.tobytes() for a in arr]
+    raise DataError(
+        f"{source}: array of shape {arr.shape} ({arr.nbytes} bytes) does not hold inputs of "
+        f"{input_bytes} bytes each"
+    )
+
+
+def _load_file(path: Path, input_bytes: int) -> list[bytes]:
+    if path.suffix == ".bin":
+        data = path.read_bytes()
+        if len(data) != input_bytes:
+            raise DataError(f"{path}: {len(data)} bytes, the model's input has {input_bytes}")
+        return [data]
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path}: not a readable {path.suffix} file ({err})") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            return [b for key in sorted(loaded.files) for b in _split(loaded[key], input_bytes, f"{path}[{key}]")]
+    return _split(loaded, input_bytes, str(path))
+
+
+def load_inputs(path: str | Path, input_bytes: int) -> list[bytes]:
+    """Input blobs from a .npy/.npz of int8 arrays, a raw .bin, or a directory of those."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in INPUT_SUFFIXES)
+        if not files:
+            raise DataError(f"{path}: no {', '.join(INPUT_SUFFIXES)} files in this directory")
+    elif path.is_file():
+        if path.suffix not in INPUT_SUFFIXES:
+            raise DataError(f"{path}: inputs must be {', '.join(INPUT_SUFFIXES)} files")
+        files = [path]
+    else:
+        raise DataError(f"input file {path} does not exist")
+    blobs = [b for f in files for b in _load_file(f, input_bytes)]
+    if not blobs:
+        raise DataError(f"{path}: holds no inputs")
+    return blobs
+
+
+def load_labels(path: str | Path, count: int) -> list[int]:
+    """Integer class labels, one per input, from a .npy or a text file (one per line)."""
+    path = Path(path)
+    try:
+        if path.suffix == ".npy":
+            labels = [int(v) for v in np.load(path, allow_pickle=False).reshape(-1)]
+        else:
+            labels = [int(tok) for tok in path.read_text().split()]
+    except (OSError, ValueError) as err:
+        raise DataError(f"labels file {path}: {err}") from None
+    if len(labels) != count:
+        raise DataError(f"labels file {path} has {len(labels)} labels for {count} inputs")
+    return labels
+
+
+# -- statistics and validation -----------------------------------------------------------------
+def stats(values: list[int]) -> dict[str, float]:
+    """median / p90 / max / min over runs (p90 by linear interpolation)."""
+    arr = np.asarray(values, dtype=np.float64)
+    out = {"median": np.median(arr), "p90": np.percentile(arr, 90), "max": arr.max(), "min": arr.min()}
+    return {**{k: int(v) if float(v).is_integer() else float(v) for k, v in out.items()}, "samples": len(values)}
+
+
+def compare_outputs(device: list[list[bytes]], host: list[list[bytes]]) -> dict[str, Any]:
+    """Byte-by-byte comparison of every output of every input (as int8 values)."""
+    mismatched, max_diff, bad_inputs, total = 0, 0, [], 0
+    for i, (dev_outs, host_outs) in enumerate(zip(device, host, strict=True)):
+        wrong = 0
+        if [len(o) for o in dev_outs] != [len(o) for o in host_outs]:
+            raise DeviceError(
+                f"input {i}: device output sizes {[len(o) for o in dev_outs]} differ from the model's "
+                f"{[len(o) for o in host_outs]}", hint="is the device running this model?")
+        for d, h in zip(dev_outs, host_outs, strict=True):
+            a = np.frombuffer(d, dtype=np.int8).astype(np.int16)
+            b = np.frombuffer(h, dtype=np.int8).astype(np.int16)
+            diff = np.abs(a - b)
+            wrong += int(np.count_nonzero(diff))
+            max_diff = max(max_diff, int(diff.max(initial=0)))
+            total += a.size
+        mismatched += wrong
+        if wrong:
+            bad_inputs.append(i)
+    return {"checked": True, "mismatched_bytes": mismatched, "max_abs_diff": max_diff,
+            "mismatched_inputs": bad_inputs, "compared_bytes": total}
+
+
+def accuracy(outputs: list[list[bytes]], labels: list[int]) -> float:
+    """Top-1 accuracy of output 0 (argmax of the raw int8 values; scale > 0 keeps the order)."""
+    preds = [int(np.argmax(np.frombuffer(o[0], dtype=np.int8))) for o in outputs]
+    return float(np.mean([p == y for p, y in zip(preds, labels, strict=True)]))
+
+
+# -- the measurement itself --------------------------------------------------------------------
+def _prepare_inputs(req: MeasureRequest, input_bytes: int) -> list[bytes]:
+    if req.inputs_path is not None:
+        return load_inputs(req.inputs_path, input_bytes)
+    if req.model_path is not None:
+        return oracle.random_inputs(req.model_path, req.num_inputs)
+    rng = np.random.default_rng(oracle.DEFAULT_SEED)
+    return [rng.integers(-128, 127, size=input_bytes, endpoint=True, dtype=np.int8).tobytes()
+            for _ in range(req.num_inputs)]
+
+
+def _check_device(info: dict[str, Any], req: MeasureRequest, sha: str | None, input_bytes: int | None) -> None:
+    if sha and str(info.get("model", "")) and not sha.startswith(str(info.get("model"))):
+        raise DeviceError(
+            f"the device runs model {info.get('model')}, not {Path(req.model_path).name} ({sha[:16]})",
+            hint="build and flash this model first (`tinykit run MODEL`), or pass the matching --model",
+        )
+    if info.get("board") and info["board"] != req.board.id:
+        raise DeviceError(f"the device reports board {info['board']!r}, not {req.board.id!r}")
+    if input_bytes is not None and info.get("input_bytes") not in (None, input_bytes):
+        raise DeviceError(f"the device expects {info['input_bytes']} input bytes, the model {input_bytes}")
+
+
+def _run_inputs(dev: DeviceClient, req: MeasureRequest, inputs: list[bytes]) -> dict[str, Any]:
+    cycles: list[int] = []
+    outputs: list[list[bytes]] = []
+    layers: list[tuple[str, int]] = []
+    for i, blob in enumerate(inputs):
+        dev.load_input(blob)  # checks the device's CRC of the loaded bytes
+        for _ in range(req.runs):
+            dev.run_once()
+            cycles.append(dev.cycles())
+        outputs.append(dev.outputs())
+        if i == 0:
+            layers = dev.layers()
+        if req.progress:
+            req.progress(i + 1, len(inputs))
+    return {"cycles": cycles, "outputs": outputs, "layers": layers}
+
+
+def _measure_power(mon: Any, dev: DeviceClient) -> dict[str, Any]:
+    """Energy windows from a power monitor while the DUT runs `infer N 0` (MLPerf energy mode)."""
+    from tinykit.power import measure_energy
+
+    summary = measure_energy(mon, run_inferences=lambda: dev.infer(POWER_INFERENCES_PER_RUN, 0),
+                             runs=POWER_RUNS, inferences_per_run=POWER_INFERENCES_PER_RUN)
+    return {"label": "measured", **summary.to_dict()}
+
+
+def energy_estimate(board: Any, cycles_per_inference: float) -> dict[str, Any] | None:
+    """The board power model's energy estimate (labelled "estimate"); None if unavailable."""
+    try:
+        from tinykit.power import estimate_energy
+    except ImportError:  # integration point: tinykit.power (PWR) not present in this tree
+        return None
+    note = "instructions on the emulated core taken as cycles" if board.emulated else ""
+    return estimate_energy(board, round(cycles_per_inference), cycles_note=note).to_dict()
+
+
+def latency_summary(board: Any, cycles: list[int]) -> dict[str, Any]:
+    """Latency in the unit the board can honestly report (see module docstring)."""
+    s = stats(cycles)
+    if board.emulated:
+        return {"unit": "instructions", "description": "instructions per inference on the emulated core",
+                **s}
+    per_us = 1e6 / board.clock_hz
+    return {"unit": "cycles", "description": f"core cycles per inference at {board.clock_hz} Hz", **s,
+            "us": {k: s[k] * per_us for k in ("median", "p90", "max", "min")}}
+
+
+def measure(req: MeasureRequest) -> dict[str, Any]:
+    """Run the whole measurement; returns the results dict (the caller writes it)."""
+    if req.power:
+        from tinykit.power import open_monitor
+    sha = oracle.model_sha256(req.model_path) if req.model_path else None
+    input_bytes = sum(s.nbytes for s in oracle.input_specs(req.model_path)) if req.model_path else None
+    inputs = _prepare_inputs(req, input_bytes) if input_bytes is not None else None
+    with contextlib.ExitStack() as stack:
+        # The monitor first: configuring it powers the DUT on, which resets it.
+        # The DUT runs at the board's own supply voltage (the monitor is its supply).
+        supply_mv = round(req.board.power.supply_voltage_v * 1000)
+        mon = stack.enter_context(open_monitor(req.power, voltage_mv=supply_mv)) if req.power else None
+        dev = stack.enter_context(
+            DeviceClient(req.url, baud=req.board.uart.baud, trace=req.trace, **req.client_options))
+        name = dev.wait_ready()
+        info = dev.info()
+        _check_device(info, req, sha, input_bytes)
+        if inputs is None:
+            inputs = _prepare_inputs(req, int(info["input_bytes"]))
+        labels = load_labels(req.labels_path, len(inputs)) if req.labels_path else None
+        raw = _run_inputs(dev, req, inputs)
+        power = _measure_power(mon, dev) if mon is not None else None
+        faults = list(dev.faults)
+    return _summarise(req, name, info, sha, inputs, labels, raw, power, faults)
+
+
+def _summarise(req, name, info, sha, inputs, labels, raw, power, faults) -> dict[str, Any]:
+    latency = latency_summary(req.board, raw["cycles"])
+    host = oracle.reference_outputs(req.model_path, inputs) if req.model_path else None
+    validation = compare_outputs(raw["outputs"], host) if host else {"checked": False, "mismatched_bytes": None}
+    key = "instructions_per_inference" if req.board.emulated else "cycles_per_inference"
+    result: dict[str, Any] = {
+        "board": req.board.id, "board_name": req.board.name, "emulated": req.board.emulated,
+        "clock_hz": req.board.clock_hz, "model_sha256": sha,
+        "model_path": str(req.model_path) if req.model_path else None,
+        "device": {"name": name, "info": info, "url": req.url},
+        "inputs": len(inputs), "runs": req.runs,
+        key: latency["median"], "latency": latency,
+        "mismatched_bytes": validation["mismatched_bytes"], "validation": validation,
+        "accuracy": accuracy(raw["outputs"], labels) if labels else None,
+        "host_accuracy": accuracy(host, labels) if labels and host else None,
+        "energy_estimate": energy_estimate(req.board, latency["median"]),
+        "energy_measured": power,
+        "layers": [{"index": i, "name": n, "cycles": c} for i, (n, c) in enumerate(raw["layers"])],
+        "arena_bytes": info.get("arena"), "stack_bytes": info.get("stack"),
+        "stack_used_bytes": info.get("stack_used"), "device_faults": faults,
+    }
+    if not req.board.emulated:
+        result["latency_us"] = latency["us"]["median"]
+    result["macs"] = _macs(req.model_path) if req.model_path else None
+    return result
+
+
+def _macs(model_path: Path) -> int | None:
+    """Multiply-accumulates per inference from the IR (for per-MAC figures); None if unreadable."""
+    try:
+        from tinykit.ir import read_model
+
+        return int(read_model(model_path).total_macs)
+    except Exception:  # the IR rejecting a model must not lose a finished measurement
+        return None

@@ -1,0 +1,141 @@
+"""The host reference: what the tflite-micro Python runtime computes for given input bytes.
+
+Every on-device or host-compiled result in tinykit is judged against these bytes ("bit-exact vs
+the tflite-micro reference runtime"), so the oracle is deliberately tiny: raw bytes in, raw bytes
+out, no dequantization, no reshaping beyond what the runtime needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from tinykit.errors import DataError, ModelFormatError
+
+# Seed of the default random inputs: fixed so two runs of `measure` see the same inputs.
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """Shape and dtype of one model input or output, as the runtime sees it."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+def _interpreter(model_bytes: bytes):
+    from tflite_micro.python.tflite_micro import runtime
+
+    try:
+        return runtime.Interpreter.from_bytes(model_bytes)
+    except (RuntimeError, ValueError) as err:
+        raise ModelFormatError(f"the tflite-micro runtime cannot load the model: {err}") from None
+
+
+def _read(model_path: str | Path) -> bytes:
+    try:
+        return Path(model_path).read_bytes()
+    except OSError as err:
+        raise ModelFormatError(f"cannot read model {model_path}: {err.strerror}") from None
+
+
+def _io_counts(model_bytes: bytes) -> tuple[int, int]:
+    """Number of inputs and outputs of subgraph 0 (the runtime has no call for it)."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    try:
+        subgraph = schema.Model.GetRootAs(model_bytes, 0).Subgraphs(0)
+        return subgraph.InputsLength(), subgraph.OutputsLength()
+    except Exception as err:  # a corrupt flatbuffer raises anything from struct.error to IndexError
+        raise ModelFormatError(f"not a readable .tflite model: {err}") from None
+
+
+def _specs(details, count: int) -> list[TensorSpec]:
+    return [
+        TensorSpec(tuple(int(s) for s in d["shape"]), np.dtype(d["dtype"]))
+        for d in (details(i) for i in range(count))
+    ]
+
+
+@lru_cache(maxsize=8)
+def _model_specs(model_bytes: bytes) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+    n_in, n_out = _io_counts(model_bytes)
+    interp = _interpreter(model_bytes)
+    return tuple(_specs(interp.get_input_details, n_in)), tuple(_specs(interp.get_output_details, n_out))
+
+
+def input_specs(model_path: str | Path) -> list[TensorSpec]:
+    """Shape and dtype of every model input, in order."""
+    return list(_model_specs(_read(model_path))[0])
+
+
+def output_specs(model_path: str | Path) -> list[TensorSpec]:
+    """Shape and dtype of every model output, in order."""
+    return list(_model_specs(_read(model_path))[1])
+
+
+def model_sha256(model_path: str | Path) -> str:
+    return hashlib.sha256(_read(model_path)).hexdigest()
+
+
+def split_input(specs: list[TensorSpec], data: bytes) -> list[np.ndarray]:
+    """One flat input blob (all model inputs concatenated, as `db load` sends it) -> arrays."""
+    total = sum(s.nbytes for s in specs)
+    if len(data) != total:
+        raise DataError(f"input has {len(data)} bytes, the model expects {total}")
+    arrays, offset = [], 0
+    for spec in specs:
+        chunk = data[offset : offset + spec.nbytes]
+        arrays.append(np.frombuffer(chunk, dtype=spec.dtype).reshape(spec.shape))
+        offset += spec.nbytes
+    return arrays
+
+
+def reference_outputs(model_path: str | Path, inputs: list[bytes]) -> list[list[bytes]]:
+    """For each input blob, the raw bytes of every output the reference runtime computes."""
+    model_bytes = _read(model_path)
+    specs = list(_model_specs(model_bytes)[0])
+    n_out = len(_model_specs(model_bytes)[1])
+    interp = _interpreter(model_bytes)
+    results: list[list[bytes]] = []
+    for data in inputs:
+        interp.reset()
+        for i, array in enumerate(split_input(specs, data)):
+            interp.set_input(array, i)
+        interp.invoke()
+        results.append([np.ascontiguousarray(interp.get_output(i)).tobytes() for i in range(n_out)])
+    return results
+
+
+def random_inputs(graph_or_path, n: int, seed: int = DEFAULT_SEED) -> list[bytes]:
+    """``n`` reproducible random input blobs covering each input dtype's full range.
+
+    Accepts a model path or a ``tinykit.ir.Graph`` (its input tensors give shapes and dtypes).
+    """
+    if isinstance(graph_or_path, (str, Path)):
+        specs = input_specs(graph_or_path)
+    else:
+        tensors = [graph_or_path.tensors[i] for i in graph_or_path.inputs]
+        specs = [TensorSpec(tuple(t.shape), np.dtype(t.dtype)) for t in tensors]
+    rng = np.random.default_rng(seed)
+    blobs = []
+    for _ in range(n):
+        parts = []
+        for spec in specs:
+            info = np.iinfo(spec.dtype) if spec.dtype.kind in "iu" else None
+            if info is None:
+                arr = rng.standard_normal(spec.shape).astype(spec.dtype)
+            else:
+                arr = rng.integers(info.min, info.max, size=spec.shape, endpoint=True, dtype=spec.dtype)
+            parts.append(arr.tobytes())
+        blobs.append(b"".join(parts))
+    return blobs

@@ -1,0 +1,44 @@
+"""`tinykit run`: build -> flash -> measure, chained. No logic of its own beyond merging results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tinykit.measure import DEFAULT_NUM_INPUTS, DEFAULT_RUNS, MeasureRequest, Progress, measure
+
+DEFAULT_BOARD = "qemu-m4"
+
+
+def run(
+    model_path: str | Path,
+    board_id: str = DEFAULT_BOARD,
+    out_dir: str | Path = "out/run",
+    *,
+    num_inputs: int = DEFAULT_NUM_INPUTS,
+    runs: int = DEFAULT_RUNS,
+    port: str | None = None,
+    trace=None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Build firmware for ``model_path``, flash it on ``board_id`` and measure it there.
+
+    ``port`` is the serial port of a real board (else the user's tinykit config names it).
+    """
+    from tinykit.boards import load_board
+    from tinykit.build import build_firmware
+    from tinykit.flash import get_flasher
+
+    board = load_board(board_id)
+    model_path = Path(model_path)
+    build = build_firmware(model_path, board, Path(out_dir) / "build")
+    with get_flasher(board).flash(build.dir, port=port) as link:
+        req = MeasureRequest(url=link.url, board=board, model_path=model_path, num_inputs=num_inputs,
+                             runs=runs, trace=trace, progress=progress)
+        result = measure(req)
+    size = build.size
+    result.update(
+        flash_bytes=size.flash_used, ram_bytes=size.ram_used, flash_total=size.flash_total,
+        ram_total=size.ram_total, toolchain=build.toolchain, build_dir=str(build.dir),
+    )
+    return result

@@ -1,0 +1,1 @@
+"""Model zoo, training and distillation."""

@@ -1,0 +1,195 @@
+"""Training loop shared by ``train``, ``distill`` and pruning's fine-tuning.
+
+One epoch at a time so audio can be re-augmented every epoch (time shift, background noise) in
+numpy before features are computed, with early stopping on validation accuracy (best weights
+restored), class weighting when classes are unbalanced, and a cosine learning-rate decay.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinykit.data.datasets import Dataset, load_dataset
+from tinykit.data.features import compute_features, write_json
+from tinykit.errors import TrainingError
+from tinykit.train.artifacts import classification_metrics, write_sidecars
+
+SHIFT_MS = 100
+NOISE_PROB = 0.8
+NOISE_MAX = 0.1
+IMBALANCE_RATIO = 1.5
+
+
+@dataclass
+class TrainConfig:
+    """Resolved training settings, written next to the model as train_config.json."""
+
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    patience: int = 6
+    seed: int = 0
+    augment: bool = True
+
+
+@dataclass
+class TrainResult:
+    model_path: Path | None
+    metrics: dict
+    history: dict = field(default_factory=dict)
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy and TensorFlow, and ask TF for deterministic kernels."""
+    import keras
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    keras.utils.set_random_seed(seed)
+
+
+def augment_audio(ds: Dataset, rng: np.random.Generator) -> np.ndarray:
+    """Training features from randomly shifted waveforms with background noise mixed in."""
+    waves = ds.waves["train"].copy()
+    cfg = ds.feature_config
+    max_shift = cfg.sample_rate * SHIFT_MS // 1000
+    for i in range(len(waves)):
+        shift = int(rng.integers(-max_shift, max_shift + 1))
+        waves[i] = np.roll(waves[i], shift)
+        if shift > 0:
+            waves[i, :shift] = 0
+        elif shift < 0:
+            waves[i, shift:] = 0
+        if ds.background and rng.random() < NOISE_PROB:
+            bg = ds.background[int(rng.integers(len(ds.background)))]
+            if bg.size >= waves.shape[1]:
+                start = int(rng.integers(0, bg.size - waves.shape[1] + 1))
+                waves[i] += rng.uniform(0, NOISE_MAX) * bg[start : start + waves.shape[1]]
+    return compute_features(np.clip(waves, -1, 1), cfg)
+
+
+def class_weights(y: np.ndarray, num_classes: int) -> dict[int, float] | None:
+    """Inverse-frequency weights, only when the largest class outnumbers the smallest by 1.5x."""
+    counts = np.bincount(y, minlength=num_classes).astype(float)
+    if counts.min() == 0 or counts.max() / counts.min() <= IMBALANCE_RATIO:
+        return None
+    return {i: float(len(y) / (num_classes * c)) for i, c in enumerate(counts)}
+
+
+def is_classifier(ds: Dataset) -> bool:
+    return bool(ds.labels)
+
+
+def compile_model(model, ds: Dataset, lr: float) -> None:
+    import keras
+
+    if is_classifier(ds):
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss="mse")
+
+
+def score(model, ds: Dataset, split: str) -> float:
+    """Accuracy for classifiers, negative MSE for autoencoders (higher is better for both)."""
+    pred = model.predict(ds.x[split], verbose=0, batch_size=256)
+    if is_classifier(ds):
+        return float(np.mean(np.argmax(pred, -1) == ds.y[split]))
+    return -float(np.mean((pred - ds.y[split]) ** 2))
+
+
+def fit(model, ds: Dataset, cfg: TrainConfig, progress: Callable[[int, dict], None] | None = None,
+        targets: Callable[[np.ndarray], np.ndarray] | None = None, eval_model=None) -> dict:
+    """Train epoch by epoch with early stopping; returns the history. ``model`` must be compiled."""
+    rng = np.random.default_rng(cfg.seed)
+    eval_model = eval_model or model
+    weights = class_weights(ds.y["train"], ds.num_classes) if is_classifier(ds) and targets is None else None
+    history: dict[str, list] = {"loss": [], "val_score": [], "lr": []}
+    best, best_weights, waited = -math.inf, model.get_weights(), 0
+    for epoch in range(cfg.epochs):
+        lr = cfg.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / max(1, cfg.epochs)))
+        model.optimizer.learning_rate.assign(lr)
+        use_aug = cfg.augment and ds.kind == "audio" and ds.waves
+        x = augment_audio(ds, rng) if use_aug else ds.x["train"]
+        y = targets(x) if targets else ds.y["train"]
+        out = model.fit(x, y, batch_size=cfg.batch_size, epochs=1, verbose=0, class_weight=weights,
+                        shuffle=True)
+        val = score(eval_model, ds, "val")
+        history["loss"].append(float(out.history["loss"][0]))
+        history["val_score"].append(val)
+        history["lr"].append(lr)
+        if progress:
+            progress(epoch, {"loss": history["loss"][-1], "val": val})
+        if val > best:
+            best, best_weights, waited = val, model.get_weights(), 0
+        else:
+            waited += 1
+            if waited >= cfg.patience:
+                break
+    model.set_weights(best_weights)
+    return history
+
+
+def evaluate(model, ds: Dataset, split: str = "test") -> dict:
+    """Test metrics: classification report for classifiers, MSE for autoencoders."""
+    pred = model.predict(ds.x[split], verbose=0, batch_size=256)
+    if is_classifier(ds):
+        return classification_metrics(pred, ds.y[split], ds.labels)
+    return {"mse": float(np.mean((pred - ds.y[split]) ** 2)), "samples": len(pred)}
+
+
+def plot_history(history: dict, path: Path, title: str) -> None:
+    """PNG of training loss and validation score per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    a.plot(history["loss"], marker="o")
+    a.set(title="training loss", xlabel="epoch")
+    b.plot(history["val_score"], marker="o", color="tab:green")
+    b.set(title="validation accuracy (or -MSE)", xlabel="epoch")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def train(data: Path, model_name: str, output: Path, cfg: TrainConfig | None = None,
+          width: float | None = None, progress=None, dataset: Dataset | None = None) -> TrainResult:
+    """Train a zoo model on a data set and write model, metrics.json, curves PNG and sidecars."""
+    from tinykit.train.zoo import build_model
+
+    cfg = cfg or TrainConfig()
+    if cfg.epochs < 1:
+        raise TrainingError(f"epochs must be at least 1, got {cfg.epochs}")
+    output = Path(output)
+    if output.suffix != ".keras":
+        raise TrainingError(f"output {output} must end in .keras")
+    set_seed(cfg.seed)
+    ds = dataset or load_dataset(data)
+    model = build_model(model_name, ds.input_shape, ds.num_classes, width)
+    compile_model(model, ds, cfg.learning_rate)
+    history = fit(model, ds, cfg, progress)
+    metrics = evaluate(model, ds)
+    metrics.update(model=model_name, width=width, params=int(model.count_params()),
+                   epochs_run=len(history["loss"]), labels=list(ds.labels), data=str(data),
+                   counts=ds.counts(), notes=ds.notes[:20])
+    save_model(model, output, ds, metrics, {"config": asdict(cfg), "model": model_name, "width": width})
+    plot_history(history, output.with_suffix(".png"), f"{model_name} on {Path(str(data)).name}")
+    return TrainResult(output, metrics, history)
+
+
+def save_model(model, output: Path, ds: Dataset, metrics: dict, config: dict) -> None:
+    """Save the Keras model with metrics.json, train_config.json and the sidecars."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    model.save(output)
+    write_json(output.parent / "metrics.json", metrics)
+    write_json(output.parent / "train_config.json", config)
+    write_sidecars(output, ds.labels, ds.feature_config)
