@@ -77,13 +77,13 @@ def schema():
     return schema_py_generated
 
 
-def host_library(model_path: Path, dsp_emulate: bool = False):
+def host_library(model_path: Path, dsp_emulate: bool = False, defines: tuple[str, ...] = ()):
     """Generate + compile (cached on disk by source hash) + load; one compile per model per session."""
     from tinykit.verify import load_host_model
 
-    key = (str(model_path), dsp_emulate)
+    key = (str(model_path), dsp_emulate, defines)
     if key not in _HOST_CACHE:
-        _HOST_CACHE[key] = load_host_model(model_path, dsp_emulate)
+        _HOST_CACHE[key] = load_host_model(model_path, dsp_emulate, defines=defines)
     return _HOST_CACHE[key]
 
 

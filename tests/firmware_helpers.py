@@ -45,8 +45,8 @@ def fixture_outputs(data: bytes) -> tuple[bytes, bytes]:
 class RawDevice:
     """Line-oriented raw access to the firmware's UART (pyserial URL)."""
 
-    def __init__(self, url: str) -> None:
-        self.port = serial.serial_for_url(url, timeout=0.2)
+    def __init__(self, url: str, baud: int = 115200) -> None:
+        self.port = serial.serial_for_url(url, baudrate=baud, timeout=0.2)
         self.buf = b""
 
     def close(self) -> None:

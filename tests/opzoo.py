@@ -36,13 +36,12 @@ class Case:
     per_channel: bool = True
     float_io: bool = False
     rep_range: tuple[float, float] = (-1.0, 1.0)
-    exhaustive: bool = False  # a single int8 input whose 256 values are all fed once
+    exhaustive: bool = False  # int8 inputs: every byte value (and, for two inputs, every pair) is fed
     edit: Callable[[object], None] | None = None  # optional flatbuffer edit after conversion
 
     def key(self) -> str:
-        import tensorflow as tf
-
-        parts = [CACHE_VERSION, tf.__version__, inspect.getsource(self.build), repr(sorted(self.kwargs.items())),
+        parts = [CACHE_VERSION, _tf_version(), inspect.getsource(convert), inspect.getsource(_randomize),
+                 inspect.getsource(self.build), repr(sorted(self.kwargs.items())),
                  repr((self.per_channel, self.float_io, self.rep_range))]
         if self.edit is not None:
             parts.append(inspect.getsource(self.edit))
@@ -51,6 +50,18 @@ class Case:
 
 # ---------------------------------------------------------------------------------------------
 # conversion (cached)
+
+
+def _tf_version() -> str:
+    """TensorFlow's version without importing it (a warm cache then never loads TensorFlow)."""
+    from importlib import metadata
+
+    for dist in ("tensorflow-cpu", "tensorflow"):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
 
 
 def _randomize(model, seed: int) -> None:
@@ -400,6 +411,30 @@ def kws_like(shape):
     return k.Model(inp, x)
 
 
+def batch_two(shape):
+    """Batch 2 through conv, pooling, mean, dense and softmax."""
+    k = _k()
+    inp = k.Input(shape, batch_size=2)
+    x = k.layers.Conv2D(6, 3, padding="same", activation="relu")(inp)
+    x = k.layers.AveragePooling2D(2)(x)
+    x = k.layers.DepthwiseConv2D(3, padding="same")(x)
+    x = k.layers.MaxPooling2D(2, padding="same")(x)
+    x = k.layers.GlobalAveragePooling2D()(x)
+    x = k.layers.Dense(5)(x)
+    x = k.layers.Softmax()(x)
+    return k.Model(inp, x)
+
+
+def two_outputs(shape):
+    """Two model outputs (logits and probabilities) from two inputs."""
+    k = _k()
+    a = k.Input(shape, batch_size=1)
+    b = k.Input(shape, batch_size=1)
+    x = k.layers.Concatenate()([k.layers.Dense(6)(a), k.layers.Dense(6)(b)])
+    logits = k.layers.Dense(4)(x)
+    return k.Model([a, b], [logits, k.layers.Softmax()(logits)])
+
+
 def leaky_concat_pad(shape):
     k = _k()
     inp = k.Input(shape, batch_size=1)
@@ -476,6 +511,10 @@ def _cases() -> list[Case]:
         c("add_bcast_hw", binary, dict(kind="add", shape_a=(1, 4, 1, 3), shape_b=(1, 1, 5, 3), relu=True),
           ("ADD",)),
         c("add_const_2d", binary, dict(kind="add", shape_a=(1, 7), shape_b=(7,), const_b=True), ("ADD",)),
+        c("add_all_pairs", binary, dict(kind="add", shape_a=(1, 256, 1), shape_b=(1, 1, 32)), ("ADD",),
+          exhaustive=True),
+        c("mul_all_pairs", binary, dict(kind="mul", shape_a=(1, 256, 1), shape_b=(1, 1, 32)), ("MUL",),
+          exhaustive=True),
         c("mul_same", binary, dict(kind="mul", shape_a=(1, 3, 3, 5), shape_b=(1, 3, 3, 5)), ("MUL",)),
         c("mul_bcast_channel", binary, dict(kind="mul", shape_a=(1, 6, 6, 4), shape_b=(1, 1, 1, 4)), ("MUL",)),
         c("mul_bcast_rows", binary, dict(kind="mul", shape_a=(1, 5, 6), shape_b=(1, 5, 1)), ("MUL",)),
@@ -510,6 +549,8 @@ def _cases() -> list[Case]:
         c("residual", residual, dict(shape=(6, 6, 4)), ("ADD", "AVERAGE_POOL_2D", "FULLY_CONNECTED")),
         c("mobilenet_v3_block", mobilenet_v3_block, dict(shape=(6, 6, 4)), ("HARD_SWISH", "MUL", "MEAN", "ADD")),
         c("kws_like", kws_like, dict(shape=(25, 10, 1)), ("CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX")),
+        c("batch_two", batch_two, dict(shape=(8, 6, 3)), ("CONV_2D", "AVERAGE_POOL_2D", "MEAN", "SOFTMAX")),
+        c("two_outputs", two_outputs, dict(shape=(9,)), ("CONCATENATION", "SOFTMAX")),
         c("leaky_concat_pad", leaky_concat_pad, dict(shape=(7, 6, 2)),
           ("LEAKY_RELU", "CONCATENATION", "PAD", "LOGISTIC")),
     ]
@@ -587,3 +628,10 @@ def sweep_cases(n: int = 48, seed: int = 20261121) -> list[Case]:
 
 SWEEP_CASES: list[Case] = sweep_cases()
 CASES_BY_NAME.update({case.name: case for case in SWEEP_CASES})
+
+
+def exhaustive_inputs(sizes: list[int]) -> list[bytes]:
+    """Blobs that feed every byte value to each int8 input; with a 256-element input 0 broadcast
+    against input 1, every pair of values meets once (ADD/MUL all-pairs cases)."""
+    count = max((256 + n - 1) // n for n in sizes)
+    return [b"".join(bytes((j * n + t) % 256 for t in range(n)) for n in sizes) for j in range(count)]

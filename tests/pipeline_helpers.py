@@ -1,7 +1,7 @@
 """Shared fixtures for the pipeline tests: a tiny synthetic keyword set and a tiny trained model.
 
 Both are built once per test session (cached under pytest's base temp dir, so every test module
-reuses them) and kept small: 3 words + _silence_, 30 clips each, DS-CNN at width 0.5.
+reuses them) and kept small: 3 words + _silence_, 50 clips each, DS-CNN at width 0.5.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from click.testing import CliRunner
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 WORDS = ["yes", "no", "up"]
-PER_WORD = 30
+PER_WORD = 50
 TINY_EPOCHS = 12
 TINY_WIDTH = 0.5
 
@@ -27,7 +27,7 @@ def _cached(factory: pytest.TempPathFactory, name: str) -> tuple[Path, bool]:
 
 @pytest.fixture(scope="session")
 def tiny_kws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Speech Commands-layout set: yes/no/up/_silence_, 30 clips each (seed 0)."""
+    """Speech Commands-layout set: yes/no/up/_silence_, 50 clips each (seed 0)."""
     from tinykit.data.synth import synth_kws
 
     path, done = _cached(tmp_path_factory, "pipe_tiny_kws")
@@ -54,7 +54,7 @@ def tiny_int8(tiny_model: Path, tiny_kws: Path, tmp_path_factory: pytest.TempPat
     """PTQ int8 of tiny_model."""
     from tinykit.compress.quantize import quantize_model
 
-    out, done = _cached(tmp_path_factory, "pipe_tiny_int8")
+    out, _done = _cached(tmp_path_factory, "pipe_tiny_int8")
     path = out / "model.tflite"
     if not path.exists():
         quantize_model(tiny_model, tiny_kws, path)

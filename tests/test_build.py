@@ -143,16 +143,20 @@ def test_cli_missing_tool(tmp_path, monkeypatch):
     _assert_one_line_error(res, "arm-none-eabi-gcc not found")
 
 
-@pytest.mark.slow
 def test_cli_model_too_big_for_qemu_m0(tmp_path):
     res = _cli(["build", str(reference_model("kws")), "--board", "qemu-m0", "-o", str(tmp_path)])
     _assert_one_line_error(res, "does not fit qemu-m0")
 
 
+def test_cli_missing_model(tmp_path):
+    res = _cli(["build", str(tmp_path / "nope.tflite"), "--board", "qemu-m4", "-o", str(tmp_path / "o")])
+    _assert_one_line_error(res, "no such model file")
+
+
 def test_cli_build_json(tmp_path):
     import json
 
-    res = _cli(["build", str(reference_model("hello_world")), "--board", "qemu-m3", "-o", str(tmp_path), "--json"])
+    res = _cli(["build", "hello_world", "--board", "qemu-m3", "-o", str(tmp_path), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["board"] == "qemu-m3" and data["size"]["flash_used"] > 0

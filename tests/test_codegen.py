@@ -59,6 +59,21 @@ def test_compute_padding():
     assert compute_padding(1, 2, 7, 3, 7) == 2
 
 
+def test_fast_requant_flag_proves_each_condition():
+    from tinykit.codegen.ops_conv import fast_requant_flag
+
+    w = np.ones((2, 3), np.int8)  # two channels, |w| sum 3 each
+    m = np.array([1 << 30, 1 << 30])
+    assert fast_requant_flag(np.array([10, -10]), w, m, np.array([-5, -31]), False) == "1"
+    assert fast_requant_flag(np.array([10, -10]), w, m, np.array([-5, 0]), False) == "0"  # not a right shift
+    big = np.array([2**31 - 200, 0])
+    assert fast_requant_flag(big, w, m, np.array([-1, -1]), False) == "0"  # accumulator may overflow
+    m_top = np.array([2**31 - 1, 2**31 - 1])
+    assert fast_requant_flag(np.array([2**30, 0]), w, m_top, np.array([-31, -1]), False) == "0"  # s + half overflows
+    assert fast_requant_flag(np.array([2**30, 0]), w, m, np.array([-31, -1]), False) == "1"  # m = 2^30 halves s
+    assert fast_requant_flag(big, w, np.array([0, 1 << 30]), np.array([-1, -1]), False) == "1"  # dead channel
+
+
 def test_registry_rejects_duplicates():
     assert "CONV_2D" in registered_opcodes()
     with pytest.raises(RuntimeError, match="duplicate lowering"):
@@ -149,12 +164,13 @@ def test_conv_scratch_matches_handler():
     plan = plan_memory(graph)
     src = (KERNELS / "tk_conv2d.c").read_text()
     assert "#define TK_CONV_PIXELS 2" in src
-    assert "return (size_t)TK_CONV_PIXELS * 3u * (size_t)padded_depth(params);" in src
+    assert ("return (size_t)TK_CONV_PIXELS * 3u * (size_t)padded_depth(params) +\n"
+            "           (size_t)TK_CONV_PIXELS * ((size_t)params->output.c + 1u) * sizeof(int32_t);") in src
     convs = [op for op in graph.operators if op.opcode == "CONV_2D"]
     for op in convs:
-        _, kh, kw, in_c = graph.tensors[op.inputs[1]].shape
-        expected = 2 * 3 * ((kh * kw * in_c + 3) // 4 * 4)
-        assert op_handler("CONV_2D").scratch_bytes(op, graph) == expected == conv_scratch_bytes(kh, kw, in_c)
+        out_c, kh, kw, in_c = graph.tensors[op.inputs[1]].shape
+        expected = 2 * 3 * ((kh * kw * in_c + 3) // 4 * 4) + 2 * 4 * (out_c + 1)
+        assert op_handler("CONV_2D").scratch_bytes(op, graph) == expected == conv_scratch_bytes(kh, kw, in_c, out_c)
         assert plan.scratch_bytes[op.index] == expected
 
 
@@ -341,13 +357,17 @@ int main(void) {
         int32_t m = (int32_t)(rnd() >> 1), s = (int32_t)(rnd() % 39) - 31, off = (int32_t)(rnd() % 256) - 128;
         int32_t lo = (i & 4) ? off : -128, hi = (i & 8) ? 100 : 127;
         int32_t want = ref_mbqm(a, m, s) + off;
-        want = want < lo ? lo : (want > hi ? hi : want);
+        want = want < lo ? lo : want; /* std::max then std::min, as TFLite */
+        want = want > hi ? hi : want;
         tk_activation act = {lo, hi};
         tk_requant_ch q = tk_requant_prepare(m, s);
         bad += tk_requantize(a, m, s) != ref_mbqm(a, m, s);
         bad += tk_requantize_s8(a, m, s, off, act) != want;
         bad += tk_requantize_s8_pos(a, m, s, off, lo, hi) != want;
         bad += tk_requant_apply(&q, a, off, lo, hi) != want;
+        if (s <= -1 && (a < 0 ? -(int64_t)a : a) < (1 << 30)) {
+            bad += tk_requantize_s8_fast(a, m, -s, 1 << (-s - 1), off, lo, hi) != want;
+        }
     }
     printf("bad=%ld\n", bad);
     return bad != 0;
@@ -384,3 +404,39 @@ def test_kws_library_compiles_for_cortex_m(tmp_path, target):
                "-c", str(src), "-o", str(tmp_path / (src.stem + ".o"))]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.host
+def test_buffer_size_functions_equal_plan(tmp_path):
+    """Call tk_conv2d_s8_buffer_size / tk_depthwise_conv2d_s8_buffer_size in C for every conv and
+    depthwise layer of the shared models: each equals the planner's scratch bytes for that op."""
+    from tinykit.codegen.lowering import c_dims
+    from tinykit.ir import read_model
+    from tinykit.plan import plan_memory
+
+    lines, expected = [], []
+    for model in ("kws", "vww", "ic"):
+        graph = read_model(reference_model(model))
+        plan = plan_memory(graph)
+        for op in graph.operators:
+            if op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+                continue
+            inp, w, out = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]], graph.tensors[op.outputs[0]]
+            kind = "conv2d" if op.opcode == "CONV_2D" else "depthwise_conv2d"
+            o = op.options
+            lines.append(
+                f"{{ tk_{kind}_params p = {{0}}; p.input = (tk_dims){c_dims(inp.shape)}; "
+                f"p.filter = (tk_dims){c_dims(w.shape)}; p.output = (tk_dims){c_dims(out.shape)}; "
+                f"p.stride_w = {o['stride_w']}; p.dilation_w = {o['dilation_w_factor']}; "
+                f"printf(\"%lu\\n\", (unsigned long)tk_{kind}_s8_buffer_size(&p)); }}")
+            expected.append(plan.scratch_bytes.get(op.index, 0))
+    src = tmp_path / "sizes.c"
+    src.write_text("#include <stdio.h>\n#include \"tk_conv2d.h\"\n#include \"tk_depthwise_conv2d.h\"\n"
+                   "int main(void) {\n" + "\n".join(lines) + "\nreturn 0;\n}\n")
+    exe = tmp_path / "sizes"
+    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", f"-I{KERNELS}", f"-I{KERNELS / 'include'}",
+           str(src), str(KERNELS / "tk_conv2d.c"), str(KERNELS / "tk_depthwise_conv2d.c"), "-o", str(exe)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True).stdout.split()]
+    assert got == expected and all(v > 0 for v in got)

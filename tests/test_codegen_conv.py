@@ -80,8 +80,8 @@ def model_path(request):
     return int8_tflite(_conv_stack(shape, layers), shape, request.param, per_channel=per_channel)
 
 
-def _check(path, dsp):
-    host, _ = host_library(path, dsp)
+def _check(path, dsp, defines=()):
+    host, _ = host_library(path, dsp, defines)
     blobs = oracle.random_inputs(path, N_INPUTS, seed=7)
     refs = oracle.reference_outputs(path, blobs)
     dtypes = [s.dtype for s in oracle.output_specs(path)]
@@ -99,6 +99,12 @@ def test_bit_exact_plain_c(model_path):
 @pytest.mark.host
 def test_bit_exact_dsp_path(model_path):
     _check(model_path, dsp=True)
+
+
+@pytest.mark.host
+def test_bit_exact_general_requantization(model_path):
+    """The general requantization path (what layers that cannot prove fast_requant run)."""
+    _check(model_path, dsp=True, defines=("TK_NO_FAST_REQUANT",))
 
 
 @pytest.mark.host

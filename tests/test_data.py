@@ -9,8 +9,9 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pipeline_helpers
 import pytest
-from pipeline_helpers import PER_WORD, WORDS, assert_user_error, run_cli, tiny_kws  # noqa: F401
+from pipeline_helpers import PER_WORD, WORDS, assert_user_error, run_cli
 
 from tinykit.data import FeatureConfig, load_dataset, mfcc
 from tinykit.data.datasets import hash_split
@@ -18,6 +19,9 @@ from tinykit.data.features import log_mel
 from tinykit.data.synth import synth_kws
 from tinykit.data.wav import read_wav, resample, write_wav
 from tinykit.errors import DataError, ToolMissingError
+
+# session fixtures shared by the pipeline tests
+tiny_kws = pipeline_helpers.tiny_kws
 
 
 def _digest(root: Path) -> str:
@@ -48,7 +52,7 @@ def test_synth_layout_and_counts(tiny_kws):
     tests = (tiny_kws / "testing_list.txt").read_text().split()
     assert len(tests) == 4 * PER_WORD // 10 and all((tiny_kws / t).exists() for t in tests)
     ds = load_dataset(tiny_kws)
-    assert ds.counts()["test"] == [3, 3, 3, 3]
+    assert ds.counts()["test"] == [PER_WORD // 10] * 4
     assert ds.input_shape == (49, 10, 1) and len(ds.background) == 3
 
 

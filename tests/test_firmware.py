@@ -193,3 +193,17 @@ def test_hello_world_bit_exact(board, tmp_path):
     mismatched, cycles = run_model_on_board(reference_model("hello_world"), board, tmp_path)
     assert mismatched == 0
     assert 0 < cycles < 100_000
+
+
+def test_energy_mode_firmware_on_qemu(tmp_path):
+    """Energy mode compiles and runs; the timestamp is a GPIO pulse (unobservable in QEMU), no line."""
+    res = build_firmware(None, "qemu-m0", tmp_path, energy_mode=True, library=FixtureLibrary(),
+                         model_io=FIXTURE_IO)
+    with get_flasher("qemu-m0").flash(res.dir) as link:
+        d = RawDevice(link.url)
+        assert d.until_ready() == ["m-timestamp-mode-energy", "m-init-done"]
+        assert d.cmd("timestamp") == []
+        d.load(bytes(range(16)))
+        lines = d.cmd("infer 2 0")
+        assert lines[:4] == ["m-warmup-start-0", "m-warmup-done", "m-infer-start-2", "m-infer-done"]
+        d.close()

@@ -57,7 +57,7 @@ def _inputs(case: opzoo.Case, path: Path) -> list[bytes]:
     seed = zlib.crc32(case.name.encode())
     blobs = oracle.random_inputs(path, RANDOM_INPUTS, seed=seed)
     if case.exhaustive:
-        blobs.insert(0, bytes(range(256)))
+        blobs = opzoo.exhaustive_inputs([spec.nbytes for spec in oracle.input_specs(path)]) + blobs
     if case.float_io:
         blobs += _rounding_tie_inputs(path)
     return blobs
@@ -159,9 +159,9 @@ def test_opzoo_softmax_beta_is_not_one() -> None:
     assert betas and all(abs(b - 0.37) < 1e-6 for b in betas)
 
 
-@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4"])
+@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4", "cortex-m33", "cortex-m55"])
 def test_kernels_compile_for_arm(cpu: str, tmp_path: Path) -> None:
-    """Warning-free under arm-none-eabi-gcc for the smallest and the DSP core."""
+    """Warning-free under arm-none-eabi-gcc from the smallest core to Helium."""
     cc = shutil.which("arm-none-eabi-gcc")
     if cc is None:
         pytest.skip("arm-none-eabi-gcc not installed")
@@ -317,3 +317,140 @@ def test_softmax_over_input_scales_and_betas(trial: int, tmp_path: Path) -> None
     blobs.append(bytes([0x80] * 32 + [0x7F]))  # one hot at the max, the rest at the minimum
     for blob, ref in zip(blobs, oracle.reference_outputs(model, blobs), strict=True):
         assert host.run([blob]) == ref, f"input scale {in_q} beta {beta}"
+
+
+def _requantize_binary(q: list[tuple[float, int]], activation: int):
+    def edit(model) -> None:
+        sub = model.subgraphs[0]
+        op = sub.operators[0]
+        for index, (scale, zp) in zip([*op.inputs[:2], op.outputs[0]], q, strict=True):
+            sub.tensors[index].quantization.scale = [scale]
+            sub.tensors[index].quantization.zeroPoint = [zp]
+        op.builtinOptions.fusedActivationFunction = activation
+
+    return edit
+
+
+@pytest.mark.parametrize("trial", range(6))
+@pytest.mark.parametrize("case_name", ["add_all_pairs", "mul_all_pairs"])
+def test_binary_all_byte_pairs_over_quantizations(case_name: str, trial: int, tmp_path: Path) -> None:
+    """ADD/MUL on all 65536 input byte pairs, random scales, zero points and fused activation."""
+    _check_all_pairs(case_name, trial, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", range(6, 46))
+@pytest.mark.parametrize("case_name", ["add_all_pairs", "mul_all_pairs"])
+def test_binary_all_byte_pairs_sweep(case_name: str, trial: int, tmp_path: Path) -> None:
+    _check_all_pairs(case_name, trial, tmp_path)
+
+
+def _check_all_pairs(case_name: str, trial: int, tmp_path: Path) -> None:
+    from tinykit.errors import ModelFormatError, UnsupportedOpError
+    from tinykit.verify import load_host_model
+
+    rng = np.random.default_rng(2000 + trial + (100 if case_name.startswith("mul") else 0))
+    q = [(float(np.float32(10 ** rng.uniform(-3, 0))), int(rng.integers(-128, 128))) for _ in range(3)]
+    activation = int(rng.integers(0, 4))  # NONE, RELU, RELU_N1_TO_1, RELU6
+    model = _edited(case_name, _requantize_binary(q, activation), tmp_path)
+    try:
+        host, _ = load_host_model(model)
+    except UnsupportedOpError:  # only a rejection TFLM shares is acceptable
+        with pytest.raises(ModelFormatError):
+            oracle.reference_outputs(model, [bytes(256 + 32)])
+        return
+    sizes = host.input_sizes  # the converter may order the graph inputs either way
+    blobs = opzoo.exhaustive_inputs(sizes)
+    for blob, ref in zip(blobs, oracle.reference_outputs(model, blobs), strict=True):
+        assert host.run([blob[:sizes[0]], blob[sizes[0]:]]) == ref, f"{q} act {activation}"
+
+
+def _requantize_single(in_q: tuple[float, int], out_q: tuple[float, int]):
+    def edit(model) -> None:
+        sub = model.subgraphs[0]
+        op = sub.operators[0]
+        for index, (scale, zp) in ((op.inputs[0], in_q), (op.outputs[0], out_q)):
+            sub.tensors[index].quantization.scale = [scale]
+            sub.tensors[index].quantization.zeroPoint = [zp]
+
+    return edit
+
+
+@pytest.mark.parametrize("trial", range(8))
+@pytest.mark.parametrize("case_name", ["mean_hw_input", "mean_same_quant_keepdims"])
+def test_mean_over_quantizations(case_name: str, trial: int, tmp_path: Path) -> None:
+    """MEAN with random input/output scales and zero points (the folded 1/N multiplier path)."""
+    from tinykit.verify import load_host_model
+
+    rng = np.random.default_rng(3000 + trial)
+    in_q, out_q = [(float(np.float32(10 ** rng.uniform(-3, 0))), int(rng.integers(-128, 128))) for _ in range(2)]
+    path = opzoo.convert(opzoo.CASES_BY_NAME[case_name])
+    if _graph_of(path).operators[0].opcode != "MEAN":  # the keep-dims case starts with a CONV_2D
+        edit = _requantize_mean_only(in_q, out_q)
+    else:
+        edit = _requantize_single(in_q, out_q)
+    model = _edited(case_name, edit, tmp_path)
+    host, _ = load_host_model(model)
+    blobs = oracle.random_inputs(model, 6, seed=trial)
+    for blob, ref in zip(blobs, oracle.reference_outputs(model, blobs), strict=True):
+        assert host.run([blob]) == ref, f"{in_q} -> {out_q}"
+
+
+def _requantize_mean_only(in_q: tuple[float, int], out_q: tuple[float, int]):
+    def edit(model) -> None:
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        sub = model.subgraphs[0]
+        for op in sub.operators:
+            if model.operatorCodes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.MEAN:
+                for index, (scale, zp) in ((op.inputs[0], in_q), (op.outputs[0], out_q)):
+                    sub.tensors[index].quantization.scale = [scale]
+                    sub.tensors[index].quantization.zeroPoint = [zp]
+
+    return edit
+
+
+QEMU_CASES = ("float_io_softmax", "leaky_concat_pad", "mobilenet_v3_block", "batch_two", "two_outputs",
+              "pad_channels", "mul_bcast_channel", "mean_same_quant", "act_hard_swish", "requantize_int8")
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("name", QEMU_CASES)
+def test_opzoo_on_emulated_cortex_m4(name: str, tmp_path: Path) -> None:
+    """The same zoo models built for the qemu-m4 board (arm-none-eabi-gcc, DSP path): identical bytes."""
+    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    from tinykit.run import run
+
+    result = run(opzoo.convert(opzoo.CASES_BY_NAME[name]), "qemu-m4", tmp_path, num_inputs=5, runs=1)
+    assert result["validation"]["checked"] and result["validation"]["compared_bytes"] > 0
+    assert result["mismatched_bytes"] == 0, result["validation"]
+
+
+def test_cli_generate_rejects_unsupported_softmax_output_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tinykit.cli import main
+
+    model = _edited("softmax_2d", _set_output_quant("SOFTMAX", 5), tmp_path)
+    out = tmp_path / "lib"
+    result = CliRunner().invoke(main, ["generate", str(model), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[0].startswith("error: ") and "SOFTMAX" in lines[0] and "output quantization" in lines[0]
+    assert not any(line.startswith("Traceback") for line in lines)
+    assert not out.exists()
+
+
+def test_cli_verify_host_on_a_zoo_model_reports_zero_mismatches() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from tinykit.cli import main
+
+    model = opzoo.convert(opzoo.CASES_BY_NAME["leaky_concat_pad"])
+    result = CliRunner().invoke(main, ["verify", str(model), "--host", "--inputs", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["inputs"] == 20 and data["mismatched_bytes"] == 0 and data["max_abs_diff"] == 0

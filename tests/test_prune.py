@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pipeline_helpers
 import pytest
-from pipeline_helpers import assert_user_error, run_cli, tiny_kws, tiny_model  # noqa: F401
+from pipeline_helpers import assert_user_error, run_cli
 
 from tinykit.compress import surgery
 from tinykit.compress.prune import PruneConfig, prune, prune_once, ratio_for_macs, select
 from tinykit.errors import TrainingError
 from tinykit.train.artifacts import load_keras
 from tinykit.train.zoo import build_model
+
+# session fixtures shared by the pipeline tests
+tiny_kws, tiny_model = pipeline_helpers.tiny_kws, pipeline_helpers.tiny_model
 
 X49 = np.random.default_rng(0).normal(size=(3, 49, 10, 1)).astype(np.float32)
 
@@ -102,13 +106,14 @@ def test_iterative_prune_tiny_model_keeps_accuracy(tiny_model, tiny_kws):
 
     ds = load_for_model(tiny_model, tiny_kws)
     model = load_keras(tiny_model)
-    pruned, steps = prune(model, ds, PruneConfig(target_macs=0.5, steps=2, finetune_epochs=3))
+    cfg = PruneConfig(target_macs=0.5, steps=2, finetune_epochs=5, learning_rate=1e-3, batch_size=16)
+    _, steps = prune(model, ds, cfg)
     assert [s.step for s in steps] == [0, 1, 2]
     assert steps[-1].macs <= 0.5 * steps[0].macs
     assert steps[2].params < steps[1].params < steps[0].params
     assert steps[2].weight_bytes < steps[0].weight_bytes and steps[2].arena_bytes < steps[0].arena_bytes
-    # 12 test clips: one clip is 8.3 points; half the MACs may cost at most 2 clips after fine-tuning
-    assert steps[-1].accuracy >= steps[0].accuracy - 0.17, [s.accuracy for s in steps]
+    # 20 test clips (5 points each): half the MACs may cost at most 3 clips after fine-tuning
+    assert steps[-1].accuracy >= steps[0].accuracy - 0.15, [s.accuracy for s in steps]
 
 
 def test_prune_cli_writes_report(tiny_model, tiny_kws, tmp_path):
@@ -122,3 +127,12 @@ def test_prune_cli_writes_report(tiny_model, tiny_kws, tmp_path):
     assert (out.parent / "features.json").exists()
     assert_user_error(run_cli("prune", tiny_model, "--data", tiny_kws, "--ratio", "1.5", "-o", out), "ratio")
     assert_user_error(run_cli("prune", tiny_model, "--data", tiny_kws, "-o", tmp_path / "x.tflite"), ".keras")
+
+
+def test_per_layer_ratio_overrides():
+    model = build_model("ds-cnn", (49, 10, 1), 12, width=0.5)
+    pruned = prune_once(model, 0.5, layer_ratios={"pw4": 0.25, "conv0": 0.0})
+    assert pruned.get_layer("conv0").filters == 32 and pruned.get_layer("pw4").filters == 24
+    assert pruned.get_layer("pw2").filters == 16
+    with pytest.raises(TrainingError, match="no prunable layer named logits"):
+        prune_once(model, 0.5, layer_ratios={"logits": 0.5})

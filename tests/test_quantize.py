@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pipeline_helpers
 import pytest
-from pipeline_helpers import assert_user_error, run_cli, tiny_int8, tiny_kws, tiny_model  # noqa: F401
+from pipeline_helpers import assert_user_error, run_cli
 
 from tinykit.compress.health import check, predict, sqnr_db
 from tinykit.compress.quantize import convert, quantize_model
 from tinykit.errors import QuantizationError
 from tinykit.train.artifacts import load_keras
+
+# session fixtures shared by the pipeline tests
+tiny_int8, tiny_kws, tiny_model = pipeline_helpers.tiny_int8, pipeline_helpers.tiny_kws, pipeline_helpers.tiny_model
 
 
 def _ops(path) -> list[str]:
@@ -94,3 +98,28 @@ def test_sqnr():
     a = np.ones(100)
     assert sqnr_db(a, a) == 99.0
     assert sqnr_db(a, a * 0.9) == pytest.approx(20.0)
+
+
+@pytest.mark.slow
+def test_qat_produces_healthy_full_int8(tiny_model, tiny_kws, tmp_path):
+    from tinykit.ir import read_model
+
+    res = quantize_model(tiny_model, tiny_kws, tmp_path / "qat.tflite", qat=True, qat_epochs=1)
+    graph = read_model(res.tflite_path)
+    assert [graph.tensors[i].dtype for i in (*graph.inputs, *graph.outputs)] == ["int8", "int8"]
+    assert res.health.agreement >= 0.85 and res.health.layers
+    assert min(layer.sqnr_db for layer in res.health.layers) > 12
+    meta = json.loads((tmp_path / "qat.quant.json").read_text())
+    assert meta["qat"] is True and meta["io"]["inputs"][0]["dtype"] == "int8"
+
+
+def test_savedmodel_import_quantizes(tiny_model, tiny_kws, tmp_path):
+    import shutil
+
+    sm = tmp_path / "sm"
+    load_keras(tiny_model).export(str(sm), verbose=False)
+    shutil.copyfile(tiny_model.parent / "features.json", sm / "features.json")
+    res = quantize_model(sm, tiny_kws, tmp_path / "out" / "sm.tflite")
+    assert res.io["inputs"][0]["dtype"] == "int8" and res.io["inputs"][0]["shape"][1:] == [49, 10, 1]
+    assert res.health.agreement >= 0.9
+    assert (tmp_path / "out" / "features.json").exists()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from frontend_helpers import speech_clips, synthetic_clips
-from stream_helpers import have_tools, reference_kws_dir
+from stream_helpers import have_tools, host_harness, reference_kws_dir, run_harness
 
 from tinykit import frontend as fe
 from tinykit import stream as st
@@ -121,6 +121,7 @@ def test_faults_are_reported_and_positions_stay_aligned(m4_build: Path) -> None:
         res = st.stream_audio(client, pcm, 16000, posteriors=True, drop=frozenset({3}), corrupt=frozenset({5}))
         client.port.write(b"junk!")
         lines, final = client.exchange(st.encode_frame("S"))
+
     assert any("lost audio: expected sample 1536, got 2048" in e for e in res.errors), res.errors
     assert any("chunk at sample 2560 rejected by the device (crc), resent" in e for e in res.errors)
     assert res.resent == 1
@@ -145,3 +146,54 @@ def test_streamed_window_output_equals_oracle(m4_build: Path) -> None:
     assert [s for s, _ in res.posteriors] == [15840]
     oracle = reference_outputs(m4_build / "model" / "model.tflite", [feats])[0][0]
     assert res.posteriors[0][1] == oracle
+
+
+def _chunks(pcm: np.ndarray, start: int = 0) -> list[bytes]:
+    return [st.encode_frame("A", start + i, pcm[i : i + st.CHUNK_SAMPLES].astype("<i2").tobytes())
+            for i in range(0, len(pcm), st.CHUNK_SAMPLES)]
+
+
+def _post(*labels: int, n: int = 3) -> bytes:
+    """One certain posterior per listed label index."""
+    out = bytearray()
+    for k in labels:
+        row = [-128] * n
+        row[k] = 127
+        out += np.array(row, np.int8).tobytes()
+    return bytes(out)
+
+
+@pytest.mark.host
+def test_detection_logic_smoothing_and_release(tmp_path: Path) -> None:
+    """Host-compiled stream firmware with a scripted fake model: the smoothed score of 'yes'
+    crosses 0.6 at the 4th inference (2 of 3 posteriors), fires once, fires again only after the
+    score has fallen and the refractory period passed."""
+    exe = host_harness(tmp_path, ["_silence_", "yes", "no"], refractory=2)
+    pcm = np.zeros(16000 + 60 * 320, np.int16)  # 109 frames -> inferences at frames 49, 53, ..., 109
+    post = _post(0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0)
+    lines = run_harness(exe, [st.encode_frame("R"), *_chunks(pcm), st.encode_frame("S")], post)
+    dets = [ln for ln in lines if ln.startswith("s-det-")]
+    # inference i ends at sample (48 + 4 i) * 320 + 480; 2 certain posteriors of 3: 510/3/256 = 0.664
+    assert dets == ["s-det-[yes,664,19680]", "s-det-[yes,664,29920]"], lines  # inferences 3 and 11
+    stats = next(ln for ln in lines if ln.startswith("s-stats-"))
+    assert "frames=109,inferences=16" in stats and f"samples={len(pcm)}" in stats
+
+
+@pytest.mark.host
+def test_cut_frame_times_out_duplicates_are_dropped(tmp_path: Path) -> None:
+    exe = host_harness(tmp_path, ["_silence_", "yes", "no"])
+    pcm = np.arange(1024, dtype=np.int16)
+    first, second = _chunks(pcm)
+    lines = run_harness(exe, [st.encode_frame("R"), first[:30], 60_000, first, first, second, b"\x00\x01",
+                              st.encode_frame("X")])
+    finals = [ln for ln in lines if ln.startswith(("s-ack-", "s-nak-", "s-err-"))]
+    assert finals == ["s-ack-[0]", "s-nak-[timeout]", "s-ack-[512]", "s-err-[dup,512,0]", "s-ack-[512]",
+                      "s-ack-[1024]", "s-err-[sync,2,0]", "s-nak-[type]"], lines
+
+
+@pytest.mark.host
+def test_oversized_frame_is_refused(tmp_path: Path) -> None:
+    exe = host_harness(tmp_path, ["_silence_", "yes"])
+    header = b"\xa5\x5a" + st.HEADER.pack(ord("A"), 0, 0, st.MAX_PAYLOAD + 2)
+    lines = run_harness(exe, [header, st.encode_frame("S")])
+    assert "s-nak-[len]" in lines and any(ln.startswith("s-stats-[samples=0") for ln in lines)

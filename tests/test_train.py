@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pipeline_helpers
 import pytest
-from pipeline_helpers import assert_user_error, run_cli, tiny_kws, tiny_model  # noqa: F401
+from pipeline_helpers import assert_user_error, run_cli
 
 from tinykit.data import FeatureConfig
 from tinykit.errors import ModelFormatError, TrainingError
 from tinykit.train.artifacts import classification_metrics, load_keras
 from tinykit.train.trainer import class_weights
 from tinykit.train.zoo import ZOO, build_model
+
+# session fixtures shared by the pipeline tests
+tiny_kws, tiny_model = pipeline_helpers.tiny_kws, pipeline_helpers.tiny_model
 
 SHAPES = {"ds-cnn": (49, 10, 1), "cnn": (32, 32, 3), "resnet8": (32, 32, 3), "mobilenet-v1": (96, 96, 3),
           "autoencoder": (640,), "mlp": (20,)}
@@ -102,3 +106,18 @@ def test_import_h5_and_savedmodel(tiny_model, tmp_path):
     (tmp_path / "junk.keras").write_bytes(b"not a zip")
     with pytest.raises(ModelFormatError):
         load_keras(tmp_path / "junk.keras")
+
+
+def test_train_arrays_classifier_and_autoencoder(tmp_path):
+    from tinykit.train.trainer import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    x = rng.normal(size=(200, 8)).astype(np.float32) + 3.0 * y[:, None]  # separable
+    np.savez(tmp_path / "cls.npz", x=x, y=y)
+    res = train(tmp_path / "cls.npz", "mlp", tmp_path / "c" / "m.keras", TrainConfig(epochs=5, batch_size=16))
+    assert res.metrics["accuracy"] >= 0.9
+    np.savez(tmp_path / "ae.npz", x=rng.normal(size=(100, 16)).astype(np.float32))
+    res = train(tmp_path / "ae.npz", "autoencoder", tmp_path / "a" / "m.keras", TrainConfig(epochs=2), width=0.25)
+    assert "mse" in res.metrics and res.metrics["mse"] > 0
+    assert not (tmp_path / "a" / "features.json").exists()

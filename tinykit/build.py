@@ -317,17 +317,22 @@ def size_report(elf: Path, board: Board) -> SizeReport:
 
 def fit_error(board: Board, arena: int, weights: int, size: SizeReport | None) -> BoardFitError:
     """BoardFitError naming what overflowed by how much, and what to try."""
+    ram_total, flash_total = board.memory.ram.size, board.memory.flash.size
     if size is None:
-        ram = f"RAM needs at least {arena + board.stack_bytes:,} bytes (arena {arena:,} + stack " \
-              f"{board.stack_bytes:,}) of {board.memory.ram.size:,}"
-        flash = f"flash needs at least {weights:,} bytes of weights of {board.memory.flash.size:,}"
+        ram_used, flash_used = arena + board.stack_bytes, weights
+        ram = f"RAM needs at least {ram_used:,} bytes (arena {arena:,} + stack {board.stack_bytes:,})"
+        flash = f"flash needs at least {weights:,} bytes of weights"
     else:
+        ram_used, flash_used = size.ram_used, size.flash_used
         ram = f"RAM needs {size.ram_used:,} bytes (arena {arena:,}, other data+bss " \
-              f"{size.data + size.bss - arena:,}, stack {size.stack:,}) of {size.ram_total:,}"
+              f"{size.data + size.bss - arena:,}, stack {size.stack:,})"
         flash = f"flash needs {size.flash_used:,} bytes (.text {size.text:,}, .rodata {size.rodata:,} " \
-                f"incl. weights {weights:,}, .data {size.data:,}) of {size.flash_total:,}"
+                f"incl. weights {weights:,}, .data {size.data:,})"
+    parts = [f"{ram} of {ram_total:,}" if ram_used > ram_total else "",
+             f"{flash} of {flash_total:,}" if flash_used > flash_total else ""]
+    detail = "; ".join(p for p in parts if p) or f"{ram} of {ram_total:,}; {flash} of {flash_total:,}"
     return BoardFitError(
-        f"model does not fit {board.id}: {ram}; {flash}",
+        f"model does not fit {board.id}: {detail}",
         hint=f"prune or shrink the model, search a fitting size with `tinykit fit --board {board.id}`, "
              "or pick a bigger board (`tinykit boards`)",
     )

@@ -58,7 +58,7 @@ def _png(fig) -> str:
 
 def _file_png(path: Path) -> str | None:
     path = Path(path)
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode() if path.exists() else None
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode() if path.is_file() else None
 
 
 def _plt():

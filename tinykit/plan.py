@@ -57,8 +57,13 @@ def _align(value: int) -> int:
 
 
 def tensor_buffers(graph: Graph) -> list[Buffer]:
-    """One buffer per group of aliased non-constant tensors, with its lifetime in op steps."""
+    """One buffer per group of tensors sharing memory, with its lifetime in op steps.
+
+    A RESHAPE/SQUEEZE output always shares its input's buffer; an elementwise op's output takes
+    over its input's buffer when that input dies at the op (run in place).
+    """
     last_step = max(len(graph.operators) - 1, 0)
+    last_use = _last_uses(graph)
     owner: dict[int, Buffer] = {}
 
     def buffer_of(index: int, step: int) -> Buffer:
@@ -73,12 +78,9 @@ def tensor_buffers(graph: Graph) -> list[Buffer]:
         for index in op.inputs:
             if index >= 0 and not graph.tensors[index].is_constant:
                 buffer_of(index, step).last = step
-        handler = op_handler(op.opcode)
-        source = op.inputs[0] if op.inputs else -1
-        aliasable = handler is not None and handler.aliases_input and source in owner
+        shared = _shareable_input(graph, op, step, owner, last_use)
         for index in op.outputs:
-            if aliasable:
-                shared = owner[source]
+            if shared is not None:
                 shared.tensors.append(index)
                 shared.size = max(shared.size, graph.tensors[index].nbytes)
                 owner[index] = shared
@@ -88,6 +90,38 @@ def tensor_buffers(graph: Graph) -> list[Buffer]:
         buffer_of(index, last_step).last = last_step
     unique = {id(b): b for b in owner.values()}
     return list(unique.values())
+
+
+def _last_uses(graph: Graph) -> dict[int, int]:
+    """Last op step reading each tensor; graph inputs and outputs count as used forever."""
+    last_use: dict[int, int] = {}
+    for step, op in enumerate(graph.operators):
+        for index in op.inputs:
+            if index >= 0:
+                last_use[index] = step
+    for index in (*graph.inputs, *graph.outputs):
+        last_use[index] = len(graph.operators)  # never overwritten: `infer N` reuses the input
+    return last_use
+
+
+def _shareable_input(graph: Graph, op, step: int, owner: dict[int, Buffer],
+                     last_use: dict[int, int]) -> Buffer | None:
+    """The input buffer this op's output may live in, or None."""
+    handler = op_handler(op.opcode)
+    if handler is None or not op.supported or len(op.outputs) != 1 or not op.inputs:
+        return None
+    if handler.aliases_input:
+        return owner.get(op.inputs[0])
+    position = handler.in_place_input(op, graph)
+    if position is None:
+        return None
+    candidate = owner.get(op.inputs[position])
+    if candidate is None or candidate.scratch_of is not None:
+        return None
+    output_bytes = graph.tensors[op.outputs[0]].nbytes
+    dies_here = all(last_use.get(t, step) <= step for t in candidate.tensors)
+    used_once = sum(1 for i in op.inputs if i in candidate.tensors) == 1  # not ADD(x, x)
+    return candidate if dies_here and used_once and candidate.size == output_bytes else None
 
 
 def scratch_buffers(graph: Graph) -> list[Buffer]:

@@ -147,6 +147,14 @@ def stream_context(model_path: Path, infer_every: int = DEFAULT_INFER_EVERY, smo
         is_keyword=[0 if lb.startswith("_") else 1 for lb in labels])
 
 
+def render_stream_config(ctx: StreamContext, path: Path) -> Path:
+    """Write tk_stream_config.h (labels, detection parameters) from its typed context."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined,
+                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    Path(path).write_text(env.get_template("tk_stream_config.h.j2").render(ctx=ctx))
+    return Path(path)
+
+
 def build_stream_firmware(model_path: Path | str, board, out_dir: Path | str, **detect):
     """Build the streaming firmware of an int8 keyword model for ``board`` into ``out_dir``.
 
@@ -155,7 +163,7 @@ def build_stream_firmware(model_path: Path | str, board, out_dir: Path | str, **
     from tinykit import build as fw
     from tinykit.boards import load_board
     from tinykit.codegen import generate
-    from tinykit.frontend import render_for_model
+    from tinykit.frontend import fixed_for_cpu, render_for_model
 
     b, model_path, out = load_board(board), Path(model_path), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -171,10 +179,8 @@ def build_stream_firmware(model_path: Path | str, board, out_dir: Path | str, **
         cflags=[*ctx.cflags, "-Ifrontend", f"-I{fw.FIRMWARE_SUBDIR}/stream", "-fno-math-errno"],
         ldflags=[*ctx.ldflags, "-lm"])
     fw.render_project(ctx, lib, out)
-    render_for_model(model_path, out / "frontend", fixed=b.cpu not in fw.FPU_CPUS)
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined,
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    (out / "tk_stream_config.h").write_text(env.get_template("tk_stream_config.h.j2").render(ctx=ctx_st))
+    render_for_model(model_path, out / "frontend", fixed=fixed_for_cpu(b.cpu))
+    render_stream_config(ctx_st, out / "tk_stream_config.h")
     size = _compile(ctx, out, b, lib)
     record = {"tinykit_version": __version__, "board": b.id, "mode": "stream", "model": str(model_path),
               "model_sha256": io.sha256, "toolchain": fw.toolchain_version(fw.require_tool(fw.GCC, fw.APT_TOOLCHAIN)),

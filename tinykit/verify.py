@@ -120,14 +120,18 @@ def compare_outputs(ours: list[bytes], ref: list[bytes], dtypes: list[np.dtype])
     return mismatched, max_diff
 
 
-def load_host_model(model_path: str | os.PathLike, dsp_emulate: bool = False, work_dir: Path | None = None
-                    ) -> tuple[HostModel, object]:
-    """Generate + compile (cached) + load; returns the model and the GeneratedLibrary."""
+def load_host_model(model_path: str | os.PathLike, dsp_emulate: bool = False, work_dir: Path | None = None,
+                    defines: tuple[str, ...] = ()) -> tuple[HostModel, object]:
+    """Generate + compile (cached) + load; returns the model and the GeneratedLibrary.
+
+    ``dsp_emulate`` builds the kernels' DSP path with portable stand-ins (TK_DSP_EMULATE);
+    ``defines`` adds other preprocessor symbols (e.g. TK_NO_FAST_REQUANT).
+    """
     from tinykit.codegen import generate
 
     with tempfile.TemporaryDirectory(prefix="tinykit-verify-", dir=work_dir) as tmp:
         lib = generate(model_path, Path(tmp) / "lib", name="model")
-        so = build_host_library(lib.dir, "model", ("TK_DSP_EMULATE",) if dsp_emulate else ())
+        so = build_host_library(lib.dir, "model", (*(("TK_DSP_EMULATE",) if dsp_emulate else ()), *defines))
     sizes_in = [s.nbytes for s in oracle.input_specs(model_path)]
     sizes_out = [s.nbytes for s in oracle.output_specs(model_path)]
     return HostModel(so, "model", sizes_in, sizes_out), lib

@@ -187,71 +187,87 @@ static void results(void)
 
 /* ---- commands ---- */
 
+static void cmd_db_load(const char *count)
+{
+    uint32_t n;
+    if (!parse_uint(count, 0xFFFFFFFFu, &n)) {
+        put_error("Invalid byte count: ", count);
+    } else if (n == 0u) {
+        put_error("Command 'db load' must be >0 bytes", NULL);
+    } else if (n > TK_INPUT_BYTES) {
+        put_str("e-[db load ");
+        put_u64(n);
+        put_str(" exceeds the input size ");
+        put_u64(TK_INPUT_BYTES);
+        put_line("]");
+    } else {
+        db_size = n;
+        db_pos = 0;
+        put_str("m-[Expecting ");
+        put_u64(n);
+        put_line(" bytes]");
+    }
+}
+
+static void cmd_db_print(void)
+{
+    for (size_t i = 0; i < db_pos; ++i) {
+        put_str(i % TK_DB_PRINT_PER_LINE == 0u ? "m-buffer-" : "-");
+        put_hex8(db_buf[i]);
+        if ((i + 1u) % TK_DB_PRINT_PER_LINE == 0u || i + 1u == db_pos) {
+            put_str("\r\n");
+        }
+    }
+}
+
+/* Validates the whole chunk before writing a byte of it. */
+static void cmd_db_hex(const char *hex)
+{
+    size_t digits = strlen(hex);
+    if ((digits & 1u) != 0u) {
+        put_error("Insufficent number of hex digits", NULL); /* sic: the reference firmware's text */
+        return;
+    }
+    for (size_t i = 0; i < digits; ++i) {
+        if (hex_value(hex[i]) < 0) {
+            char bad[2] = {hex[i], '\0'};
+            put_error("Invalid hex digit ", bad);
+            return;
+        }
+    }
+    if (db_pos >= db_size) {
+        put_error("No db load in progress", NULL);
+        return;
+    }
+    if (digits / 2u > db_size - db_pos) {
+        put_str("e-[Too many bytes: expecting ");
+        put_u64(db_size - db_pos);
+        put_line(" more]");
+        return;
+    }
+    for (size_t i = 0; i < digits; i += 2u) {
+        db_buf[db_pos++] = (uint8_t)((hex_value(hex[i]) << 4) | hex_value(hex[i + 1u]));
+    }
+    if (db_pos == db_size) {
+        put_line("m-load-done");
+    }
+}
+
 static void cmd_db(char **tok, size_t ntok)
 {
+    int is_load = ntok >= 2u && strcmp(tok[1], "load") == 0;
     if (ntok < 2u) {
         put_error("Command 'db' requires a subcommand", NULL);
-    } else if (strcmp(tok[1], "load") == 0) {
-        uint32_t n;
-        if (ntok != 3u) {
-            put_error("Command 'db load' requires the # of bytes", NULL);
-        } else if (!parse_uint(tok[2], 0xFFFFFFFFu, &n)) {
-            put_error("Invalid byte count: ", tok[2]);
-        } else if (n == 0u) {
-            put_error("Command 'db load' must be >0 bytes", NULL);
-        } else if (n > TK_INPUT_BYTES) {
-            put_str("e-[db load ");
-            put_u64(n);
-            put_str(" exceeds the input size ");
-            put_u64(TK_INPUT_BYTES);
-            put_line("]");
-        } else {
-            db_size = n;
-            db_pos = 0;
-            put_str("m-[Expecting ");
-            put_u64(n);
-            put_line(" bytes]");
-        }
-    } else if (strcmp(tok[1], "print") == 0 && ntok == 2u) {
-        for (size_t i = 0; i < db_pos; ++i) {
-            put_str(i % TK_DB_PRINT_PER_LINE == 0u ? "m-buffer-" : "-");
-            put_hex8(db_buf[i]);
-            if ((i + 1u) % TK_DB_PRINT_PER_LINE == 0u || i + 1u == db_pos) {
-                put_str("\r\n");
-            }
-        }
-    } else if (ntok != 2u) {
-        put_error("Unexpected argument: ", tok[2]);
+    } else if (is_load && ntok == 2u) {
+        put_error("Command 'db load' requires the # of bytes", NULL);
+    } else if (ntok > 3u || (ntok == 3u && !is_load)) {
+        put_error("Unexpected argument: ", tok[ntok - 1u]);
+    } else if (is_load) {
+        cmd_db_load(tok[2]);
+    } else if (strcmp(tok[1], "print") == 0) {
+        cmd_db_print();
     } else {
-        const char *hex = tok[1];
-        size_t digits = strlen(hex);
-        if ((digits & 1u) != 0u) {
-            put_error("Insufficent number of hex digits", NULL);
-            return;
-        }
-        for (size_t i = 0; i < digits; ++i) {
-            if (hex_value(hex[i]) < 0) {
-                char bad[2] = {hex[i], '\0'};
-                put_error("Invalid hex digit ", bad);
-                return;
-            }
-        }
-        if (db_pos >= db_size) {
-            put_error("No db load in progress", NULL);
-            return;
-        }
-        if (digits / 2u > db_size - db_pos) {
-            put_str("e-[Too many bytes: expecting ");
-            put_u64(db_size - db_pos);
-            put_line(" more]");
-            return;
-        }
-        for (size_t i = 0; i < digits; i += 2u) {
-            db_buf[db_pos++] = (uint8_t)((hex_value(hex[i]) << 4) | hex_value(hex[i + 1u]));
-        }
-        if (db_pos == db_size) {
-            put_line("m-load-done");
-        }
+        cmd_db_hex(tok[1]);
     }
 }
 

@@ -48,7 +48,13 @@ uint32_t tk_counter(void)
 #if TK_COUNTER_DWT
     return TK_REG(TK_DWT_CYCCNT);
 #else
-    return (uint32_t)tk_ticks();
+    /* low 32 bits of tk_ticks(), without the 64-bit arithmetic (cheap enough for layer hooks) */
+    uint32_t hi, lo;
+    do {
+        hi = tk_systick_wraps;
+        lo = TK_REG(TK_SYST_CVR);
+    } while (hi != tk_systick_wraps);
+    return (hi << 24) + (TK_SYST_RELOAD - lo);
 #endif
 }
 

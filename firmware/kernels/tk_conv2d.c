@@ -19,6 +19,13 @@
 
 #include "tk_dsp.h"
 
+/* -DTK_NO_FAST_REQUANT forces the general requantization (the host tests check both paths). */
+#ifdef TK_NO_FAST_REQUANT
+#define TK_FAST_REQUANT(p) 0
+#else
+#define TK_FAST_REQUANT(p) ((p)->fast_requant)
+#endif
+
 #define TK_CONV_PIXELS 2 /* output pixels per im2col batch */
 
 static int32_t padded_depth(const tk_conv2d_params *p)
@@ -28,37 +35,72 @@ static int32_t padded_depth(const tk_conv2d_params *p)
 
 size_t tk_conv2d_s8_buffer_size(const tk_conv2d_params *params)
 {
-    return (size_t)TK_CONV_PIXELS * 3u * (size_t)padded_depth(params);
+    return (size_t)TK_CONV_PIXELS * 3u * (size_t)padded_depth(params) +
+           (size_t)TK_CONV_PIXELS * ((size_t)params->output.c + 1u) * sizeof(int32_t);
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define TK_NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define TK_NO_LIBCALL
+#endif
+
+/* n bytes (a filter row: a few to a few hundred); a memcpy call costs more than a short loop. */
+static TK_NO_LIBCALL void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        int32_t v;
+        memcpy(&v, src + i, 4);
+        memcpy(dst + i, &v, 4);
+    }
+    for (; i < n; ++i) {
+        dst[i] = src[i];
+    }
+}
+
+static TK_NO_LIBCALL void fill_bytes(int8_t *dst, int8_t value, int32_t n)
+{
+    for (int32_t i = 0; i < n; ++i) {
+        dst[i] = value;
+    }
 }
 
 /* The receptive field of output pixel (oy, ox) as K int8 values (zero point in the padding, zeros
- * up to the padded depth). 1x1 filters with a depth multiple of 4 read the input in place. */
+ * up to the padded depth). 1x1 filters with a depth multiple of 4 read the input in place; filter
+ * rows entirely inside the image are one contiguous copy when the dilation is 1. */
 static const int8_t *gather(const tk_conv2d_params *p, const int8_t *in, int32_t oy, int32_t ox, int8_t *dst)
 {
     const int32_t in_c = p->input.c;
+    const int32_t row_bytes = p->filter.w * in_c;
     const int8_t pad_value = (int8_t)(-p->input_offset);
     const int32_t y0 = oy * p->stride_h - p->pad_h;
     const int32_t x0 = ox * p->stride_w - p->pad_w;
+    const int32_t row_inside = p->dilation_w == 1 && x0 >= 0 && x0 + p->filter.w <= p->input.w;
     int8_t *out = dst;
     if (p->filter.h == 1 && p->filter.w == 1 && (in_c & 3) == 0 && y0 >= 0 && y0 < p->input.h && x0 >= 0 &&
         x0 < p->input.w) {
         return in + ((size_t)y0 * (size_t)p->input.w + (size_t)x0) * (size_t)in_c;
     }
-    for (int32_t fy = 0; fy < p->filter.h; ++fy) {
+    for (int32_t fy = 0; fy < p->filter.h; ++fy, out += row_bytes) {
         const int32_t y = y0 + fy * p->dilation_h;
-        for (int32_t fx = 0; fx < p->filter.w; ++fx) {
-            const int32_t x = x0 + fx * p->dilation_w;
-            if (y < 0 || y >= p->input.h || x < 0 || x >= p->input.w) {
-                memset(out, pad_value, (size_t)in_c);
-            } else {
-                memcpy(out, in + ((size_t)y * (size_t)p->input.w + (size_t)x) * (size_t)in_c, (size_t)in_c);
+        if (y < 0 || y >= p->input.h) {
+            fill_bytes(out, pad_value, row_bytes);
+        } else if (row_inside) {
+            copy_bytes(out, in + ((size_t)y * (size_t)p->input.w + (size_t)x0) * (size_t)in_c, row_bytes);
+        } else {
+            for (int32_t fx = 0; fx < p->filter.w; ++fx) {
+                const int32_t x = x0 + fx * p->dilation_w;
+                if (x < 0 || x >= p->input.w) {
+                    fill_bytes(out + fx * in_c, pad_value, in_c);
+                } else {
+                    copy_bytes(out + fx * in_c, in + ((size_t)y * (size_t)p->input.w + (size_t)x) * (size_t)in_c,
+                               in_c);
+                }
             }
-            out += in_c;
         }
     }
-    while (out < dst + padded_depth(p)) {
-        *out++ = 0;
-    }
+    fill_bytes(out, 0, (int32_t)(dst + padded_depth(p) - out));
     return dst;
 }
 
@@ -166,37 +208,63 @@ static void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32
 }
 #endif
 
-/* All output channels of two packed pixels; `two` is 0 when the second pixel is a duplicate. */
-static void conv_pixels(const tk_conv2d_params *p, const tk_col_t *col, int32_t two, int8_t *out0, int8_t *out1)
+/* All output channels of two packed pixels; `two` is 0 when the second pixel is a duplicate.
+ * Accumulators go to scratch first and are requantized in a second, register-light loop (doing
+ * both in one loop spills the requantization constants around the MAC loop). */
+static void conv_pixels(const tk_conv2d_params *p, const tk_col_t *col, int32_t two, int8_t *out0, int8_t *out1,
+                        int32_t *accs)
 {
     const int32_t kp = padded_depth(p);
     const int32_t out_c = p->output.c;
     const int32_t off = p->output_offset, lo = p->act.min, hi = p->act.max;
+    const int32_t *bias = p->bias;
     const int8_t *w = p->filter_data;
+    int32_t *acc1 = accs + out_c + 1; /* +1: room for the odd channel's partner */
     for (int32_t o = 0; o < out_c; o += 2, w += 2 * kp) {
-        const int32_t o1 = o + 1 < out_c ? o + 1 : o;
-        int32_t acc[4] = {p->bias[o], p->bias[o], p->bias[o1], p->bias[o1]};
-        tk_requant_ch q = tk_requant_prepare(p->multipliers[o], p->shifts[o]);
+        const int32_t b1 = o + 1 < out_c ? bias[o + 1] : 0;
+        int32_t acc[4] = {bias[o], bias[o], b1, b1};
         dot_pair(w, col, kp >> 2, acc);
-        out0[o] = tk_requant_apply(&q, acc[0], off, lo, hi);
-        out1[o] = two ? tk_requant_apply(&q, acc[1], off, lo, hi) : out1[o];
-        if (o + 1 < out_c) {
-            q = tk_requant_prepare(p->multipliers[o1], p->shifts[o1]);
-            out0[o1] = tk_requant_apply(&q, acc[2], off, lo, hi);
-            out1[o1] = two ? tk_requant_apply(&q, acc[3], off, lo, hi) : out1[o1];
+        accs[o] = acc[0];
+        acc1[o] = acc[1];
+        accs[o + 1] = acc[2];
+        acc1[o + 1] = acc[3];
+    }
+    if (TK_FAST_REQUANT(p)) {
+        for (int32_t o = 0; o < out_c; ++o) {
+            const int32_t m = p->multipliers[o], right = -p->shifts[o];
+            const int32_t half = 1 << (right - 1);
+            const int8_t r0 = tk_requantize_s8_fast(accs[o], m, right, half, off, lo, hi);
+            const int8_t r1 = tk_requantize_s8_fast(acc1[o], m, right, half, off, lo, hi);
+            out0[o] = r0;
+            if (two) {
+                out1[o] = r1;
+            }
+        }
+        return;
+    }
+    for (int32_t o = 0; o < out_c; ++o) {
+        const tk_requant_ch q = tk_requant_prepare(p->multipliers[o], p->shifts[o]);
+        const int8_t r0 = tk_requant_apply(&q, accs[o], off, lo, hi);
+        const int8_t r1 = tk_requant_apply(&q, acc1[o], off, lo, hi);
+        out0[o] = r0;
+        if (two) {
+            out1[o] = r1;
         }
     }
 }
 
 tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8_t *output, void *scratch)
 {
-    const tk_conv2d_params *p = params;
+    /* A local copy: stores through int8_t pointers could alias *params, forcing reloads. */
+    const tk_conv2d_params local = *params;
+    const tk_conv2d_params *p = &local;
     const int32_t kp = padded_depth(p);
     const int32_t pixels = p->output.h * p->output.w;
     const size_t out_c = (size_t)p->output.c;
     tk_col_t *col = (tk_col_t *)scratch;                 /* 2 * kp int16 */
     int8_t *stage0 = (int8_t *)scratch + 4 * (size_t)kp; /* kp int8 per pixel */
     int8_t *stage1 = stage0 + kp;
+    int32_t *accs = (int32_t *)(void *)(stage1 + kp);   /* 2 * (out_c + 1) int32, 8-byte aligned */
     if (p->filter.c != p->input.c || p->filter.n != p->output.c || scratch == NULL) {
         return TK_ERROR;
     }
@@ -209,7 +277,7 @@ tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8
             const int8_t *a = gather(p, in, i / p->output.w, i % p->output.w, stage0);
             const int8_t *c = gather(p, in, j / p->output.w, j % p->output.w, stage1);
             pack(a, c, kp >> 2, col);
-            conv_pixels(p, col, two, out + (size_t)i * out_c, out + (size_t)j * out_c);
+            conv_pixels(p, col, two, out + (size_t)i * out_c, out + (size_t)j * out_c, accs);
         }
     }
     return TK_OK;

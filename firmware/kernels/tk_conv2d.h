@@ -27,11 +27,14 @@ typedef struct {
     const int8_t *filter_data;
     const int32_t *bias;       /* out_c entries: model bias + input_offset * sum(filter[o]); never NULL */
     const int32_t *multipliers; /* out_c entries */
-    const int32_t *shifts;      /* out_c entries */
+    const int8_t *shifts;       /* out_c entries, in [-31, 30] */
+    /* 1 when the generator proved every shift <= -1 and |accumulator| < 2^30 for any input:
+     * the kernel may use tk_requantize_s8_fast (same result, fewer instructions) */
+    int32_t fast_requant;
 } tk_conv2d_params;
 
 /* Scratch bytes tk_conv2d_s8 needs: im2col of two output pixels, int8 staging + int16 packed rows,
- * K padded to a multiple of 4: 2 * 3 * ceil4(kh * kw * in_c). */
+ * K padded to a multiple of 4, and their int32 accumulators: 2 * 3 * ceil4(kh * kw * in_c) + 2 * 4 * (out_c + 1). */
 size_t tk_conv2d_s8_buffer_size(const tk_conv2d_params *params);
 
 tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8_t *output, void *scratch);

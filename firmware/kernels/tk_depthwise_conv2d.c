@@ -14,6 +14,13 @@
 
 #include "tk_dsp.h"
 
+/* -DTK_NO_FAST_REQUANT forces the general requantization (the host tests check both paths). */
+#ifdef TK_NO_FAST_REQUANT
+#define TK_FAST_REQUANT(p) 0
+#else
+#define TK_FAST_REQUANT(p) ((p)->fast_requant)
+#endif
+
 /* Width of a padded row: every input column any output pixel of the row reads. */
 static int32_t padded_width(const tk_depthwise_conv2d_params *p)
 {
@@ -49,6 +56,29 @@ static void fill_rows(const tk_depthwise_conv2d_params *p, const int8_t *in, int
     }
 }
 
+/* One tap of four channels: x holds 4 input bytes, w 4 weight bytes, accumulated pairwise. */
+#ifdef TK_USE_DSP
+#define TK_DW_TAP(xp, wp)                                                     \
+    do {                                                                      \
+        const int32_t xv_ = tk_read_s32(xp), wv_ = tk_read_s32(wp);           \
+        const int32_t x02_ = tk_sxtb16(xv_), x13_ = tk_sxtb16_ror8(xv_);      \
+        const int32_t w02_ = tk_sxtb16(wv_), w13_ = tk_sxtb16_ror8(wv_);      \
+        a0 = tk_smlabb(x02_, w02_, a0);                                       \
+        a2 = tk_smlatt(x02_, w02_, a2);                                       \
+        a1 = tk_smlabb(x13_, w13_, a1);                                       \
+        a3 = tk_smlatt(x13_, w13_, a3);                                       \
+    } while (0)
+#else
+#define TK_DW_TAP(xp, wp)                                                     \
+    do {                                                                      \
+        const int8_t *x_ = (xp), *w_ = (wp);                                  \
+        a0 += x_[0] * w_[0];                                                  \
+        a1 += x_[1] * w_[1];                                                  \
+        a2 += x_[2] * w_[2];                                                  \
+        a3 += x_[3] * w_[3];                                                  \
+    } while (0)
+#endif
+
 /* Channels [c, c + 4) of the output pixel whose window starts at `src` (padded rows). */
 static void dw_quad(const tk_depthwise_conv2d_params *p, const int8_t *src, size_t row_stride, int32_t c,
                     int8_t *out)
@@ -57,34 +87,46 @@ static void dw_quad(const tk_depthwise_conv2d_params *p, const int8_t *src, size
     const size_t x_step = (size_t)p->dilation_w * channels;
     const int8_t *w = p->filter_data + c;
     int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
-    for (int32_t fy = 0; fy < p->filter.h; ++fy) {
-        const int8_t *s = src + (size_t)fy * row_stride;
-        for (int32_t fx = 0; fx < p->filter.w; ++fx) {
-#ifdef TK_USE_DSP
-            const int32_t xv = tk_read_s32(s), wv = tk_read_s32(w);
-            const int32_t x02 = tk_sxtb16(xv), x13 = tk_sxtb16_ror8(xv);
-            const int32_t w02 = tk_sxtb16(wv), w13 = tk_sxtb16_ror8(wv);
-            a0 = tk_smlabb(x02, w02, a0);
-            a2 = tk_smlatt(x02, w02, a2);
-            a1 = tk_smlabb(x13, w13, a1);
-            a3 = tk_smlatt(x13, w13, a3);
-#else
-            a0 += s[0] * w[0];
-            a1 += s[1] * w[1];
-            a2 += s[2] * w[2];
-            a3 += s[3] * w[3];
-#endif
-            s += x_step;
-            w += channels;
+    if (p->filter.h == 3 && p->filter.w == 3) { /* the common case, unrolled */
+        const size_t w_row = 3 * channels;
+        for (int32_t fy = 0; fy < 3; ++fy) {
+            TK_DW_TAP(src, w);
+            TK_DW_TAP(src + x_step, w + channels);
+            TK_DW_TAP(src + 2 * x_step, w + 2 * channels);
+            src += row_stride;
+            w += w_row;
+        }
+    } else {
+        for (int32_t fy = 0; fy < p->filter.h; ++fy) {
+            const int8_t *s = src + (size_t)fy * row_stride;
+            for (int32_t fx = 0; fx < p->filter.w; ++fx) {
+                TK_DW_TAP(s, w);
+                s += x_step;
+                w += channels;
+            }
         }
     }
-    out[c] = tk_requantize_s8_pos(a0, p->multipliers[c], p->shifts[c], p->output_offset, p->act.min, p->act.max);
-    out[c + 1] = tk_requantize_s8_pos(a1, p->multipliers[c + 1], p->shifts[c + 1], p->output_offset, p->act.min,
-                                      p->act.max);
-    out[c + 2] = tk_requantize_s8_pos(a2, p->multipliers[c + 2], p->shifts[c + 2], p->output_offset, p->act.min,
-                                      p->act.max);
-    out[c + 3] = tk_requantize_s8_pos(a3, p->multipliers[c + 3], p->shifts[c + 3], p->output_offset, p->act.min,
-                                      p->act.max);
+    {
+        const int32_t *mult = p->multipliers + c;
+        const int8_t *shift = p->shifts + c;
+        const int32_t off = p->output_offset, lo = p->act.min, hi = p->act.max;
+        int8_t r0, r1, r2, r3;
+        if (TK_FAST_REQUANT(p)) {
+            r0 = tk_requantize_s8_fast(a0, mult[0], -shift[0], 1 << (-shift[0] - 1), off, lo, hi);
+            r1 = tk_requantize_s8_fast(a1, mult[1], -shift[1], 1 << (-shift[1] - 1), off, lo, hi);
+            r2 = tk_requantize_s8_fast(a2, mult[2], -shift[2], 1 << (-shift[2] - 1), off, lo, hi);
+            r3 = tk_requantize_s8_fast(a3, mult[3], -shift[3], 1 << (-shift[3] - 1), off, lo, hi);
+        } else {
+            r0 = tk_requantize_s8_pos(a0, mult[0], shift[0], off, lo, hi);
+            r1 = tk_requantize_s8_pos(a1, mult[1], shift[1], off, lo, hi);
+            r2 = tk_requantize_s8_pos(a2, mult[2], shift[2], off, lo, hi);
+            r3 = tk_requantize_s8_pos(a3, mult[3], shift[3], off, lo, hi);
+        }
+        out[c] = r0;
+        out[c + 1] = r1;
+        out[c + 2] = r2;
+        out[c + 3] = r3;
+    }
 }
 
 /* Output channel oc (reading input channel oc / depth_multiplier) of one output pixel. */
@@ -111,7 +153,9 @@ static void dw_single(const tk_depthwise_conv2d_params *p, const int8_t *src, si
 tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const int8_t *input, int8_t *output,
                                  void *scratch)
 {
-    const tk_depthwise_conv2d_params *p = params;
+    /* A local copy: stores through int8_t pointers could alias *params, forcing reloads. */
+    const tk_depthwise_conv2d_params local = *params;
+    const tk_depthwise_conv2d_params *p = &local;
     const size_t channels = (size_t)p->input.c;
     const size_t row_stride = (size_t)padded_width(p) * channels;
     int8_t *rows = (int8_t *)scratch;

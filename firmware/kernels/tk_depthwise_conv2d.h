@@ -25,7 +25,10 @@ typedef struct {
     const int8_t *filter_data;  /* 1 x kh x kw x out_c */
     const int32_t *bias;        /* out_c entries: model bias + input_offset * sum(w[.., oc]); never NULL */
     const int32_t *multipliers; /* out_c entries */
-    const int32_t *shifts;      /* out_c entries */
+    const int8_t *shifts;       /* out_c entries, in [-31, 30] */
+    /* 1 when the generator proved every shift <= -1 and |accumulator| < 2^30 for any input:
+     * the kernel may use tk_requantize_s8_fast (same result, fewer instructions) */
+    int32_t fast_requant;
 } tk_depthwise_conv2d_params;
 
 /* Scratch bytes: kh zero-point padded input rows, kh * ((out_w - 1) * stride_w + (kw - 1) * dil_w + 1) * c. */

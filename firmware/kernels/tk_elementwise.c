@@ -29,10 +29,18 @@ static tk_rq tk_rq_make(tk_quant_params q, int32_t offset, tk_activation act)
     return r;
 }
 
+/* SaturatingRoundingDoublingHighMul for a multiplier >= 0 (every requantization multiplier): the
+ * INT32_MIN * INT32_MIN saturation cannot happen, and gemmlowp's nudge-then-truncate division
+ * equals floor((a * b + 2^30) / 2^31) for every product, i.e. one SMLAL and a shift. */
+TK_INLINE int32_t tk_srdhm_pos(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 30)) >> 31);
+}
+
 /* MultiplyByQuantizedMultiplier + offset + clamp, with the RoundingDivideByPOT constants hoisted. */
 TK_INLINE int8_t tk_rq_apply(tk_rq r, int32_t x)
 {
-    const int32_t y = tk_sat_rounding_doubling_high_mul(tk_shift_left_wrap(x, r.left_shift), r.multiplier);
+    const int32_t y = tk_srdhm_pos(tk_shift_left_wrap(x, r.left_shift), r.multiplier);
     const int32_t threshold = r.half + (int32_t)((uint32_t)y >> 31);
     int32_t v = (y >> r.right_shift) + ((y & r.mask) > threshold ? 1 : 0) + r.offset;
     v = v < r.lo ? r.lo : v;
@@ -43,7 +51,7 @@ TK_INLINE int8_t tk_rq_apply(tk_rq r, int32_t x)
 /* ADD's output multiplier is below one (checked at generation time): no left shift. */
 TK_INLINE int8_t tk_add_one(const int32_t *t1, const int32_t *t2, tk_rq r, uint8_t a, uint8_t b)
 {
-    const int32_t y = tk_sat_rounding_doubling_high_mul(t1[a] + t2[b], r.multiplier);
+    const int32_t y = tk_srdhm_pos(t1[a] + t2[b], r.multiplier);
     const int32_t threshold = (r.mask >> 1) + (int32_t)((uint32_t)y >> 31);
     int32_t v = (y >> r.right_shift) + ((y & r.mask) > threshold ? 1 : 0) + r.offset;
     v = v < r.lo ? r.lo : v;

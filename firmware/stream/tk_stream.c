@@ -15,7 +15,9 @@
  *   s-err-[dup,<expected>,<got>]              audio already received: dropped
  *   s-err-[sync,<bytes>]                      bytes skipped while looking for a frame start
  *   s-feat-[<hex>] s-stats-[...]              F and S frames
- *   s-ack-[<next expected sample>] | s-nak-[crc|len|type]   final reply to every frame
+ *   s-ack-[<next expected sample>] | s-nak-[crc|len|type|timeout]   final reply to every frame
+ * A frame whose bytes stop arriving (a byte lost on the wire) is dropped after TK_ST_RX_TIMEOUT_US
+ * with s-nak-[timeout], so the receiver never waits forever in the middle of a frame.
  */
 #include <string.h>
 
@@ -26,6 +28,11 @@
 
 #define TK_ST_RING_MASK (TK_ST_RING_SAMPLES - 1u)
 #define TK_ST_FRAME_BYTES (TK_ST_HEADER_BYTES + TK_ST_MAX_PAYLOAD + 4u)
+/* A frame that stops arriving for this long is dropped (NAK). Real UARTs only: under QEMU no byte
+ * is ever lost, and virtual time keeps running while the host side of the socket is descheduled. */
+#ifndef TK_ST_RX_TIMEOUT_US
+#define TK_ST_RX_TIMEOUT_US (TK_EMULATED ? 0u : 50000u)
+#endif
 
 static int16_t ring[TK_ST_RING_SAMPLES];
 static int16_t frame_buf[TK_FE_FRAME_LENGTH];
@@ -402,10 +409,8 @@ static void feed(uint8_t c)
     }
 }
 
-int main(void)
+void tk_stream_boot(void)
 {
-    tk_hal_init();
-    tk_timer_init();
     reset(0);
     if (tkm_init() != 0) {
         put_str("s-err-[init,0,0]\r\n");
@@ -413,10 +418,29 @@ int main(void)
     put_str("s-boot-[board=" TK_BOARD_ID ",model=");
     put_str(tkm_model_hash16);
     put_str("]\r\ns-ready\r\n");
-    for (;;) {
-        int c = tk_uart_getc();
-        if (c >= 0) {
-            feed((uint8_t)c);
-        }
+}
+
+/* One turn of the main loop: c is the received byte, or -1 when none is waiting. */
+void tk_stream_poll(int c)
+{
+    static uint64_t last_byte_us;
+    if (c >= 0) {
+        feed((uint8_t)c);
+        last_byte_us = TK_ST_RX_TIMEOUT_US != 0u ? tk_micros() : 0u;
+    } else if (TK_ST_RX_TIMEOUT_US != 0u && rx_state == 2 && tk_micros() - last_byte_us > TK_ST_RX_TIMEOUT_US) {
+        rx_state = 0;
+        nak("timeout");
     }
 }
+
+#ifndef TK_STREAM_NO_MAIN /* the host test harness brings its own main and stubs */
+int main(void)
+{
+    tk_hal_init();
+    tk_timer_init();
+    tk_stream_boot();
+    for (;;) {
+        tk_stream_poll(tk_uart_getc());
+    }
+}
+#endif

@@ -5,7 +5,8 @@
  * The CRC-32 (zlib/IEEE) covers type..payload. sample_index is the stream position of the first
  * sample of an audio payload, so a lost chunk shows as a gap and is never silently skipped.
  * Device -> host: text lines ending "\r\n" (s-... replies, see tk_stream.c). Stop-and-wait: every
- * frame gets exactly one final reply line (s-ack-[N] or s-nak-[reason]) after any detections.
+ * frame gets exactly one final reply line (s-ack-[N] or s-nak-[reason]) after any detections;
+ * on real UARTs a frame cut short on the wire is dropped after 50 ms without bytes (s-nak-[timeout]).
  */
 #ifndef TK_STREAM_H
 #define TK_STREAM_H
@@ -22,5 +23,8 @@
 #define TK_ST_TYPE_STATS 'S'   /* reply s-stats-[...] */
 
 #define TK_ST_FLAG_POSTERIORS 0x01u
+
+void tk_stream_boot(void);  /* reset state, init the model, print s-boot and s-ready */
+void tk_stream_poll(int c); /* feed one received byte (or -1: nothing waiting) */
 
 #endif /* TK_STREAM_H */

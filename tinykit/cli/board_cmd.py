@@ -12,7 +12,7 @@ from rich.table import Table
 from tinykit.boards import DEFAULT_BOARD, board_summary, list_boards
 from tinykit.build import BuildResult, build_firmware, read_build_record
 from tinykit.cli import main
-from tinykit.errors import FlashError
+from tinykit.errors import FlashError, ModelFormatError
 
 
 def _kib(n: int) -> str:
@@ -58,16 +58,29 @@ def _size_table(res: BuildResult) -> Table:
     return table
 
 
+def _model_path(model: str) -> Path:
+    """A .tflite path, or the short name of a bundled reference model (kws, ic, vww, ad, hello_world)."""
+    from tinykit.models import REFERENCE_MODELS, reference_model
+
+    path = Path(model)
+    if path.is_file():
+        return path
+    if model in REFERENCE_MODELS:
+        return reference_model(model)
+    raise ModelFormatError(f"no such model file: {model}",
+                           hint=f"give a .tflite path or one of {', '.join(REFERENCE_MODELS)}")
+
+
 @main.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model")
 @click.option("--board", "-b", default=DEFAULT_BOARD, show_default=True, help="Board id (see `tinykit boards`).")
 @click.option("--output", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the firmware project and firmware.elf.")
 @click.option("--energy", is_flag=True, help="MLPerf energy mode: 9600 baud, GPIO timestamps.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def build(model: Path, board: str, out_dir: Path, energy: bool, as_json: bool) -> None:
-    """Generate the model library and build firmware for BOARD (size report against its limits)."""
-    res = build_firmware(model, board, out_dir, energy_mode=energy)
+def build(model: str, board: str, out_dir: Path, energy: bool, as_json: bool) -> None:
+    """Generate the model library for MODEL and build firmware for BOARD (size report vs its limits)."""
+    res = build_firmware(_model_path(model), board, out_dir, energy_mode=energy)
     if as_json:
         click.echo(json.dumps({"elf": str(res.elf), "dir": str(res.dir), "board": res.board,
                                "toolchain": res.toolchain, "model_sha256": res.model_sha256,

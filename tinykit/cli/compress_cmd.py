@@ -53,6 +53,19 @@ def quantize_cmd(model, data_path, output, qat, qat_epochs, strict, max_drop, se
     click.echo(f"wrote {res.tflite_path} ({res.size_bytes} bytes)")
 
 
+def _layer_ratios(items: tuple[str, ...]) -> dict[str, float]:
+    from tinykit.errors import TrainingError
+
+    out = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError as err:
+            raise TrainingError(f"--layer-ratio expects LAYER=RATIO, got {item!r}") from err
+    return out
+
+
 @main.command("prune")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
@@ -61,13 +74,17 @@ def quantize_cmd(model, data_path, output, qat, qat_epochs, strict, max_drop, se
 @click.option("--target-macs", type=float, default=None, help="prune to this fraction of the MACs instead")
 @click.option("--criterion", type=click.Choice(["l1", "l2", "activation"]), default="l1", show_default=True)
 @click.option("--mode", type=click.Choice(["layer", "global"]), default="layer", show_default=True)
+@click.option("--layer-ratio", "layer_ratio", multiple=True, metavar="LAYER=RATIO",
+              help="per-layer ratio override (repeatable), e.g. --layer-ratio conv0=0.2")
 @click.option("--steps", type=int, default=2, show_default=True)
 @click.option("--finetune-epochs", type=int, default=3, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True, help="fine-tuning batch size")
+@click.option("--lr", type=float, default=5e-4, show_default=True, help="fine-tuning learning rate")
 @click.option("--sensitivity", is_flag=True, help="also report per-layer sensitivity")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def prune_cmd(model, data_path, output, ratio, target_macs, criterion, mode, steps, finetune_epochs,
-              sensitivity, seed, as_json):
+def prune_cmd(model, data_path, output, ratio, target_macs, criterion, mode, layer_ratio, steps,
+              finetune_epochs, batch_size, lr, sensitivity, seed, as_json):
     """Remove whole filters/units, fine-tuning between steps; reports every step."""
     from rich.console import Console
     from rich.table import Table
@@ -76,7 +93,8 @@ def prune_cmd(model, data_path, output, ratio, target_macs, criterion, mode, ste
     from tinykit.compress.quantize import load_for_model
 
     cfg = PruneConfig(ratio=ratio, target_macs=target_macs, criterion=criterion, mode=mode, steps=steps,
-                      finetune_epochs=finetune_epochs, seed=seed)
+                      layer_ratios=_layer_ratios(layer_ratio),
+                      finetune_epochs=finetune_epochs, seed=seed, batch_size=batch_size, learning_rate=lr)
     report = prune_file(model, load_for_model(model, data_path), output, cfg, with_sensitivity=sensitivity)
     if as_json:
         click.echo(json.dumps(report))
@@ -102,11 +120,13 @@ def prune_cmd(model, data_path, output, ratio, target_macs, criterion, mode, ste
               help="allowed int8 accuracy loss against the unpruned int8 model")
 @click.option("--ratios", default="0,0.25,0.4,0.55,0.7,0.8", show_default=True, help="pruning ratios to try")
 @click.option("--finetune-epochs", type=int, default=3, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True, help="fine-tuning batch size")
 @click.option("--qat", is_flag=True, help="try quantization-aware training when PTQ loses too much")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="output directory")
 @click.option("--json", "as_json", is_flag=True)
-def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, qat, seed, output, as_json):
+def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, batch_size, qat, seed, output,
+            as_json):
     """Find the most accurate int8 model that fits a board's RAM and flash."""
     from rich.console import Console
     from rich.table import Table
@@ -122,8 +142,16 @@ def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, qat, 
     from tinykit.boards import load_board
 
     load_board(board_id)  # fail fast on an unknown board, before loading data
-    report = fit_model(model, board_id, load_for_model(model, data_path), output, max_drop, ratio_list,
-                       finetune_epochs, seed, qat)
+    console = Console(stderr=True)
+
+    def progress(c) -> None:
+        console.print(f"candidate ratio {c.ratio:.2f}: int8 accuracy {c.accuracy:.4f}, RAM {c.ram_needed}, "
+                      f"flash {c.flash_needed}, {'fits' if c.fits else 'does not fit'}")
+
+    with console.status("searching pruning ratios"):
+        report = fit_model(model, board_id, load_for_model(model, data_path), output, max_drop, ratio_list,
+                           finetune_epochs, seed, qat, progress=None if as_json else progress,
+                           batch_size=batch_size)
     if as_json:
         click.echo(json.dumps(report))
         return

@@ -108,4 +108,4 @@ def testset(model: Path, data_dir: Path, out: Path) -> None:
         raise DataError(f"output {out} must end in .npz")
     ds = load_dataset(data_dir, feature_config_for(model))
     inputs, labels = export_testset(model, ds, out)
-    click.echo(json.dumps({"inputs": str(inputs), "labels": str(labels), "clips": int(len(ds.y["test"]))}))
+    click.echo(json.dumps({"inputs": str(inputs), "labels": str(labels), "clips": len(ds.y["test"])}))

@@ -117,6 +117,12 @@ def _move_into_place(tmp: Path, out_dir: Path) -> None:
     tmp.rmdir()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def unsupported_message(op) -> str:
     """One line naming the op, its index and the offending option."""
     reason = op.unsupported_reason or "not supported"
@@ -143,6 +149,7 @@ def generate(model_path: str | os.PathLike, out_dir: str | os.PathLike, name: st
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the library is an ordinary directory
         for fname, text in texts.items():
             (tmp / fname).write_text(text)
         for src in kernels:

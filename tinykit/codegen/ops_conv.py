@@ -36,14 +36,23 @@ def _ceil4(n: int) -> int:
     return (n + 3) // 4 * 4
 
 
-def conv_scratch_bytes(kh: int, kw: int, in_c: int) -> int:
-    """tk_conv2d_s8_buffer_size(): two pixels of int8 staging + int16 packed im2col, K padded to 4."""
-    return CONV_SCRATCH_PIXELS * 3 * _ceil4(kh * kw * in_c)
+def conv_scratch_bytes(kh: int, kw: int, in_c: int, out_c: int) -> int:
+    """tk_conv2d_s8_buffer_size(): two pixels of int8 staging + int16 im2col (K padded to 4) + int32 accs."""
+    return CONV_SCRATCH_PIXELS * 3 * _ceil4(kh * kw * in_c) + CONV_SCRATCH_PIXELS * 4 * (out_c + 1)
 
 
 def depthwise_scratch_bytes(kh: int, kw: int, in_c: int, out_w: int, stride_w: int, dilation_w: int) -> int:
     """tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows."""
     return kh * ((out_w - 1) * stride_w + (kw - 1) * dilation_w + 1) * in_c
+
+
+def fc_filter_quads(weights: np.ndarray) -> np.ndarray:
+    """units x depth weights in tk_fully_connected.c's layout: [quad][k/4][4 units][4 values], zero padded."""
+    units, depth = weights.shape
+    kp, quads = _ceil4(depth), (units + 3) // 4
+    padded = np.zeros((4 * quads, kp), np.int8)
+    padded[:units, :depth] = weights
+    return padded.reshape(quads, 4, kp // 4, 4).transpose(0, 2, 1, 3).reshape(-1).copy()
 
 
 def conv_filter_pairs(weights: np.ndarray) -> np.ndarray:
@@ -69,6 +78,31 @@ def folded_bias(bias: Any, weights: np.ndarray, input_offset: int, axis_last: bo
     if len(b) != len(sums):
         raise ModelFormatError(f"bias has {len(b)} values for {len(sums)} output channels")
     return _wrap_int32(b + int(input_offset) * sums)
+
+
+INT32_LIMIT = 1 << 31
+
+
+def fast_requant_flag(bias_values: np.ndarray, weights: np.ndarray, mults: np.ndarray, shifts: np.ndarray,
+                      axis_last: bool) -> str:
+    """"1" when tk_requantize_s8_fast is exact for this layer, proved per channel for any input:
+    every shift <= -1, the accumulator (folded bias + int8 inputs times weights) fits int32, and
+    s = SRDHM(acc, m) plus the rounding half 2^(r-1) cannot overflow. Channels with a zero
+    multiplier give 0 whatever their accumulator and are not counted."""
+    w = np.abs(weights.astype(np.int64))
+    sums = w.reshape(-1, w.shape[-1]).sum(axis=0) if axis_last else w.reshape(w.shape[0], -1).sum(axis=1)
+    bound = [int(v) for v in np.abs(bias_values.astype(np.int64)) + 128 * sums]
+    m_all = np.broadcast_to(np.asarray(mults, np.int64), (len(bound),))
+    s_all = np.broadcast_to(np.asarray(shifts, np.int64), (len(bound),))
+    for acc_max, m, sh in zip(bound, m_all.tolist(), s_all.tolist(), strict=True):
+        if sh > -1:
+            return "0"
+        if m == 0:
+            continue
+        s_max = ((acc_max * m + (1 << 30)) >> 31) + 1
+        if acc_max >= INT32_LIMIT or s_max + (1 << (-sh - 1)) >= INT32_LIMIT:
+            return "0"
+    return "1"
 
 
 def _weighted_io(op: Any, graph: Any) -> tuple[Any, Any, Any, Any]:
@@ -99,6 +133,9 @@ def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: An
         raise unsupported(op, "weights quantization", f"{len(scales)} scales for {channels} channels")
     count = 1 if collapse and len(scales) == 1 else channels
     mults, shifts = conv_multipliers(inp.scale, scales, out.scale, count)
+    # A zero multiplier (QuantizeMultiplier flushes tiny scales to 0) gives 0 for any shift; -1
+    # keeps such channels on the fast requantization path with the identical result.
+    shifts = [-1 if m == 0 else sh for m, sh in zip(mults, shifts, strict=True)]
     kind = "per-channel" if len(scales) > 1 else "per-tensor"
     names = {k: ctx.symbol(op, k) for k in ("bias", "mult", "shift")}
     arrays = [
@@ -106,7 +143,7 @@ def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: An
                    f"bias + input_offset*sum(w) per output channel ({channels})"),
         ConstArray(names["mult"], "int32_t", np.asarray(mults, np.int32),
                    f"requantization multipliers, {kind} (QuantizeMultiplier)"),
-        ConstArray(names["shift"], "int32_t", np.asarray(shifts, np.int32), f"requantization shifts, {kind}"),
+        ConstArray(names["shift"], "int8_t", np.asarray(shifts, np.int8), f"requantization shifts, {kind}"),
     ]
     fields = [("bias", names["bias"]), ("multipliers", names["mult"]), ("shifts", names["shift"])]
     return arrays, fields
@@ -142,9 +179,10 @@ def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
               *_conv_geometry(op, inp, out, kh, kw),
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
-              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields]
+              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
+              ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False))]
     return KernelCall("tk_conv2d_s8", "tk_conv2d_params", params, [op.inputs[0]], [op.outputs[0]], arrays,
-                      scratch_bytes=conv_scratch_bytes(kh, kw, in_c), sources=("tk_conv2d.c",))
+                      scratch_bytes=conv_scratch_bytes(kh, kw, in_c, out_c), sources=("tk_conv2d.c",))
 
 
 @lowering("DEPTHWISE_CONV_2D")
@@ -166,7 +204,8 @@ def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
               ("depth_multiplier", str(out_c // in_c)), *_conv_geometry(op, inp, out, kh, kw),
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
-              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields]
+              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
+              ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, True))]
     return KernelCall("tk_depthwise_conv2d_s8", "tk_depthwise_conv2d_params", params, [op.inputs[0]],
                       [op.outputs[0]], arrays, scratch_bytes=scratch, sources=("tk_depthwise_conv2d.c",))
 
@@ -186,11 +225,13 @@ def lower_fully_connected(op: Any, graph: Any, ctx: LoweringContext) -> KernelCa
     arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, units,
                                     folded_bias(bias, w, -inp.zero_point), collapse=True)
     filt = ctx.symbol(op, "filter")
-    arrays.insert(0, ConstArray(filt, "int8_t", w, shape_comment(weights)))
+    arrays.insert(0, ConstArray(filt, "int8_t", fc_filter_quads(w),
+                                shape_comment(weights) + ", as [quad][k/4][4][4], padded to 4"))
     params = [("batches", str(inp.num_elements // depth)), ("depth", str(depth)), ("units", str(units)),
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
               ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
-              ("per_channel", "1" if len(weights.quantization.scale) > 1 else "0")]
+              ("per_channel", "1" if len(weights.quantization.scale) > 1 else "0"),
+              ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False))]
     return KernelCall("tk_fully_connected_s8", "tk_fully_connected_params", params, [op.inputs[0]],
                       [op.outputs[0]], arrays, sources=("tk_fully_connected.c",))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tinykit.compress.health import predict
-from tinykit.compress.prune import prune_once
+from tinykit.compress.prune import channels, prune_once
 from tinykit.compress.quantize import convert, write_tflite
 from tinykit.data.datasets import Dataset
 from tinykit.data.features import write_json
@@ -71,21 +71,20 @@ def _quantize(model, ds: Dataset, seed: int, qat: bool, floor: float | None, boa
 
 
 def search(model, ds: Dataset, board, max_drop: float, ratios=DEFAULT_RATIOS, finetune_epochs: int = 3,
-           seed: int = 0, qat: bool = False, progress=None):
+           seed: int = 0, qat: bool = False, progress=None, batch_size: int = 64):
     """All candidates (ascending ratio) with their int8 bytes and Keras models, and the floor."""
     if not ds.labels:
         raise TrainingError("fit needs a classifier (labelled data set)")
     set_seed(seed)
-    results, current, done = [], model, 0.0
+    results, current, original = [], model, channels(model)
     floor = None
     for ratio in sorted(set(ratios)):
         if ratio > 0:
-            current = prune_once(current, 1 - (1 - ratio) / (1 - done), x=ds.x["train"])
+            current = prune_once(current, ratio, x=ds.x["train"], original=original)
             if finetune_epochs:
                 compile_model(current, ds, 5e-4)
                 fit(current, ds, TrainConfig(epochs=finetune_epochs, learning_rate=5e-4, seed=seed,
-                                             patience=finetune_epochs))
-            done = ratio
+                                             patience=finetune_epochs, batch_size=batch_size))
         tflite, cand = _quantize(current, ds, seed, qat, floor, board, ratio)
         if floor is None:
             floor = cand.accuracy - max_drop
@@ -121,14 +120,14 @@ def pareto_plot(cands: list[Candidate], chosen: Candidate | None, path: Path, bo
 
 def fit_model(model_path: Path, board_id: str, ds: Dataset, output: Path, max_drop: float = 0.02,
               ratios=DEFAULT_RATIOS, finetune_epochs: int = 3, seed: int = 0, qat: bool = False,
-              progress=None) -> dict:
+              progress=None, batch_size: int = 64) -> dict:
     """Search, write OUT/model.tflite + metrics.json + pareto.png; BoardFitError if nothing qualifies."""
     from tinykit.boards import load_board
 
     board = load_board(board_id)
     output = Path(output)
     model = load_keras(model_path)
-    results, floor = search(model, ds, board, max_drop, ratios, finetune_epochs, seed, qat, progress)
+    results, floor = search(model, ds, board, max_drop, ratios, finetune_epochs, seed, qat, progress, batch_size)
     cands = [c for c, _, _ in results]
     ok = [r for r in results if r[0].fits and r[0].accuracy >= floor]
     best = max(ok, key=lambda r: (r[0].accuracy, -r[0].ram_needed)) if ok else None

@@ -39,6 +39,7 @@ class Health:
     agreement: float
     layers: list[LayerHealth] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,7 +118,7 @@ def sqnr_db(ref: np.ndarray, test: np.ndarray) -> float:
     signal = float(np.sum(ref**2))
     if noise == 0:
         return 99.0
-    return round(10 * np.log10(max(signal, 1e-20) / noise), 2)
+    return round(float(10 * np.log10(max(signal, 1e-20) / noise)), 2)
 
 
 def layer_health(float_model: bytes, int8_model: bytes, x: np.ndarray) -> list[LayerHealth]:
@@ -144,6 +145,8 @@ def check(float_model: bytes, int8_model: bytes, x: np.ndarray, y: np.ndarray | 
         f_acc = q_acc = None
         agreement = float(1.0 / (1.0 + np.mean((fp - qp) ** 2) / (np.mean(fp**2) + 1e-12)))
     health = Health(f_acc, q_acc, agreement, layer_health(float_model, int8_model, x))
+    if not health.layers:
+        health.notes.append("per-layer SQNR unavailable: the float and int8 graphs have different ops")
     if classifier and f_acc - q_acc > max_drop:
         health.warnings.append(f"int8 accuracy {q_acc:.4f} is {100 * (f_acc - q_acc):.1f} points "
                                f"below float {f_acc:.4f}")

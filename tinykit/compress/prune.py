@@ -35,9 +35,11 @@ class PruneConfig:
     target_macs: float | None = None
     criterion: str = "l1"
     mode: str = "layer"  # "layer": same ratio per group; "global": one ranking over all channels
+    layer_ratios: dict[str, float] = field(default_factory=dict)  # per-layer overrides (layer mode)
     steps: int = 2
     finetune_epochs: int = 3
     learning_rate: float = 5e-4
+    batch_size: int = 64
     seed: int = 0
 
 
@@ -65,10 +67,20 @@ def channel_scores(model, cp: surgery.Coupling, criterion: str, x: np.ndarray | 
         total = 0.0
         for n in names:
             k = model.get_layer(n).get_weights()[0]
-            k = k.reshape(-1, k.shape[-1])
+            k = k.reshape(-1, k.shape[-1]) * _bn_scale(model, n)
             total = total + (np.abs(k).mean(0) if criterion == "l1" else np.sqrt((k**2).mean(0)))
         scores[g] = np.asarray(total)
     return scores
+
+
+def _bn_scale(model, producer: str) -> np.ndarray | float:
+    """|gamma| / sqrt(var + eps) of a BatchNorm fed directly by ``producer`` (the folded filter scale)."""
+    out = model.get_layer(producer).output
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization" and layer.input is out:
+            gamma, _, _, var = layer.get_weights() if layer.scale else (1.0, *layer.get_weights())
+            return np.abs(gamma) / np.sqrt(var + layer.epsilon)
+    return 1.0
 
 
 def _activation_scores(model, names: list[str], x: np.ndarray | None) -> np.ndarray:
@@ -82,8 +94,9 @@ def _activation_scores(model, names: list[str], x: np.ndarray | None) -> np.ndar
     return sum(np.abs(o).reshape(-1, o.shape[-1]).mean(0) for o in outs)
 
 
-def select(scores: dict[int, np.ndarray], ratio: float, mode: str) -> dict[int, np.ndarray]:
-    """Kept channel indices per group for removing ``ratio`` of the channels."""
+def select(scores: dict[int, np.ndarray], ratio: float, mode: str,
+           counts: dict[int, int] | None = None) -> dict[int, np.ndarray]:
+    """Kept channel indices per group for removing ``ratio`` of the channels (or keeping ``counts``)."""
     if not 0 <= ratio < 1:
         raise TrainingError(f"pruning ratio must be in [0, 1), got {ratio}")
     keep = {}
@@ -92,7 +105,9 @@ def select(scores: dict[int, np.ndarray], ratio: float, mode: str) -> dict[int, 
         cut = np.quantile(allv, ratio) if allv.size else 0
     for g, s in scores.items():
         floor = max(1, int(np.ceil(MIN_KEEP * s.size)))
-        if mode == "global":
+        if counts is not None and g in counts:
+            n = max(floor, min(s.size, counts[g]))
+        elif mode == "global":
             n = max(floor, int(np.sum(s / (s.mean() + 1e-12) > cut)))
         elif mode == "layer":
             n = max(floor, round(s.size * (1 - ratio)))
@@ -102,12 +117,33 @@ def select(scores: dict[int, np.ndarray], ratio: float, mode: str) -> dict[int, 
     return keep
 
 
-def prune_once(model, ratio: float, criterion: str = "l1", mode: str = "layer", x=None):
-    """One structural pruning step (no training); returns the new, smaller model."""
+def prune_once(model, ratio: float, criterion: str = "l1", mode: str = "layer", x=None,
+               original: dict[str, int] | None = None, layer_ratios: dict[str, float] | None = None):
+    """One structural pruning step (no training); returns the new, smaller model.
+
+    With ``original`` (producer name -> channels of the unpruned model) in layer mode, each group
+    keeps round(original * (1 - ratio)) channels, so iterative steps land exactly where a one-shot
+    prune to the same ratio would. ``layer_ratios`` (producer name -> ratio) overrides the ratio of
+    the group that layer belongs to."""
     cp = surgery.analyse(model)
-    if not cp.prunable():
+    groups = cp.prunable()
+    if not groups:
         raise TrainingError("no prunable layers found (every channel group is frozen)")
-    return surgery.apply(model, cp, select(channel_scores(model, cp, criterion, x), ratio, mode))
+    layer_ratios = layer_ratios or {}
+    unknown = set(layer_ratios) - {n for names in groups.values() for n in names}
+    if unknown:
+        raise TrainingError(f"no prunable layer named {', '.join(sorted(unknown))}",
+                            hint="prunable: " + ", ".join(n for names in groups.values() for n in names))
+    counts = None
+    if mode == "layer":
+        counts = {}
+        for g, names in groups.items():
+            r = next((layer_ratios[n] for n in names if n in layer_ratios), ratio)
+            if not 0 <= r < 1:
+                raise TrainingError(f"pruning ratio must be in [0, 1), got {r}")
+            base = original.get(names[0]) if original else None
+            counts[g] = round((base or int(model.get_layer(names[0]).output.shape[-1])) * (1 - r))
+    return surgery.apply(model, cp, select(channel_scores(model, cp, criterion, x), ratio, mode, counts))
 
 
 def ratio_for_macs(model, fraction: float, criterion: str, mode: str, x=None) -> float:
@@ -143,7 +179,7 @@ def int8_footprint(model, ds: Dataset) -> tuple[int | None, int | None]:
         return None, None
 
 
-def _channels(model) -> dict[str, int]:
+def channels(model) -> dict[str, int]:
     return {layer.name: int(layer.output.shape[-1]) for layer in model.layers
             if type(layer).__name__ in surgery.PRODUCERS}
 
@@ -151,25 +187,32 @@ def _channels(model) -> dict[str, int]:
 def describe(model, ds: Dataset, step: int, ratio: float, footprint: bool = True) -> PruneStep:
     weights, arena = int8_footprint(model, ds) if footprint else (None, None)
     return PruneStep(step, ratio, score(model, ds, "test"), int(model.count_params()),
-                     surgery.count_macs(model), weights, arena, _channels(model))
+                     surgery.count_macs(model), weights, arena, channels(model))
 
 
 def prune(model, ds: Dataset, cfg: PruneConfig, progress=None, footprint: bool = True):
     """Iterative schedule: ``steps`` equal multiplicative cuts, each followed by fine-tuning."""
+    if not 0 <= cfg.ratio < 1 or (cfg.target_macs is not None and not 0 < cfg.target_macs <= 1):
+        raise TrainingError(f"pruning ratio must be in [0, 1) and target MACs in (0, 1], got {cfg.ratio}, "
+                            f"{cfg.target_macs}")
     set_seed(cfg.seed)
     x = ds.x["train"]
     ratio = cfg.ratio
     if cfg.target_macs is not None:
         ratio = ratio_for_macs(model, cfg.target_macs, cfg.criterion, cfg.mode, x)
     steps = [describe(model, ds, 0, 0.0, footprint)]
-    per_step = 1 - (1 - ratio) ** (1 / max(1, cfg.steps))
-    for i in range(1, max(1, cfg.steps) + 1):
-        model = prune_once(model, per_step, cfg.criterion, cfg.mode, x)
+    original = channels(model)
+    n = max(1, cfg.steps)
+    for i in range(1, n + 1):
+        step_ratio = 1 - (1 - ratio) ** (i / n)
+        per_layer = {k: 1 - (1 - r) ** (i / n) for k, r in cfg.layer_ratios.items()}
+        model = prune_once(model, step_ratio, cfg.criterion, cfg.mode, x, original, per_layer)
         if cfg.finetune_epochs > 0:
             compile_model(model, ds, cfg.learning_rate)
             fit(model, ds, TrainConfig(epochs=cfg.finetune_epochs, learning_rate=cfg.learning_rate,
-                                       seed=cfg.seed + i, patience=cfg.finetune_epochs))
-        steps.append(describe(model, ds, i, 1 - (1 - per_step) ** i, footprint))
+                                       seed=cfg.seed + i, patience=cfg.finetune_epochs,
+                                       batch_size=cfg.batch_size))
+        steps.append(describe(model, ds, i, step_ratio, footprint))
         if progress:
             progress(steps[-1])
     return model, steps

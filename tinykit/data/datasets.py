@@ -48,7 +48,9 @@ class Dataset:
         return len(self.labels)
 
     def counts(self) -> dict[str, list[int]]:
-        """Clips per label in each split (for reports and class weighting)."""
+        """Clips per label in each split (for reports and class weighting); sample counts if unlabelled."""
+        if not self.labels:
+            return {s: [len(self.x[s])] for s in SPLITS}
         return {s: np.bincount(self.y[s], minlength=self.num_classes).tolist() for s in SPLITS}
 
 

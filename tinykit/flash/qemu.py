@@ -55,7 +55,7 @@ class QemuFlasher(Flasher):
 
     def command(self, elf: Path, port: int) -> list[str]:
         return [self.require_tool(), "-M", str(self.board.emulator), "-display", "none",
-                "-monitor", "none", "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on",
+                "-monitor", "none", "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
                 "-icount", "shift=0", "-kernel", str(elf)]
 
     def _start(self, elf: Path, log: Path) -> tuple[subprocess.Popen, int]:

@@ -42,6 +42,11 @@ class OpHandler:
         """Bytes of scratch memory the C kernel needs (must equal tk_<op>_s8_buffer_size())."""
         return 0
 
+    def in_place_input(self, op: Operator, graph: Graph) -> int | None:
+        """Position of an input whose memory the output may take over (the kernel is safe with
+        output == input, element by element), or None. The planner decides whether it is free."""
+        return None
+
 
 def register(cls: type[OpHandler]) -> type[OpHandler]:
     """Class decorator adding a handler to the registry; a duplicate opcode is a bug."""
@@ -175,9 +180,9 @@ class Conv2D(OpHandler):
         return _output(graph, op).num_elements * kh * kw * in_c
 
     def scratch_bytes(self, op, graph):
-        # = tk_conv2d_s8_buffer_size(): 2 pixels x (int8 + int16) x K padded to 4 (codegen, tk_conv2d.c)
-        _, kh, kw, in_c = _input(graph, op, 1).shape
-        return 2 * 3 * ((kh * kw * in_c + 3) // 4 * 4)
+        # = tk_conv2d_s8_buffer_size(): 2 pixels x ((int8 + int16) x K padded to 4 + int32 x (out_c + 1))
+        out_c, kh, kw, in_c = _input(graph, op, 1).shape
+        return 2 * 3 * ((kh * kw * in_c + 3) // 4 * 4) + 2 * 4 * (out_c + 1)
 
 
 @register
@@ -300,6 +305,14 @@ class _Binary(OpHandler):
     def output_shapes(self, op, graph):
         return [np.broadcast_shapes(_input(graph, op, 0).shape, _input(graph, op, 1).shape)]
 
+    def in_place_input(self, op: Operator, graph: Graph) -> int | None:
+        out_shape = _output(graph, op).shape
+        for position in (0, 1):
+            tensor = _input(graph, op, position)
+            if not tensor.is_constant and tensor.shape == out_shape:
+                return position
+        return None
+
 
 @register
 class Add(_Binary):
@@ -312,7 +325,10 @@ class Mul(_Binary):
 
 
 class _Unary(OpHandler):
-    """Elementwise int8 -> int8 op whose output has the input's shape."""
+    """Elementwise int8 -> int8 op whose output has the input's shape (a table look-up in C)."""
+
+    def in_place_input(self, op: Operator, graph: Graph) -> int | None:
+        return 0
 
 
 for _name in ("LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH"):
@@ -323,6 +339,9 @@ for _name in ("LOGISTIC", "TANH", "RELU", "RELU6", "LEAKY_RELU", "HARD_SWISH"):
 class Softmax(OpHandler):
     opcode = "SOFTMAX"
 
+    def in_place_input(self, op: Operator, graph: Graph) -> int | None:
+        return 0  # each row's inputs are all read (max, sum) before its outputs are written
+
 
 @register
 class Quantize(OpHandler):
@@ -330,6 +349,9 @@ class Quantize(OpHandler):
 
     def validate(self, op: Operator, graph: Graph) -> None:
         _require_int8_io(op, graph, float_inputs=True)
+
+    def in_place_input(self, op: Operator, graph: Graph) -> int | None:
+        return 0 if _input(graph, op, 0).dtype == "int8" else None  # int8 -> int8 requantize
 
 
 @register

@@ -24,12 +24,30 @@ extern "C" {
  * toward zero. For a negative product n = ab + 1 - 2^30 < 0, trunc(n / 2^31) = ceil(n / 2^31)
  * = floor((ab + 2^30) / 2^31), the same expression as the non-negative case, so one 64-bit
  * multiply-add and an arithmetic shift give the identical result (an SMLAL on Arm). */
+TK_INLINE int32_t tk_rounding_doubling_high_mul(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+}
+
+/* The same as one SMLAL on Thumb-2 cores (M3 and up), for loops where GCC expands the C form into
+ * a full 64 x 64 multiply; elsewhere the C form. */
+TK_INLINE int32_t tk_rounding_doubling_high_mul_smlal(int32_t a, int32_t b)
+{
+#if defined(__GNUC__) && defined(__thumb2__) && !defined(TK_NO_ASM)
+    int32_t lo = 1 << 30, hi = 0;
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(a), "r"(b));
+    return (int32_t)(((uint32_t)lo >> 31) | ((uint32_t)hi << 1));
+#else
+    return tk_rounding_doubling_high_mul(a, b);
+#endif
+}
+
 TK_INLINE int32_t tk_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
 {
     if (a == b && a == INT32_MIN) {
         return INT32_MAX;
     }
-    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
+    return tk_rounding_doubling_high_mul(a, b);
 }
 
 /* gemmlowp RoundingDivideByPOT: x / 2^exponent rounded half away from zero, 0 <= exponent <= 31. */
@@ -71,10 +89,11 @@ TK_INLINE int32_t tk_requantize_greater_than_one(int32_t x, int32_t multiplier, 
 TK_INLINE int32_t tk_min_s32(int32_t a, int32_t b) { return a < b ? a : b; }
 TK_INLINE int32_t tk_max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
 
-/* Clamp to [lo, hi]. */
+/* Clamp to [lo, hi] as TFLite does: max with lo first, then min with hi. */
 TK_INLINE int32_t tk_clamp_s32(int32_t x, int32_t lo, int32_t hi)
 {
-    return x < lo ? lo : (x > hi ? hi : x);
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
 }
 
 /* Saturate to int8. */
@@ -123,7 +142,7 @@ TK_INLINE int8_t tk_requantize_s8_pos(int32_t acc, int32_t multiplier, int32_t s
         acc = tk_shift_left_wrap(acc, shift);
         right = 0;
     }
-    s = (int32_t)(((int64_t)acc * (int64_t)multiplier + ((int64_t)1 << 30)) >> 31);
+    s = tk_rounding_doubling_high_mul(acc, multiplier);
     {
         const int32_t mask = (int32_t)((1u << right) - 1u);
         const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)s >> 31);
@@ -159,11 +178,25 @@ TK_INLINE tk_requant_ch tk_requant_prepare(int32_t multiplier, int32_t shift)
 TK_INLINE int8_t tk_requant_apply(const tk_requant_ch *q, int32_t acc, int32_t output_offset, int32_t act_min,
                                   int32_t act_max)
 {
-    int32_t s = (int32_t)(((int64_t)tk_shift_left_wrap(acc, q->left) * (int64_t)q->multiplier +
-                           ((int64_t)1 << 30)) >> 31);
+    int32_t s = tk_rounding_doubling_high_mul_smlal(tk_shift_left_wrap(acc, q->left), q->multiplier);
     const int32_t threshold = q->threshold + (int32_t)((uint32_t)s >> 31);
     s = (s >> q->right) + ((s & q->mask) > threshold ? 1 : 0);
     s += output_offset;
+    s = s < act_min ? act_min : s;
+    s = s > act_max ? act_max : s;
+    return (int8_t)s;
+}
+
+/* Requantization for layers whose generator proved (tk_<op>_params.fast_requant, see
+ * fast_requant_flag in tinykit/codegen/ops_conv.py), for every possible input: every shift <= -1
+ * (a pure rounding right shift r) and s = SRDHM(acc, m) + 2^(r-1) cannot overflow. Then
+ * RoundingDivideByPOT(s, r) = (s + 2^(r-1) - [s < 0]) >> r exactly (round half away from zero).
+ * `half` is 1 << (right - 1). Same result as tk_requantize_s8_pos under those conditions. */
+TK_INLINE int8_t tk_requantize_s8_fast(int32_t acc, int32_t multiplier, int32_t right, int32_t half,
+                                       int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    int32_t s = tk_rounding_doubling_high_mul(acc, multiplier);
+    s = ((s + half - (int32_t)((uint32_t)s >> 31)) >> right) + output_offset;
     s = s < act_min ? act_min : s;
     s = s > act_max ? act_max : s;
     return (int8_t)s;
