@@ -88,3 +88,64 @@ def host_library(model_path: Path, dsp_emulate: bool = False, defines: tuple[str
 
 
 _HOST_CACHE: dict = {}
+
+
+# ---- the conv / depthwise / fully-connected op matrix (test_codegen_conv.py, test_codegen_qemu.py)
+
+
+def _keras():
+    import tensorflow as tf
+
+    return tf.keras
+
+
+def conv_stack(shape, layers_fn):
+    """A Keras model: Input(shape) followed by the layers layers_fn(keras.layers) makes."""
+    def build():
+        keras = _keras()
+        inp = keras.Input(shape, batch_size=1)
+        x = inp
+        for make in layers_fn(keras.layers):
+            x = make(x)
+        model = keras.Model(inp, x)
+        randomize_weights(model)
+        return model
+    return build
+
+
+CONV_MODELS = {
+    # name: (input shape, layers, per_channel)
+    "conv_same_stride2_relu": ((11, 9, 3), lambda L: [
+        L.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+        L.Conv2D(5, 5, padding="same", activation="relu6"),
+        L.Conv2D(7, 1, padding="valid")], True),
+    "conv_valid_dilated_prime": ((13, 7, 5), lambda L: [
+        L.Conv2D(7, 3, dilation_rate=2, padding="valid", activation="relu"),
+        L.Conv2D(3, (2, 3), dilation_rate=(1, 2), padding="same"),
+        L.Conv2D(11, (3, 1), strides=(2, 1), padding="same", activation="relu6")], True),
+    "conv_per_tensor": ((10, 10, 4), lambda L: [
+        L.Conv2D(6, 3, strides=(1, 2), padding="same", activation="relu"),
+        L.Conv2D(9, 4, strides=3, padding="valid"),
+        L.Conv2D(4, 1, activation="relu6")], False),
+    "conv_large_kernel": ((16, 12, 1), lambda L: [
+        L.Conv2D(16, (10, 4), strides=(2, 2), padding="same", activation="relu"),
+        L.Conv2D(2, 7, padding="same")], True),
+    "depthwise_multipliers": ((9, 8, 6), lambda L: [
+        L.DepthwiseConv2D(3, padding="same", activation="relu"),
+        L.DepthwiseConv2D(3, strides=2, depth_multiplier=2, padding="valid", activation="relu6"),
+        L.DepthwiseConv2D(2, depth_multiplier=3, padding="same")], True),
+    "depthwise_dilated_wide": ((12, 10, 40), lambda L: [
+        L.DepthwiseConv2D(3, dilation_rate=2, padding="same", activation="relu6"),
+        L.DepthwiseConv2D(5, strides=(2, 1), padding="same"),
+        L.DepthwiseConv2D((1, 3), padding="valid", activation="relu")], True),
+    "depthwise_per_tensor": ((7, 7, 5), lambda L: [
+        L.DepthwiseConv2D(3, padding="same", depth_multiplier=2, activation="relu"),
+        L.DepthwiseConv2D(3, strides=2, padding="same")], False),
+    "fc_stack": ((37,), lambda L: [
+        L.Dense(29, activation="relu"), L.Dense(13, activation="relu6"), L.Dense(1)], True),
+    "fc_keep_num_dims_reshape": ((5, 12), lambda L: [
+        L.Dense(7, activation="relu"), L.Reshape((35,)), L.Dense(10)], True),
+    "fc_per_tensor": ((33,), lambda L: [L.Dense(17, activation="relu"), L.Dense(3)], False),
+    "conv_flatten_fc": ((8, 6, 2), lambda L: [
+        L.Conv2D(4, 3, padding="same", activation="relu"), L.Flatten(), L.Dense(5)], True),
+}

@@ -7,12 +7,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from codegen_helpers import CONV_MODELS, conv_stack, int8_tflite
 
 from tinykit import oracle
 from tinykit.errors import BoardFitError
-
-from test_codegen_conv import MODELS, _conv_stack  # noqa: I001  (test module beside this one)
-from codegen_helpers import int8_tflite
 
 pytestmark = [pytest.mark.qemu, pytest.mark.skipif(shutil.which("qemu-system-arm") is None,
                                                     reason="qemu-system-arm not installed")]
@@ -44,11 +42,11 @@ def _device_mismatches(path, board_id, build_dir, n=3) -> int:
 
 
 def _model(name):
-    shape, layers, per_channel = MODELS[name]
-    return int8_tflite(_conv_stack(shape, layers), shape, name, per_channel=per_channel)
+    shape, layers, per_channel = CONV_MODELS[name]
+    return int8_tflite(conv_stack(shape, layers), shape, name, per_channel=per_channel)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(CONV_MODELS))
 def test_dsp_assembly_path_bit_exact_on_m4(name, tmp_path):
     assert _device_mismatches(_model(name), "qemu-m4", tmp_path / "fw") == 0
 

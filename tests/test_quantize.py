@@ -123,3 +123,10 @@ def test_savedmodel_import_quantizes(tiny_model, tiny_kws, tmp_path):
     assert res.io["inputs"][0]["dtype"] == "int8" and res.io["inputs"][0]["shape"][1:] == [49, 10, 1]
     assert res.health.agreement >= 0.9
     assert (tmp_path / "out" / "features.json").exists()
+
+
+def test_quantize_refuses_mismatched_data(tiny_model, tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(40, 49, 10, 1)), y=rng.integers(0, 7, 40))
+    assert_user_error(run_cli("quantize", tiny_model, "--data", tmp_path / "d.npz", "-o", tmp_path / "q.tflite"),
+                      "outputs but")

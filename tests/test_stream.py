@@ -197,3 +197,21 @@ def test_oversized_frame_is_refused(tmp_path: Path) -> None:
     header = b"\xa5\x5a" + st.HEADER.pack(ord("A"), 0, 0, st.MAX_PAYLOAD + 2)
     lines = run_harness(exe, [header, st.encode_frame("S")])
     assert "s-nak-[len]" in lines and any(ln.startswith("s-stats-[samples=0") for ln in lines)
+
+
+@pytest.mark.qemu
+def test_stream_cli_json(m4_build: Path, tmp_path: Path) -> None:
+    import json
+
+    from tinykit.data.wav import write_wav
+
+    wav = tmp_path / "a.wav"
+    write_wav(wav, 0.05 * np.sin(np.arange(17000) / 3.0))
+    res = CliRunner().invoke(main, ["stream", str(wav), "--board", "qemu-m4", "--build", str(m4_build / "build"),
+                                    "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["samples"] == 17000 and out["unit"] == "instructions" and out["errors"] == []
+    assert out["stats"]["frames"] == 1 + (17000 - 480) // 320 and out["stats"]["inferences"] == 1
+    assert out["instructions_per_audio_second"] > 0 and out["clock_hz"] == 25_000_000
+    assert out["real_time_fraction"] == pytest.approx(out["instructions_per_audio_second"] / 25e6, rel=1e-3)

@@ -225,7 +225,7 @@ def make_context(board: Board, lib: ModelLibrary, io: ModelIO, energy_mode: bool
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
@@ -247,7 +247,7 @@ def render_project(ctx: FirmwareContext, lib: ModelLibrary, out_dir: Path) -> No
                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     for template, name in (("tk_board.h.j2", "tk_board.h"), ("tk_model.c.j2", "tk_model.c"),
                            ("linker.ld.j2", "linker.ld"), ("Makefile.j2", "Makefile")):
-        _write_atomic(out_dir / name, env.get_template(template).render(ctx=ctx))
+        write_atomic(out_dir / name, env.get_template(template).render(ctx=ctx))
     if ctx.boot2:
         write_rp2040_boot2(out_dir, ctx.banner)
 
@@ -282,12 +282,12 @@ def write_rp2040_boot2(out_dir: Path, banner: str) -> None:
     lines = [f"/* {banner}\n * RP2040 boot2 from firmware/rp2040/boot2.S, padded, with its CRC32. */",
              '    .section .boot2, "ax"']
     lines += ["    .byte " + ", ".join(f"0x{b:02x}" for b in image[i: i + 16]) for i in range(0, len(image), 16)]
-    _write_atomic(out_dir / "boot2_padded.S", "\n".join(lines) + "\n")
+    write_atomic(out_dir / "boot2_padded.S", "\n".join(lines) + "\n")
 
 
 def _compile(ctx: FirmwareContext, out_dir: Path, gcc: str, elf_name: str, ldscript: str) -> str:
     """Run the compiler; returns '' on success, else the compiler's stderr."""
-    ldflags = ["-T", ldscript, *LDFLAGS]
+    ldflags = [ldscript if flag == "linker.ld" else flag for flag in ctx.ldflags]
     cmd = [gcc, *ctx.cflags, *ctx.sources, *ldflags, "-o", elf_name]
     if ctx.boot2:
         cmd.insert(len(cmd) - 2, "boot2_padded.S")
@@ -338,7 +338,7 @@ def fit_error(board: Board, arena: int, weights: int, size: SizeReport | None) -
     )
 
 
-def _precheck(board: Board, lib: ModelLibrary) -> None:
+def precheck_fit(board: Board, lib: ModelLibrary) -> None:
     """Fail fast, before compiling, when the arena or the weights alone cannot fit."""
     if (lib.arena_bytes + board.stack_bytes > board.memory.ram.size
             or lib.weight_bytes > board.memory.flash.size):
@@ -395,7 +395,7 @@ def build_firmware(model_path: Path | str | None, board: Board | str, out_dir: P
         library = library or _generate_library(Path(model_path), out)
     for stale in (ELF_NAME, BUILD_RECORD):  # never leave an old firmware next to a failed build
         (out / stale).unlink(missing_ok=True)
-    _precheck(b, library)
+    precheck_fit(b, library)
     ctx = make_context(b, library, model_io, energy_mode)
     render_project(ctx, library, out)
     size = compile_project(ctx, out, b, library)
@@ -405,7 +405,7 @@ def build_firmware(model_path: Path | str | None, board: Board | str, out_dir: P
               "model_sha256": model_io.sha256, "energy_mode": energy_mode, "toolchain": result.toolchain,
               "arena_bytes": library.arena_bytes, "weight_bytes": library.weight_bytes,
               "size": asdict(size), "cflags": ctx.cflags, "command": sys.argv}
-    _write_atomic(out / BUILD_RECORD, json.dumps(record, indent=2) + "\n")
+    write_atomic(out / BUILD_RECORD, json.dumps(record, indent=2) + "\n")
     return result
 
 

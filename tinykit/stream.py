@@ -170,7 +170,7 @@ def build_stream_firmware(model_path: Path | str, board, out_dir: Path | str, **
     ctx_st = stream_context(model_path, **detect)
     lib = generate(model_path, out / fw.MODEL_SUBDIR, name="model", force=True)
     io = fw.model_io_from_graph(model_path)
-    fw._precheck(b, lib)
+    fw.precheck_fit(b, lib)
     ctx = fw.make_context(b, lib, io, energy_mode=False)
     runner = f"{fw.FIRMWARE_SUBDIR}/core/runner.c"
     ctx = dataclasses.replace(
@@ -181,32 +181,14 @@ def build_stream_firmware(model_path: Path | str, board, out_dir: Path | str, **
     fw.render_project(ctx, lib, out)
     render_for_model(model_path, out / "frontend", fixed=fixed_for_cpu(b.cpu))
     render_stream_config(ctx_st, out / "tk_stream_config.h")
-    size = _compile(ctx, out, b, lib)
+    size = fw.compile_project(ctx, out, b, lib)
     record = {"tinykit_version": __version__, "board": b.id, "mode": "stream", "model": str(model_path),
               "model_sha256": io.sha256, "toolchain": fw.toolchain_version(fw.require_tool(fw.GCC, fw.APT_TOOLCHAIN)),
               "arena_bytes": lib.arena_bytes, "weight_bytes": lib.weight_bytes, "size": dataclasses.asdict(size),
               "stream": dataclasses.asdict(ctx_st) | {"banner": None}, "command": sys.argv}
-    fw._write_atomic(out / fw.BUILD_RECORD, json.dumps(record, indent=2) + "\n")
+    fw.write_atomic(out / fw.BUILD_RECORD, json.dumps(record, indent=2) + "\n")
     return fw.BuildResult(elf=out / fw.ELF_NAME, dir=out, size=size, toolchain=record["toolchain"],
                           board=b.id, model_sha256=io.sha256, energy_mode=False)
-
-
-def _compile(ctx, out: Path, board, lib):
-    """FW's compile, plus -lm at the end of the link (logf/lrintf of the float front end)."""
-    import subprocess
-
-    from tinykit import build as fw
-
-    gcc = fw.require_tool(fw.GCC, fw.APT_TOOLCHAIN)
-    cmd = [gcc, *ctx.cflags, *ctx.sources, "-T", "linker.ld", *fw.LDFLAGS, "-lm", "-o", fw.ELF_NAME]
-    proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, timeout=fw.BUILD_TIMEOUT_S)
-    if proc.returncode != 0:
-        if "overflowed" in proc.stderr or "will not fit" in proc.stderr:
-            raise fw.fit_error(board, lib.arena_bytes, lib.weight_bytes, None)
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise BuildError(f"stream firmware build failed for {board.id}:\n{tail}",
-                         hint=f"rebuild by hand with `make -C {out}`")
-    return fw.size_report(out / fw.ELF_NAME, board)
 
 
 def encode_frame(kind: str, index: int = 0, payload: bytes = b"", flags: int = 0) -> bytes:

@@ -14,7 +14,9 @@
 #define TK_DEFAULT_INFER 1u
 #define TK_DEFAULT_WARMUP 10u
 #define TK_DB_PRINT_PER_LINE 8u
-#define TK_ENERGY_PULSE_US 2u   /* MLPerf energy mode: falling edge held low >= 1 us */
+/* MLPerf energy mode asks for the falling edge held low >= 1 us; 20 us lets the PPK2 (10 us logic
+   sampling) see it too, and is still negligible next to any inference. */
+#define TK_ENERGY_PULSE_US 20u
 #define TK_PROFILE "ULPMark for tinyML Firmware V0.0.1"
 
 static char cmd_buf[TK_CMD_MAX + 1];

@@ -22,8 +22,10 @@
 /* -DTK_NO_FAST_REQUANT forces the general requantization (the host tests check both paths). */
 #ifdef TK_NO_FAST_REQUANT
 #define TK_FAST_REQUANT(p) 0
+#define TK_RQ_HI(p) NULL
 #else
 #define TK_FAST_REQUANT(p) ((p)->fast_requant)
+#define TK_RQ_HI(p) ((p)->rq_hi)
 #endif
 
 #define TK_CONV_PIXELS 2 /* output pixels per im2col batch */
@@ -123,31 +125,43 @@ static void pack(const int8_t *a, const int8_t *b, int32_t groups, tk_col_t *col
 /* acc = {ch0 px0, ch0 px1, ch1 px0, ch1 px1} += the pair's weights . the two columns. */
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TK_DSP_EMULATE) && !defined(TK_NO_ASM)
 /* The same loop scheduled by hand: two LDRD of the four column words, two weight loads, four
- * SXTB16 and eight SMLAD per 16 multiply-accumulates (GCC's version needs 22 instructions). */
-static void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32_t acc[4])
+ * SXTB16 and eight SMLAD per 16 multiply-accumulates (GCC's version needs 22 instructions),
+ * unrolled twice: 34 instructions per 32 multiply-accumulates. */
+TK_INLINE void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     int32_t x02, x13, y02, y13, wv, t;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[x02], %[x13], [%[col]], #8\n\t"
-        "ldrd %[y02], %[y13], [%[col]], #8\n\t"
-        "ldr %[wv], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "smlad %[a00], %[t], %[x02], %[a00]\n\t"
-        "smlad %[a01], %[t], %[y02], %[a01]\n\t"
-        "sxtb16 %[t], %[wv], ror #8\n\t"
-        "smlad %[a00], %[t], %[x13], %[a00]\n\t"
-        "smlad %[a01], %[t], %[y13], %[a01]\n\t"
-        "ldr %[wv], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "smlad %[a10], %[t], %[x02], %[a10]\n\t"
-        "smlad %[a11], %[t], %[y02], %[a11]\n\t"
-        "sxtb16 %[t], %[wv], ror #8\n\t"
-        "smlad %[a10], %[t], %[x13], %[a10]\n\t"
+#define TK_DOT_GROUP                                 \
+        "ldrd %[x02], %[x13], [%[col]], #8\n\t"         \
+        "ldrd %[y02], %[y13], [%[col]], #8\n\t"         \
+        "ldr %[wv], [%[w]], #4\n\t"                     \
+        "sxtb16 %[t], %[wv]\n\t"                        \
+        "smlad %[a00], %[t], %[x02], %[a00]\n\t"        \
+        "smlad %[a01], %[t], %[y02], %[a01]\n\t"        \
+        "sxtb16 %[t], %[wv], ror #8\n\t"                \
+        "smlad %[a00], %[t], %[x13], %[a00]\n\t"        \
+        "smlad %[a01], %[t], %[y13], %[a01]\n\t"        \
+        "ldr %[wv], [%[w]], #4\n\t"                     \
+        "sxtb16 %[t], %[wv]\n\t"                        \
+        "smlad %[a10], %[t], %[x02], %[a10]\n\t"        \
+        "smlad %[a11], %[t], %[y02], %[a11]\n\t"        \
+        "sxtb16 %[t], %[wv], ror #8\n\t"                \
+        "smlad %[a10], %[t], %[x13], %[a10]\n\t"        \
         "smlad %[a11], %[t], %[y13], %[a11]\n\t"
+    /* An odd group first, then two groups per iteration (groups >= 1). */
+    __asm__ volatile(
+        "tst %[n], #1\n\t"
+        "beq 2f\n\t"
+        TK_DOT_GROUP
+        "2:\n\t"
+        "lsrs %[n], %[n], #1\n\t"
+        "beq 3f\n\t"
+        "1:\n\t"
+        TK_DOT_GROUP
+        TK_DOT_GROUP
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
+        "3:\n\t"
         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [col] "+r"(col), [w] "+r"(w),
           [n] "+r"(groups), [x02] "=&r"(x02), [x13] "=&r"(x13), [y02] "=&r"(y02), [y13] "=&r"(y13),
           [wv] "=&r"(wv), [t] "=&r"(t)
@@ -156,7 +170,7 @@ static void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
 }
 #else
-static void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32_t acc[4])
+TK_INLINE void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     for (int32_t g = 0; g < groups; ++g) {
@@ -193,7 +207,7 @@ static void pack(const int8_t *a, const int8_t *b, int32_t groups, tk_col_t *col
     }
 }
 
-static void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32_t acc[4])
+TK_INLINE void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     for (int32_t g = 0; g < groups; ++g) {
@@ -207,6 +221,110 @@ static void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, int32
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
 }
 #endif
+
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TK_DSP_EMULATE) && !defined(TK_NO_ASM)
+#define TK_CONV_RQ_TABLE 1
+/* {multiplier, rq_hi} of every output channel, plus a copy of the last one (the odd channel's
+ * partner), in the scratch the general path uses for its accumulators: 2 * (out_c + 1) int32. */
+static void conv_build_table(const tk_conv2d_params *p, int32_t *t)
+{
+    const int32_t out_c = p->output.c;
+    for (int32_t o = 0; o < out_c; ++o) {
+        t[2 * o] = p->multipliers[o];
+        t[2 * o + 1] = p->rq_hi[o];
+    }
+    t[2 * out_c] = t[2 * out_c - 2];
+    t[2 * out_c + 1] = t[2 * out_c - 1];
+}
+
+/* tk_requant_hi of the four accumulators of a channel pair, {m, hi_c} from the table at *tp.
+ * hi_c = 2^(r-2) * (1 + 2 * output_offset) with an odd second factor, so r - 2 is its count of
+ * trailing zeros (RBIT + CLZ) and >> (r - 1) is >> (r - 2) then >> 1. */
+#define TK_CONV_ASM_RQ(A)                             \
+    "and %[l], " A ", #0x80000000\n\t"                \
+    "orr %[l], %[l], #0x40000000\n\t"                 \
+    "add %[hh], %[h], " A ", asr #31\n\t"             \
+    "smlal %[l], %[hh], " A ", %[m]\n\t"              \
+    "asr %[hh], %[hh], %[e]\n\t"                      \
+    "asr " A ", %[hh], #1\n\t"
+TK_INLINE void rq_pair(const int32_t **tp, int32_t acc[4])
+{
+    const int32_t *t = *tp;
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3], m, h, e, l, hh;
+    __asm__("ldrd %[m], %[h], [%[t]], #8\n\t"
+            "rbit %[e], %[h]\n\t"
+            "clz %[e], %[e]\n\t"
+            TK_CONV_ASM_RQ("%[a00]") TK_CONV_ASM_RQ("%[a01]")
+            "ldrd %[m], %[h], [%[t]], #8\n\t"
+            "rbit %[e], %[h]\n\t"
+            "clz %[e], %[e]\n\t"
+            TK_CONV_ASM_RQ("%[a10]") TK_CONV_ASM_RQ("%[a11]")
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [t] "+r"(t), [m] "=&r"(m),
+              [h] "=&r"(h), [e] "=&r"(e), [l] "=&r"(l), [hh] "=&r"(hh)
+            :
+            : "memory");
+    *tp = t;
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+#endif
+
+/* All output channels of two packed pixels for a layer with a proved tk_requant_hi: each pair of
+ * channels is requantized straight from the dot product's registers (one SMLAL per value and
+ * no scratch round trip). When the second pixel is a duplicate of the first (out1 == out0) its
+ * results are the same bytes. An odd last channel is paired with itself over the pair's zero
+ * weights: its partner's results are stored first and then overwritten by the real ones. `full`
+ * (constant per call) selects the int8-range clamp. */
+TK_INLINE void conv_pixels_hi_body(const tk_conv2d_params *p, const tk_col_t *col, const int32_t *table,
+                                   int8_t *out0, int8_t *out1, int full)
+{
+    const int32_t kp = padded_depth(p);
+    const int32_t out_c = p->output.c;
+    const int32_t lo = p->act.min, hi = p->act.max;
+    const int32_t *const bias = p->bias;
+    const int8_t *w = p->filter_data;
+#ifndef TK_CONV_RQ_TABLE
+    const int32_t *const mult = p->multipliers;
+    const int32_t *const rq_hi = p->rq_hi;
+    const int8_t *const shifts = p->shifts;
+    (void)table;
+#endif
+    for (int32_t o = 0; o < out_c; o += 2, w += 2 * kp) {
+        const int32_t o1 = o + 1 < out_c ? o + 1 : o;
+        const int32_t b0 = bias[o], b1 = bias[o1];
+        int32_t acc[4] = {b0, b0, b1, b1};
+        dot_pair(w, col, kp >> 2, acc);
+#ifdef TK_CONV_RQ_TABLE
+        rq_pair(&table, acc);
+#else
+        acc[0] = tk_requant_hi(acc[0], mult[o], rq_hi[o], shifts[o]);
+        acc[1] = tk_requant_hi(acc[1], mult[o], rq_hi[o], shifts[o]);
+        acc[2] = tk_requant_hi(acc[2], mult[o1], rq_hi[o1], shifts[o1]);
+        acc[3] = tk_requant_hi(acc[3], mult[o1], rq_hi[o1], shifts[o1]);
+#endif
+        {
+            const int8_t r2 = (int8_t)tk_clamp_s8(acc[2], lo, hi, full);
+            const int8_t r3 = (int8_t)tk_clamp_s8(acc[3], lo, hi, full);
+            out0[o1] = r2;
+            out1[o1] = r3;
+        }
+        {
+            const int8_t r0 = (int8_t)tk_clamp_s8(acc[0], lo, hi, full);
+            const int8_t r1 = (int8_t)tk_clamp_s8(acc[1], lo, hi, full);
+            out0[o] = r0;
+            out1[o] = r1;
+        }
+    }
+}
+
+static void conv_pixels_hi(const tk_conv2d_params *p, const tk_col_t *col, const int32_t *table, int8_t *out0,
+                           int8_t *out1)
+{
+    if (p->act.min == TK_INT8_MIN && p->act.max == TK_INT8_MAX) {
+        conv_pixels_hi_body(p, col, table, out0, out1, 1);
+    } else {
+        conv_pixels_hi_body(p, col, table, out0, out1, 0);
+    }
+}
 
 /* All output channels of two packed pixels; `two` is 0 when the second pixel is a duplicate.
  * Accumulators go to scratch first and are requantized in a second, register-light loop (doing
@@ -268,6 +386,11 @@ tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8
     if (p->filter.c != p->input.c || p->filter.n != p->output.c || scratch == NULL) {
         return TK_ERROR;
     }
+#ifdef TK_CONV_RQ_TABLE
+    if (TK_RQ_HI(p) != NULL) {
+        conv_build_table(p, accs);
+    }
+#endif
     for (int32_t b = 0; b < p->input.n; ++b) {
         const int8_t *in = input + (size_t)b * (size_t)p->input.h * (size_t)p->input.w * (size_t)p->input.c;
         int8_t *out = output + (size_t)b * (size_t)pixels * out_c;
@@ -277,6 +400,10 @@ tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8
             const int8_t *a = gather(p, in, i / p->output.w, i % p->output.w, stage0);
             const int8_t *c = gather(p, in, j / p->output.w, j % p->output.w, stage1);
             pack(a, c, kp >> 2, col);
+            if (TK_RQ_HI(p) != NULL) {
+                conv_pixels_hi(p, col, accs, out + (size_t)i * out_c, out + (size_t)j * out_c);
+                continue;
+            }
             conv_pixels(p, col, two, out + (size_t)i * out_c, out + (size_t)j * out_c, accs);
         }
     }

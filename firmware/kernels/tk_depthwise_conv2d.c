@@ -17,9 +17,13 @@
 /* -DTK_NO_FAST_REQUANT forces the general requantization (the host tests check both paths). */
 #ifdef TK_NO_FAST_REQUANT
 #define TK_FAST_REQUANT(p) 0
+#define TK_RQ_HI(p) NULL
 #else
 #define TK_FAST_REQUANT(p) ((p)->fast_requant)
+#define TK_RQ_HI(p) ((p)->rq_hi)
 #endif
+
+#define TK_DW_TABLE_WORDS 34 /* per four channels: see dw_build_table */
 
 /* Width of a padded row: every input column any output pixel of the row reads. */
 static int32_t padded_width(const tk_depthwise_conv2d_params *p)
@@ -27,9 +31,23 @@ static int32_t padded_width(const tk_depthwise_conv2d_params *p)
     return (p->output.w - 1) * p->stride_w + (p->filter.w - 1) * p->dilation_w + 1;
 }
 
-size_t tk_depthwise_conv2d_s8_buffer_size(const tk_depthwise_conv2d_params *params)
+/* Bytes of the kh padded input rows. */
+static size_t dw_rows_bytes(const tk_depthwise_conv2d_params *params)
 {
     return (size_t)params->filter.h * (size_t)padded_width(params) * (size_t)params->input.c;
+}
+
+static int32_t dw_table_shape(const tk_depthwise_conv2d_params *p);
+
+/* Bytes of the fast path's table (see dw_build_table): 34 words per four channels. */
+static size_t dw_table_bytes(const tk_depthwise_conv2d_params *p)
+{
+    return (size_t)TK_DW_TABLE_WORDS * sizeof(int32_t) * (size_t)(p->input.c / 4);
+}
+
+size_t tk_depthwise_conv2d_s8_buffer_size(const tk_depthwise_conv2d_params *params)
+{
+    return dw_rows_bytes(params) + (dw_table_shape(params) ? dw_table_bytes(params) : 0);
 }
 
 /* The kh input rows output row oy reads, zero-point padded, as kh rows of padded_width pixels. */
@@ -111,7 +129,13 @@ static void dw_quad(const tk_depthwise_conv2d_params *p, const int8_t *src, size
         const int8_t *shift = p->shifts + c;
         const int32_t off = p->output_offset, lo = p->act.min, hi = p->act.max;
         int8_t r0, r1, r2, r3;
-        if (TK_FAST_REQUANT(p)) {
+        if (TK_RQ_HI(p) != NULL) {
+            const int32_t *h = TK_RQ_HI(p) + c;
+            r0 = (int8_t)tk_clamp_s32(tk_requant_hi(a0, mult[0], h[0], shift[0]), lo, hi);
+            r1 = (int8_t)tk_clamp_s32(tk_requant_hi(a1, mult[1], h[1], shift[1]), lo, hi);
+            r2 = (int8_t)tk_clamp_s32(tk_requant_hi(a2, mult[2], h[2], shift[2]), lo, hi);
+            r3 = (int8_t)tk_clamp_s32(tk_requant_hi(a3, mult[3], h[3], shift[3]), lo, hi);
+        } else if (TK_FAST_REQUANT(p)) {
             r0 = tk_requantize_s8_fast(a0, mult[0], -shift[0], 1 << (-shift[0] - 1), off, lo, hi);
             r1 = tk_requantize_s8_fast(a1, mult[1], -shift[1], 1 << (-shift[1] - 1), off, lo, hi);
             r2 = tk_requantize_s8_fast(a2, mult[2], -shift[2], 1 << (-shift[2] - 1), off, lo, hi);
@@ -150,6 +174,161 @@ static void dw_single(const tk_depthwise_conv2d_params *p, const int8_t *src, si
                                    p->act.max);
 }
 
+/* ---- 3x3 fast path: depth multiplier 1, dilation 1, channels % 4 == 0, proved tk_requant_hi ----
+ * With the DSP extension the kernel first writes, at the start of its scratch, one table of 34
+ * words per four channels c .. c + 3, in the order the loop reads them:
+ *   bias[c .. c + 3], then per tap (fy, fx) the weights as SXTB16 pairs (w0, w2), (w1, w3), then
+ *   per channel {multiplier, rq_hi, ~shift (= r - 1)}.
+ * One pointer walking the table replaces five arrays and the weights' unpacking in the loop. */
+/* Shape part of the fast path's condition; the scratch reserves the table for these layers. */
+static int32_t dw_table_shape(const tk_depthwise_conv2d_params *p)
+{
+    return p->filter.h == 3 && p->filter.w == 3 && p->dilation_w == 1 && (p->input.c & 3) == 0 &&
+           p->output.c == p->input.c;
+}
+
+#ifdef TK_USE_DSP
+static void dw_build_table(const tk_depthwise_conv2d_params *p, int32_t *t)
+{
+    const int32_t ch = p->input.c;
+    for (int32_t c = 0; c < ch; c += 4) {
+        for (int32_t i = 0; i < 4; ++i) {
+            *t++ = p->bias[c + i];
+        }
+        for (int32_t k = 0; k < 9; ++k) {
+            const int32_t v = tk_read_s32(p->filter_data + k * ch + c);
+            *t++ = tk_sxtb16(v);
+            *t++ = tk_sxtb16_ror8(v);
+        }
+        for (int32_t i = 0; i < 4; ++i) {
+            *t++ = p->multipliers[c + i];
+            *t++ = p->rq_hi[c + i];
+            *t++ = ~(int32_t)p->shifts[c + i];
+        }
+    }
+}
+
+/* Four channels of one output pixel from the table at *tp (advanced past them): v[i] receives
+ * tk_requant_hi of channel c + i, before the clamp. `s` is the window's first byte. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TK_DSP_EMULATE) && !defined(TK_NO_ASM)
+#define TK_DW_ASM_TAP(XADDR)                          \
+    "ldr %[x], " XADDR "\n\t"                         \
+    "ldrd %[w], %[wh], [%[t]], #8\n\t"                \
+    "sxtb16 %[xh], %[x], ror #8\n\t"                  \
+    "sxtb16 %[x], %[x]\n\t"                           \
+    "smlabb %[a0], %[x], %[w], %[a0]\n\t"             \
+    "smlatt %[a2], %[x], %[w], %[a2]\n\t"             \
+    "smlabb %[a1], %[xh], %[wh], %[a1]\n\t"           \
+    "smlatt %[a3], %[xh], %[wh], %[a3]\n\t"
+#define TK_DW_ASM_ROW                                 \
+    TK_DW_ASM_TAP("[%[s]]")                           \
+    TK_DW_ASM_TAP("[%[s], %[ch]]")                    \
+    TK_DW_ASM_TAP("[%[s], %[ch], lsl #1]")            \
+    "add %[s], %[s], %[rs]\n\t"
+/* tk_requant_hi of accumulator A with {m, hi_c, r - 1} from the table, into A. */
+#define TK_DW_ASM_RQ(A)                               \
+    "ldrd %[x], %[xh], [%[t]], #8\n\t"                \
+    "ldr %[w], [%[t]], #4\n\t"                        \
+    "and %[wh], " A ", #0x80000000\n\t"               \
+    "orr %[wh], %[wh], #0x40000000\n\t"               \
+    "add %[xh], %[xh], " A ", asr #31\n\t"            \
+    "smlal %[wh], %[xh], " A ", %[x]\n\t"             \
+    "asr " A ", %[xh], %[w]\n\t"
+TK_INLINE void dw_quad_table(const int32_t **tp, const int8_t *s, int32_t ch, int32_t rs, int32_t v[4])
+{
+    const int32_t *t = *tp;
+    int32_t a0, a1, a2, a3, x, xh, w, wh;
+    __asm__("ldrd %[a0], %[a1], [%[t]], #8\n\t"
+            "ldrd %[a2], %[a3], [%[t]], #8\n\t"
+            TK_DW_ASM_ROW TK_DW_ASM_ROW TK_DW_ASM_ROW
+            TK_DW_ASM_RQ("%[a0]") TK_DW_ASM_RQ("%[a1]") TK_DW_ASM_RQ("%[a2]") TK_DW_ASM_RQ("%[a3]")
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [s] "+r"(s), [t] "+r"(t),
+              [x] "=&r"(x), [xh] "=&r"(xh), [w] "=&r"(w), [wh] "=&r"(wh)
+            : [ch] "r"(ch), [rs] "r"(rs)
+            : "memory");
+    *tp = t;
+    v[0] = a0; v[1] = a1; v[2] = a2; v[3] = a3;
+}
+#else
+TK_INLINE void dw_quad_table(const int32_t **tp, const int8_t *s, int32_t ch, int32_t rs, int32_t v[4])
+{
+    const int32_t *t = *tp;
+    int32_t a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3];
+    t += 4;
+    for (int32_t fy = 0; fy < 3; ++fy, s += rs) {
+        for (int32_t fx = 0; fx < 3; ++fx, t += 2) {
+            const int32_t xv = tk_read_s32(s + fx * ch);
+            const int32_t x02 = tk_sxtb16(xv), x13 = tk_sxtb16_ror8(xv);
+            a0 = tk_smlabb(x02, t[0], a0);
+            a2 = tk_smlatt(x02, t[0], a2);
+            a1 = tk_smlabb(x13, t[1], a1);
+            a3 = tk_smlatt(x13, t[1], a3);
+        }
+    }
+    v[0] = tk_requant_hi(a0, t[0], t[1], ~t[2]);
+    v[1] = tk_requant_hi(a1, t[3], t[4], ~t[5]);
+    v[2] = tk_requant_hi(a2, t[6], t[7], ~t[8]);
+    v[3] = tk_requant_hi(a3, t[9], t[10], ~t[11]);
+    *tp = t + 12;
+}
+#endif
+
+/* One output row from the table; `full` (constant per call) selects the int8-range clamp. */
+TK_INLINE void dw_row_fast_body(const tk_depthwise_conv2d_params *p, const int32_t *table, const int8_t *rows,
+                                int8_t *out, int full)
+{
+    const int32_t ch = p->input.c;
+    const int32_t rs = padded_width(p) * ch;
+    const int32_t px_step = p->stride_w * ch;
+    const int32_t lo = p->act.min, hi = p->act.max;
+    for (int32_t ox = 0; ox < p->output.w; ++ox, rows += px_step, out += ch) {
+        const int32_t *t = table;
+        for (int32_t c = 0; c < ch; c += 4) {
+            int32_t v[4];
+            dw_quad_table(&t, rows + c, ch, rs, v);
+            out[c] = (int8_t)tk_clamp_s8(v[0], lo, hi, full);
+            out[c + 1] = (int8_t)tk_clamp_s8(v[1], lo, hi, full);
+            out[c + 2] = (int8_t)tk_clamp_s8(v[2], lo, hi, full);
+            out[c + 3] = (int8_t)tk_clamp_s8(v[3], lo, hi, full);
+        }
+    }
+}
+
+static void dw_row_fast(const tk_depthwise_conv2d_params *p, const int32_t *table, const int8_t *rows, int8_t *out)
+{
+    if (p->act.min == TK_INT8_MIN && p->act.max == TK_INT8_MAX) {
+        dw_row_fast_body(p, table, rows, out, 1);
+    } else {
+        dw_row_fast_body(p, table, rows, out, 0);
+    }
+}
+#else
+/* Cores without DSP: the same arithmetic from the 1HWO weights and the five arrays. */
+static void dw_row_fast(const tk_depthwise_conv2d_params *p, const int32_t *table, const int8_t *rows, int8_t *out)
+{
+    const int32_t ch = p->input.c;
+    const int32_t rs = padded_width(p) * ch;
+    const int32_t lo = p->act.min, hi = p->act.max;
+    (void)table;
+    for (int32_t ox = 0; ox < p->output.w; ++ox, rows += p->stride_w * ch, out += ch) {
+        for (int32_t c = 0; c < ch; c += 4) {
+            const int8_t *src = rows + c, *w = p->filter_data + c;
+            int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
+            for (int32_t k = 0; k < 9; ++k) {
+                TK_DW_TAP(src + (k / 3) * rs + (k % 3) * ch, w + k * ch);
+            }
+            out[c] = (int8_t)tk_clamp_s32(tk_requant_hi(a0, p->multipliers[c], p->rq_hi[c], p->shifts[c]), lo, hi);
+            out[c + 1] = (int8_t)tk_clamp_s32(tk_requant_hi(a1, p->multipliers[c + 1], p->rq_hi[c + 1],
+                                                            p->shifts[c + 1]), lo, hi);
+            out[c + 2] = (int8_t)tk_clamp_s32(tk_requant_hi(a2, p->multipliers[c + 2], p->rq_hi[c + 2],
+                                                            p->shifts[c + 2]), lo, hi);
+            out[c + 3] = (int8_t)tk_clamp_s32(tk_requant_hi(a3, p->multipliers[c + 3], p->rq_hi[c + 3],
+                                                            p->shifts[c + 3]), lo, hi);
+        }
+    }
+}
+#endif
+
 tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const int8_t *input, int8_t *output,
                                  void *scratch)
 {
@@ -158,14 +337,27 @@ tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const
     const tk_depthwise_conv2d_params *p = &local;
     const size_t channels = (size_t)p->input.c;
     const size_t row_stride = (size_t)padded_width(p) * channels;
-    int8_t *rows = (int8_t *)scratch;
+    const int32_t table_shape = dw_table_shape(p);
+    int32_t *table = (int32_t *)scratch;
+    int8_t *rows = (int8_t *)scratch + (table_shape ? dw_table_bytes(p) : 0);
+    const int32_t fast_3x3 = table_shape && TK_RQ_HI(p) != NULL;
     if (p->output.c != p->input.c * p->depth_multiplier || p->filter.c != p->output.c || scratch == NULL) {
         return TK_ERROR;
     }
+#ifdef TK_USE_DSP
+    if (fast_3x3) {
+        dw_build_table(p, table);
+    }
+#endif
     for (int32_t b = 0; b < p->input.n; ++b) {
         const int8_t *in = input + (size_t)b * (size_t)p->input.h * (size_t)p->input.w * channels;
         for (int32_t oy = 0; oy < p->output.h; ++oy) {
             fill_rows(p, in, oy, rows);
+            if (fast_3x3) {
+                dw_row_fast(p, table, rows, output + ((size_t)b * (size_t)p->output.h + (size_t)oy) * (size_t)p->output.w *
+                                                        (size_t)p->output.c);
+                continue;
+            }
             for (int32_t ox = 0; ox < p->output.w; ++ox) {
                 const int8_t *src = rows + (size_t)ox * (size_t)p->stride_w * channels;
                 int8_t *out = output + (((size_t)b * (size_t)p->output.h + (size_t)oy) * (size_t)p->output.w +

@@ -76,10 +76,10 @@ def _layer_ratios(items: tuple[str, ...]) -> dict[str, float]:
 @click.option("--mode", type=click.Choice(["layer", "global"]), default="layer", show_default=True)
 @click.option("--layer-ratio", "layer_ratio", multiple=True, metavar="LAYER=RATIO",
               help="per-layer ratio override (repeatable), e.g. --layer-ratio conv0=0.2")
-@click.option("--steps", type=int, default=2, show_default=True)
+@click.option("--steps", type=int, default=3, show_default=True)
 @click.option("--finetune-epochs", type=int, default=3, show_default=True)
 @click.option("--batch-size", type=int, default=64, show_default=True, help="fine-tuning batch size")
-@click.option("--lr", type=float, default=5e-4, show_default=True, help="fine-tuning learning rate")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="fine-tuning learning rate")
 @click.option("--sensitivity", is_flag=True, help="also report per-layer sensitivity")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)

@@ -41,9 +41,18 @@ def conv_scratch_bytes(kh: int, kw: int, in_c: int, out_c: int) -> int:
     return CONV_SCRATCH_PIXELS * 3 * _ceil4(kh * kw * in_c) + CONV_SCRATCH_PIXELS * 4 * (out_c + 1)
 
 
-def depthwise_scratch_bytes(kh: int, kw: int, in_c: int, out_w: int, stride_w: int, dilation_w: int) -> int:
-    """tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows."""
-    return kh * ((out_w - 1) * stride_w + (kw - 1) * dilation_w + 1) * in_c
+DW_TABLE_WORDS = 34  # must match TK_DW_TABLE_WORDS in tk_depthwise_conv2d.c
+
+
+def depthwise_scratch_bytes(kh: int, kw: int, in_c: int, out_w: int, stride_w: int, dilation_w: int,
+                            out_c: int | None = None) -> int:
+    """tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows, plus the 3x3 fast
+    path's table (34 int32 per four channels) for 3x3, dilation-1, depth-multiplier-1 layers with
+    a multiple of 4 channels."""
+    rows = kh * ((out_w - 1) * stride_w + (kw - 1) * dilation_w + 1) * in_c
+    table = (kh == 3 and kw == 3 and dilation_w == 1 and in_c % 4 == 0
+             and (in_c if out_c is None else out_c) == in_c)
+    return rows + (DW_TABLE_WORDS * 4 * (in_c // 4) if table else 0)
 
 
 def fc_filter_quads(weights: np.ndarray) -> np.ndarray:
@@ -105,6 +114,30 @@ def fast_requant_flag(bias_values: np.ndarray, weights: np.ndarray, mults: np.nd
     return "1"
 
 
+def exact_requant_hi(bias_values: np.ndarray, weights: np.ndarray, mults: Any, shifts: Any, axis_last: bool,
+                     output_offset: int) -> np.ndarray | None:
+    """Per-channel ``hi_c = 2^(r-2) + output_offset * 2^(r-1)`` for tk_requant_hi (one SMLAL and a
+    shift, output offset included), or None when that form is not proved exact for this layer:
+    every channel needs a non-negative multiplier, a right shift r >= 2 (zero multipliers give the
+    offset for any r >= 2), an accumulator that fits int32 and a 64-bit sum whose high word, and
+    hi_c + (acc >> 31), fit int32 for any int8 input (see tk_fixedpoint.h)."""
+    w = np.abs(weights.astype(np.int64))
+    sums = w.reshape(-1, w.shape[-1]).sum(axis=0) if axis_last else w.reshape(w.shape[0], -1).sum(axis=1)
+    bound = [int(v) for v in np.abs(bias_values.astype(np.int64)) + 128 * sums]
+    m_all = np.broadcast_to(np.asarray(mults, np.int64), (len(bound),)).tolist()
+    s_all = np.broadcast_to(np.asarray(shifts, np.int64), (len(bound),)).tolist()
+    his = []
+    for acc_max, m, sh in zip(bound, m_all, s_all, strict=True):
+        r = -int(sh)
+        if m < 0 or r < 2 or acc_max >= INT32_LIMIT:
+            return None
+        hi_c = (1 << (r - 2)) + int(output_offset) * (1 << (r - 1))
+        if abs(hi_c) + 1 >= INT32_LIMIT or acc_max * m + (1 << 31) + (abs(hi_c) + 1) * (1 << 32) >= 1 << 63:
+            return None
+        his.append(hi_c)
+    return np.asarray(his, np.int32)
+
+
 def _weighted_io(op: Any, graph: Any) -> tuple[Any, Any, Any, Any]:
     inp, weights = graph.op_inputs(op)[:2]
     bias = graph.op_inputs(op)[2] if len(op.inputs) > 2 else None
@@ -133,9 +166,9 @@ def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: An
         raise unsupported(op, "weights quantization", f"{len(scales)} scales for {channels} channels")
     count = 1 if collapse and len(scales) == 1 else channels
     mults, shifts = conv_multipliers(inp.scale, scales, out.scale, count)
-    # A zero multiplier (QuantizeMultiplier flushes tiny scales to 0) gives 0 for any shift; -1
-    # keeps such channels on the fast requantization path with the identical result.
-    shifts = [-1 if m == 0 else sh for m, sh in zip(mults, shifts, strict=True)]
+    # A zero multiplier (QuantizeMultiplier flushes tiny scales to 0) gives 0 for any shift; -2
+    # keeps such channels on the fast requantization paths with the identical result.
+    shifts = [-2 if m == 0 else sh for m, sh in zip(mults, shifts, strict=True)]
     kind = "per-channel" if len(scales) > 1 else "per-tensor"
     names = {k: ctx.symbol(op, k) for k in ("bias", "mult", "shift")}
     arrays = [
@@ -147,6 +180,17 @@ def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: An
     ]
     fields = [("bias", names["bias"]), ("multipliers", names["mult"]), ("shifts", names["shift"])]
     return arrays, fields
+
+
+def _requant_hi_field(ctx: LoweringContext, op: Any, arrays: list[ConstArray], w: np.ndarray, axis_last: bool,
+                      output_offset: int) -> list[tuple[str, str]]:
+    """The ``rq_hi`` params field (and its array) when exact_requant_hi proves the short form."""
+    his = exact_requant_hi(arrays[1].values, w, arrays[2].values, arrays[3].values, axis_last, output_offset)
+    if his is None:
+        return [("rq_hi", "NULL")]
+    name = ctx.symbol(op, "rqhi")
+    arrays.append(ConstArray(name, "int32_t", his, "2^(r-2) + output_offset * 2^(r-1) per channel (tk_requant_hi)"))
+    return [("rq_hi", name)]
 
 
 def _conv_geometry(op: Any, inp: Any, out: Any, kh: int, kw: int) -> list[tuple[str, str]]:
@@ -181,6 +225,7 @@ def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
               ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
               ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False))]
+    params += _requant_hi_field(ctx, op, arrays, w, False, out.zero_point)
     return KernelCall("tk_conv2d_s8", "tk_conv2d_params", params, [op.inputs[0]], [op.outputs[0]], arrays,
                       scratch_bytes=conv_scratch_bytes(kh, kw, in_c, out_c), sources=("tk_conv2d.c",))
 
@@ -200,12 +245,13 @@ def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     arrays.insert(0, ConstArray(filt, "int8_t", w, shape_comment(weights) + ", 1HWO"))
     o = op.options
     scratch = depthwise_scratch_bytes(kh, kw, in_c, dims4(out.shape)[2], int(o.get("stride_w", 1)),
-                                      int(o.get("dilation_w_factor", 1)))
+                                      int(o.get("dilation_w_factor", 1)), out_c)
     params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
               ("depth_multiplier", str(out_c // in_c)), *_conv_geometry(op, inp, out, kh, kw),
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
               ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
               ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, True))]
+    params += _requant_hi_field(ctx, op, arrays, w, True, out.zero_point)
     return KernelCall("tk_depthwise_conv2d_s8", "tk_depthwise_conv2d_params", params, [op.inputs[0]],
                       [op.outputs[0]], arrays, scratch_bytes=scratch, sources=("tk_depthwise_conv2d.c",))
 

@@ -36,9 +36,9 @@ class PruneConfig:
     criterion: str = "l1"
     mode: str = "layer"  # "layer": same ratio per group; "global": one ranking over all channels
     layer_ratios: dict[str, float] = field(default_factory=dict)  # per-layer overrides (layer mode)
-    steps: int = 2
+    steps: int = 3
     finetune_epochs: int = 3
-    learning_rate: float = 5e-4
+    learning_rate: float = 1e-3
     batch_size: int = 64
     seed: int = 0
 
@@ -206,7 +206,9 @@ def prune(model, ds: Dataset, cfg: PruneConfig, progress=None, footprint: bool =
     for i in range(1, n + 1):
         step_ratio = 1 - (1 - ratio) ** (i / n)
         per_layer = {k: 1 - (1 - r) ** (i / n) for k, r in cfg.layer_ratios.items()}
-        model = prune_once(model, step_ratio, cfg.criterion, cfg.mode, x, original, per_layer)
+        # global mode ranks the current model's channels: equal multiplicative cuts per step
+        cut = step_ratio if cfg.mode == "layer" else 1 - (1 - ratio) ** (1 / n)
+        model = prune_once(model, cut, cfg.criterion, cfg.mode, x, original, per_layer)
         if cfg.finetune_epochs > 0:
             compile_model(model, ds, cfg.learning_rate)
             fit(model, ds, TrainConfig(epochs=cfg.finetune_epochs, learning_rate=cfg.learning_rate,

@@ -211,11 +211,14 @@ class DepthwiseConv2D(OpHandler):
         return _output(graph, op).num_elements * kh * kw
 
     def scratch_bytes(self, op, graph):
-        # = tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows (codegen)
-        _, kh, kw, _ = _input(graph, op, 1).shape
+        # = tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows, plus 34 int32 per
+        # four channels for the 3x3 fast path's table (3x3, dilation 1, multiplier 1, channels % 4 == 0)
+        _, kh, kw, out_c = _input(graph, op, 1).shape
         in_c, out_w = _input(graph, op, 0).shape[3], _output(graph, op).shape[2]
-        return kh * ((out_w - 1) * op.options.get("stride_w", 1)
-                     + (kw - 1) * op.options.get("dilation_w_factor", 1) + 1) * in_c
+        dilation_w = op.options.get("dilation_w_factor", 1)
+        rows = kh * ((out_w - 1) * op.options.get("stride_w", 1) + (kw - 1) * dilation_w + 1) * in_c
+        table = kh == 3 and kw == 3 and dilation_w == 1 and in_c % 4 == 0 and out_c == in_c
+        return rows + (34 * 4 * (in_c // 4) if table else 0)
 
 
 @register

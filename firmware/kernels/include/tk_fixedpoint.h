@@ -202,6 +202,44 @@ TK_INLINE int8_t tk_requantize_s8_fast(int32_t acc, int32_t multiplier, int32_t 
     return (int8_t)s;
 }
 
+/* Requantization with the output offset folded in, for layers whose generator proved (a non-NULL
+ * `rq_hi` table, see exact_requant_hi in tinykit/codegen/ops_conv.py) for every possible input:
+ * the multiplier m is non-negative, every shift is a right shift r >= 2, and the 64-bit value
+ * below keeps its high word in int32. With s = SRDHM(acc, m) = floor((acc * m + 2^30) / 2^31),
+ * TFLite's RoundingDivideByPOT(s, r) + offset equals floor((s - [s < 0] + 2^(r-1)) / 2^r) + offset
+ *   = floor((acc * m + 2^30 - [acc < 0] * 2^31 + hi_c * 2^32) / 2^(31 + r)),
+ * with hi_c = 2^(r-2) + offset * 2^(r-1) (floor of floor is one floor; [s < 0] and [acc < 0]
+ * differ only when s = 0, where both give the same result). That is one SMLAL of acc and m onto
+ * (hi_c + (acc >> 31) : 0x40000000 | sign bit), then an arithmetic shift of the high word by
+ * r - 1 = ~shift. Same result as tk_requantize_s8_pos before the clamp. */
+TK_INLINE int32_t tk_requant_hi(int32_t acc, int32_t multiplier, int32_t hi_c, int32_t shift)
+{
+#if defined(__GNUC__) && defined(__thumb2__) && !defined(TK_NO_ASM)
+    int32_t lo = (int32_t)(((uint32_t)acc & 0x80000000u) | 0x40000000u);
+    int32_t hi = hi_c + (acc >> 31);
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(acc), "r"(multiplier));
+    return hi >> (~shift);
+#else
+    const int64_t t = (int64_t)acc * (int64_t)multiplier + (int64_t)hi_c * INT64_C(4294967296) +
+                      (acc < 0 ? -(INT64_C(1) << 30) : (INT64_C(1) << 30));
+    return (int32_t)(t >> 32) >> (~shift);
+#endif
+}
+
+/* tk_clamp_s32(v, lo, hi) for an int8 output; `full` (a constant at each call site) says the
+ * range is all of int8, where one SSAT does the same on Thumb-2 cores. */
+TK_INLINE int32_t tk_clamp_s8(int32_t v, int32_t lo, int32_t hi, int full)
+{
+#if defined(__GNUC__) && defined(__thumb2__) && !defined(TK_NO_ASM)
+    if (full) {
+        int32_t r;
+        __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+        return r;
+    }
+#endif
+    return full ? tk_clamp_s32(v, TK_INT8_MIN, TK_INT8_MAX) : tk_clamp_s32(v, lo, hi);
+}
+
 #ifdef __cplusplus
 }
 #endif
