@@ -42,7 +42,7 @@ $(STAMP):
 	touch $@
 
 demo: setup
-	$(BIN)/tinykit inspect $(DEMO_MODEL)
+	$(BIN)/tinykit run $(DEMO_MODEL) --board qemu-m4 -o out/demo
 
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)

@@ -57,7 +57,8 @@ def host_harness(tmp: Path, labels: list[str], smooth: int = 3, threshold: float
     cmd = ["gcc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-DTK_STREAM_NO_MAIN",
            f"-DTK_ST_RX_TIMEOUT_US={timeout_us}u", f"-I{tmp}", f"-I{REPO / 'firmware/include'}",
            f"-I{REPO / 'firmware/stream'}", *[f"-I{d}" for d in fe_src.include_dirs],
-           str(REPO / "firmware/stream/tk_stream.c"), str(REPO / "firmware/stream/host/tk_stream_host.c"),
+           str(REPO / "firmware/stream/tk_stream.c"), str(REPO / "firmware/core/tk_io.c"),
+           str(REPO / "firmware/stream/host/tk_stream_host.c"),
            *map(str, fe_src.sources), "-lm", "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -95,3 +95,17 @@ def test_fitted_model_runs_bit_exact_on_qemu_m0(tiny_model, tiny_kws, tmp_path):
     result = json.loads(run.output.strip().splitlines()[-1])
     assert result["mismatched_bytes"] == 0 and result["validation"]["compared_bytes"] > 0
     assert result["ram_bytes"] <= result["ram_total"] == 16 * 1024
+
+
+@pytest.mark.slow
+def test_fit_falls_back_to_qat_when_ptq_loses(tiny_model, tiny_kws, tmp_path, monkeypatch):
+    from tinykit.compress import fit as fit_mod
+    from tinykit.compress.quantize import convert, load_for_model
+
+    # a broken calibration makes PTQ lose while the float model is fine: fit must try QAT
+    monkeypatch.setattr(fit_mod, "convert", lambda m, x, seed=0: convert(m, x, seed, calibration_scale=0.02))
+    report = fit_mod.fit_model(tiny_model, "qemu-m0", load_for_model(tiny_model, tiny_kws), tmp_path / "o",
+                               max_drop=0.1, ratios=(0.0,), finetune_epochs=0)
+    chosen = report["chosen"]
+    assert chosen["method"] == "qat" and chosen["fits"] and chosen["accuracy"] >= 0.6
+    assert (tmp_path / "o" / "model.tflite").exists()

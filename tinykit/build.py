@@ -43,10 +43,10 @@ FIRMWARE_SUBDIR = "fw"
 MODEL_SUBDIR = "model"
 ELF_NAME = "firmware.elf"
 BUILD_RECORD = "build.json"
-FIRMWARE_SOURCES = ("core/startup.c", "core/timer.c", "core/runner.c")
+FIRMWARE_SOURCES = ("core/startup.c", "core/timer.c", "core/tk_io.c", "core/runner.c")
 FPU_CPUS = {"cortex-m4f", "cortex-m7", "cortex-m33", "cortex-m55"}
 COMMON_CFLAGS = (
-    "-O2", "-g", "-std=c99", "-Wall", "-Wextra", "-Werror",
+    "-Os", "-g", "-std=c99", "-Wall", "-Wextra", "-Werror",
     "-ffunction-sections", "-fdata-sections", "-fno-common",
 )
 LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections", "-Wl,-Map=firmware.map")

@@ -31,46 +31,13 @@ static uint64_t last_cycles;
 
 /* ---- output helpers (no printf: keeps the firmware small and float-free) ---- */
 
-static void put_str(const char *s)
-{
-    while (*s) {
-        tk_uart_putc(*s++);
-    }
-}
-
-static void put_line(const char *s)
-{
-    put_str(s);
-    put_str("\r\n");
-}
-
-static void put_u64(uint64_t v)
-{
-    char tmp[21];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
-    } while (v != 0u);
-    while (n > 0u) {
-        tk_uart_putc(tmp[--n]);
-    }
-}
-
-static void put_hex8(uint8_t b)
-{
-    static const char digits[] = "0123456789abcdef";
-    tk_uart_putc(digits[b >> 4]);
-    tk_uart_putc(digits[b & 0xFu]);
-}
-
 static void put_milli(int32_t milli)
 {
     uint32_t mag = milli < 0 ? (uint32_t)(-(milli + 1)) + 1u : (uint32_t)milli;
     if (milli < 0) {
         tk_uart_putc('-');
     }
-    put_u64(mag / 1000u);
+    tk_put_u64(mag / 1000u);
     tk_uart_putc('.');
     tk_uart_putc((char)('0' + (int)((mag / 100u) % 10u)));
     tk_uart_putc((char)('0' + (int)((mag / 10u) % 10u)));
@@ -88,12 +55,12 @@ static void put_sanitized(const char *s)
 
 static void put_error(const char *what, const char *detail)
 {
-    put_str("e-[");
-    put_str(what);
+    tk_put_str("e-[");
+    tk_put_str(what);
     if (detail != NULL) {
         put_sanitized(detail);
     }
-    put_line("]");
+    tk_put_line("]");
 }
 
 /* ---- parsing helpers ---- */
@@ -132,18 +99,6 @@ static int hex_value(char c)
     return -1;
 }
 
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; ++i) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; ++k) {
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-        }
-    }
-    return ~crc;
-}
-
 /* ---- timing ---- */
 
 static void timestamp(void)
@@ -153,9 +108,9 @@ static void timestamp(void)
     tk_delay_us(TK_ENERGY_PULSE_US);
     tk_energy_pin_write(1);
 #else
-    put_str("m-lap-us-");
-    put_u64(tk_micros());
-    put_str("\r\n");
+    tk_put_str("m-lap-us-");
+    tk_put_u64(tk_micros());
+    tk_put_str("\r\n");
 #endif
 }
 
@@ -177,14 +132,14 @@ static int run_once(void)
 
 static void results(void)
 {
-    put_str("m-results-[");
+    tk_put_str("m-results-[");
     for (size_t k = 0; k < tkm_output0_count(); ++k) {
         if (k > 0u) {
             tk_uart_putc(',');
         }
         put_milli(tkm_output0_milli(k));
     }
-    put_line("]");
+    tk_put_line("]");
 }
 
 /* ---- commands ---- */
@@ -197,27 +152,27 @@ static void cmd_db_load(const char *count)
     } else if (n == 0u) {
         put_error("Command 'db load' must be >0 bytes", NULL);
     } else if (n > TK_INPUT_BYTES) {
-        put_str("e-[db load ");
-        put_u64(n);
-        put_str(" exceeds the input size ");
-        put_u64(TK_INPUT_BYTES);
-        put_line("]");
+        tk_put_str("e-[db load ");
+        tk_put_u64(n);
+        tk_put_str(" exceeds the input size ");
+        tk_put_u64(TK_INPUT_BYTES);
+        tk_put_line("]");
     } else {
         db_size = n;
         db_pos = 0;
-        put_str("m-[Expecting ");
-        put_u64(n);
-        put_line(" bytes]");
+        tk_put_str("m-[Expecting ");
+        tk_put_u64(n);
+        tk_put_line(" bytes]");
     }
 }
 
 static void cmd_db_print(void)
 {
     for (size_t i = 0; i < db_pos; ++i) {
-        put_str(i % TK_DB_PRINT_PER_LINE == 0u ? "m-buffer-" : "-");
-        put_hex8(db_buf[i]);
+        tk_put_str(i % TK_DB_PRINT_PER_LINE == 0u ? "m-buffer-" : "-");
+        tk_put_hex(&db_buf[i], 1);
         if ((i + 1u) % TK_DB_PRINT_PER_LINE == 0u || i + 1u == db_pos) {
-            put_str("\r\n");
+            tk_put_str("\r\n");
         }
     }
 }
@@ -242,16 +197,16 @@ static void cmd_db_hex(const char *hex)
         return;
     }
     if (digits / 2u > db_size - db_pos) {
-        put_str("e-[Too many bytes: expecting ");
-        put_u64(db_size - db_pos);
-        put_line(" more]");
+        tk_put_str("e-[Too many bytes: expecting ");
+        tk_put_u64(db_size - db_pos);
+        tk_put_line(" more]");
         return;
     }
     for (size_t i = 0; i < digits; i += 2u) {
         db_buf[db_pos++] = (uint8_t)((hex_value(hex[i]) << 4) | hex_value(hex[i + 1u]));
     }
     if (db_pos == db_size) {
-        put_line("m-load-done");
+        tk_put_line("m-load-done");
     }
 }
 
@@ -288,19 +243,19 @@ static void cmd_infer(char **tok, size_t ntok)
         put_error("Inference warmup must be >=0 and <=10000: ", tok[2]);
         return;
     }
-    put_str("m-warmup-start-");
-    put_u64(w);
-    put_str("\r\n");
+    tk_put_str("m-warmup-start-");
+    tk_put_u64(w);
+    tk_put_str("\r\n");
     for (uint32_t i = 0; i < w; ++i) {
         if (run_once() != 0) {
             put_error("Inference failed", NULL);
             return;
         }
     }
-    put_line("m-warmup-done");
-    put_str("m-infer-start-");
-    put_u64(n);
-    put_str("\r\n");
+    tk_put_line("m-warmup-done");
+    tk_put_str("m-infer-start-");
+    tk_put_u64(n);
+    tk_put_str("\r\n");
     timestamp();
     for (uint32_t i = 0; i < n; ++i) {
         if (run_once() != 0) {
@@ -309,7 +264,7 @@ static void cmd_infer(char **tok, size_t ntok)
         }
     }
     timestamp();
-    put_line("m-infer-done");
+    tk_put_line("m-infer-done");
     results();
 }
 
@@ -317,43 +272,40 @@ static void cmd_tk_out(void)
 {
     for (size_t i = 0; i < tkm_num_outputs(); ++i) {
         const uint8_t *p = tkm_output(i);
-        put_str("m-tk-out-");
-        put_u64(i);
-        put_str("-[");
-        for (size_t k = 0; k < tkm_output_bytes(i); ++k) {
-            put_hex8(p[k]);
-        }
-        put_line("]");
+        tk_put_str("m-tk-out-");
+        tk_put_u64(i);
+        tk_put_str("-[");
+        tk_put_hex(p, tkm_output_bytes(i));
+        tk_put_line("]");
     }
 }
 
 static void cmd_tk_crc(void)
 {
-    uint32_t crc = crc32(db_buf, db_pos);
-    put_str("m-tk-crc-[");
-    for (int s = 24; s >= 0; s -= 8) {
-        put_hex8((uint8_t)(crc >> s));
-    }
-    put_line("]");
+    uint32_t crc = tk_crc32(db_buf, db_pos);
+    tk_put_str("m-tk-crc-[");
+    const uint8_t be[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc};
+    tk_put_hex(be, sizeof be);
+    tk_put_line("]");
 }
 
 static void cmd_tk_layers(void)
 {
     for (size_t i = 0; i < tkm_num_layers(); ++i) {
-        put_str("m-tk-layer-");
-        put_u64(i);
-        put_str("-[");
+        tk_put_str("m-tk-layer-");
+        tk_put_u64(i);
+        tk_put_str("-[");
         put_sanitized(tkm_layer_name(i));
         tk_uart_putc(',');
-        put_u64(tk_counter_to_cycles(tkm_layer_ticks(i)));
-        put_line("]");
+        tk_put_u64(tk_counter_to_cycles(tkm_layer_ticks(i)));
+        tk_put_line("]");
     }
 }
 
 static void put_kv(const char *key, uint64_t v, int comma)
 {
-    put_str(key);
-    put_u64(v);
+    tk_put_str(key);
+    tk_put_u64(v);
     if (comma) {
         tk_uart_putc(',');
     }
@@ -361,28 +313,28 @@ static void put_kv(const char *key, uint64_t v, int comma)
 
 static void cmd_tk_info(void)
 {
-    put_str("m-tk-info-[board=" TK_BOARD_ID ",model=");
-    put_str(tkm_model_hash16);
+    tk_put_str("m-tk-info-[board=" TK_BOARD_ID ",model=");
+    tk_put_str(tkm_model_hash16);
     tk_uart_putc(',');
     put_kv("arena=", tkm_arena_bytes, 1);
     put_kv("stack=", tk_stack_reserved(), 1);
     put_kv("stack_used=", tk_stack_used(), 1);
-    put_str(TK_COUNTER_DWT ? "counter=dwt," : "counter=systick,");
+    tk_put_str(TK_COUNTER_DWT ? "counter=dwt," : "counter=systick,");
     put_kv("clock=", TK_CLOCK_HZ, 1);
     put_kv("emulated=", TK_EMULATED, 1);
     put_kv("inputs=", tkm_num_inputs(), 1);
     put_kv("outputs=", tkm_num_outputs(), 1);
     put_kv("input_bytes=", TK_INPUT_BYTES, 0);
-    put_line("]");
+    tk_put_line("]");
 }
 
 static void cmd_help(void)
 {
-    put_line(TK_PROFILE);
-    put_line("name profile timestamp results help");
-    put_line("db load N | db HEX | db print");
-    put_line("infer N W");
-    put_line("tk-out tk-crc tk-cycles tk-layers tk-info tk-run");
+    tk_put_line(TK_PROFILE);
+    tk_put_line("name profile timestamp results help");
+    tk_put_line("db load N | db HEX | db print");
+    tk_put_line("infer N W");
+    tk_put_line("tk-out tk-crc tk-cycles tk-layers tk-info tk-run");
 }
 
 static const char *const simple_commands[] = {"name", "profile", "timestamp", "results", "help",
@@ -403,12 +355,12 @@ static int is_simple(const char *name)
 static int dispatch_simple(const char *name)
 {
     if (strcmp(name, "name") == 0) {
-        put_line("m-name-dut-[tinykit]");
+        tk_put_line("m-name-dut-[tinykit]");
     } else if (strcmp(name, "profile") == 0) {
-        put_line("m-profile-[" TK_PROFILE "]");
-        put_str("m-model-[");
-        put_str(tkm_model_id);
-        put_line("]");
+        tk_put_line("m-profile-[" TK_PROFILE "]");
+        tk_put_str("m-model-[");
+        tk_put_str(tkm_model_id);
+        tk_put_line("]");
     } else if (strcmp(name, "timestamp") == 0) {
         timestamp();
     } else if (strcmp(name, "results") == 0) {
@@ -420,9 +372,9 @@ static int dispatch_simple(const char *name)
     } else if (strcmp(name, "tk-crc") == 0) {
         cmd_tk_crc();
     } else if (strcmp(name, "tk-cycles") == 0) {
-        put_str("m-tk-cycles-[");
-        put_u64(last_cycles);
-        put_line("]");
+        tk_put_str("m-tk-cycles-[");
+        tk_put_u64(last_cycles);
+        tk_put_line("]");
     } else if (strcmp(name, "tk-layers") == 0) {
         cmd_tk_layers();
     } else if (strcmp(name, "tk-info") == 0) {
@@ -431,7 +383,7 @@ static int dispatch_simple(const char *name)
         if (run_once() != 0) {
             put_error("Inference failed", NULL);
         } else {
-            put_line("m-tk-run-done");
+            tk_put_line("m-tk-run-done");
         }
     } else {
         return 0;
@@ -499,7 +451,7 @@ void tk_runner_feed(char c)
     }
     cmd_len = 0;
     cmd_too_long = 0;
-    put_line("m-ready");
+    tk_put_line("m-ready");
 }
 
 void tk_runner_boot(void)
@@ -507,16 +459,16 @@ void tk_runner_boot(void)
 #if TK_ENERGY_MODE
     tk_energy_pin_init();
     tk_energy_pin_write(1);
-    put_line("m-timestamp-mode-energy");
+    tk_put_line("m-timestamp-mode-energy");
 #else
-    put_line("m-timestamp-mode-performance");
+    tk_put_line("m-timestamp-mode-performance");
 #endif
     timestamp();
     if (tkm_init() != 0) {
         put_error("Model init failed", NULL);
     }
-    put_line("m-init-done");
-    put_line("m-ready");
+    tk_put_line("m-init-done");
+    tk_put_line("m-ready");
 }
 
 int main(void)

@@ -51,6 +51,13 @@ extern const char tkm_model_hash16[];
 extern const char tkm_model_id[];
 extern const uint32_t tkm_arena_bytes;
 
+/* Console output and CRC-32 (firmware/core/tk_io.c), shared by every command loop. */
+void tk_put_str(const char *s);
+void tk_put_line(const char *s); /* s, then "\r\n" */
+void tk_put_u64(uint64_t v);
+void tk_put_hex(const uint8_t *p, size_t n); /* lowercase, two digits per byte */
+uint32_t tk_crc32(const uint8_t *p, size_t n); /* zlib's CRC-32 */
+
 /* Runner (firmware/core/runner.c). */
 void tk_runner_boot(void);
 void tk_runner_feed(char c);

@@ -13,6 +13,10 @@
  * pairs (w0, w2) and (w1, w3), which SMLAD multiplies with the column words (x0, x2), (x1, x3):
  * two loads, four SXTB16 and eight SMLAD for 16 multiply-accumulates.
  */
+/* A hot kernel: built for speed even when the firmware is built for size (-Os). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
 #include "tk_conv2d.h"
 
 #include <string.h>
@@ -22,10 +26,10 @@
 /* -DTK_NO_FAST_REQUANT forces the general requantization (the host tests check both paths). */
 #ifdef TK_NO_FAST_REQUANT
 #define TK_FAST_REQUANT(p) 0
-#define TK_RQ_HI(p) NULL
+#define TK_RQ_HI(p) 0
 #else
 #define TK_FAST_REQUANT(p) ((p)->fast_requant)
-#define TK_RQ_HI(p) ((p)->rq_hi)
+#define TK_RQ_HI(p) ((p)->requant_hi)
 #endif
 
 #define TK_CONV_PIXELS 2 /* output pixels per im2col batch */
@@ -42,7 +46,7 @@ size_t tk_conv2d_s8_buffer_size(const tk_conv2d_params *params)
 }
 
 #if defined(__GNUC__) && !defined(__clang__)
-#define TK_NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#define TK_NO_LIBCALL __attribute__((optimize("O2", "no-tree-loop-distribute-patterns")))
 #else
 #define TK_NO_LIBCALL
 #endif
@@ -119,6 +123,42 @@ static void pack(const int8_t *a, const int8_t *b, int32_t groups, tk_col_t *col
         col[2] = tk_sxtb16(vb);
         col[3] = tk_sxtb16_ror8(vb);
         col += 4;
+    }
+}
+
+/* im2col of output pixels ia and ib straight from the input into the packed words, for layers
+ * with in_c % 4 == 0 and dilation_w == 1 (every group of 4 values then lies inside one tap):
+ * the same words as gather + pack, without the staging copy. Taps outside the image read `pad`
+ * (in_c bytes of the input zero point). */
+#define TK_CONV_DIRECT 1
+static void pack_direct(const tk_conv2d_params *p, const int8_t *in, int32_t ia, int32_t ib, const int8_t *pad,
+                        tk_col_t *col)
+{
+    const int32_t in_c = p->input.c, groups = in_c >> 2;
+    const int32_t ya0 = (ia / p->output.w) * p->stride_h - p->pad_h;
+    const int32_t xa0 = (ia % p->output.w) * p->stride_w - p->pad_w;
+    const int32_t yb0 = (ib / p->output.w) * p->stride_h - p->pad_h;
+    const int32_t xb0 = (ib % p->output.w) * p->stride_w - p->pad_w;
+    for (int32_t fy = 0; fy < p->filter.h; ++fy) {
+        const int32_t ya = ya0 + fy * p->dilation_h, yb = yb0 + fy * p->dilation_h;
+        const int32_t in_a = ya >= 0 && ya < p->input.h, in_b = yb >= 0 && yb < p->input.h;
+        for (int32_t fx = 0; fx < p->filter.w; ++fx) {
+            const int32_t xa = xa0 + fx, xb = xb0 + fx;
+            const int8_t *pa = in_a && xa >= 0 && xa < p->input.w
+                                   ? in + ((size_t)ya * (size_t)p->input.w + (size_t)xa) * (size_t)in_c
+                                   : pad;
+            const int8_t *pb = in_b && xb >= 0 && xb < p->input.w
+                                   ? in + ((size_t)yb * (size_t)p->input.w + (size_t)xb) * (size_t)in_c
+                                   : pad;
+            for (int32_t g = 0; g < groups; ++g) {
+                const int32_t va = tk_read_s32(pa + 4 * g), vb = tk_read_s32(pb + 4 * g);
+                col[0] = tk_sxtb16(va);
+                col[1] = tk_sxtb16_ror8(va);
+                col[2] = tk_sxtb16(vb);
+                col[3] = tk_sxtb16_ror8(vb);
+                col += 4;
+            }
+        }
     }
 }
 
@@ -224,14 +264,15 @@ TK_INLINE void dot_pair(const int8_t *w, const tk_col_t *col, int32_t groups, in
 
 #if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TK_DSP_EMULATE) && !defined(TK_NO_ASM)
 #define TK_CONV_RQ_TABLE 1
-/* {multiplier, rq_hi} of every output channel, plus a copy of the last one (the odd channel's
+/* {multiplier, hi_c} of every output channel, plus a copy of the last one (the odd channel's
  * partner), in the scratch the general path uses for its accumulators: 2 * (out_c + 1) int32. */
 static void conv_build_table(const tk_conv2d_params *p, int32_t *t)
 {
     const int32_t out_c = p->output.c;
+    const int32_t fold = p->requant_hi == 1 ? p->output_offset : 0;
     for (int32_t o = 0; o < out_c; ++o) {
         t[2 * o] = p->multipliers[o];
-        t[2 * o + 1] = p->rq_hi[o];
+        t[2 * o + 1] = tk_requant_hi_c(p->shifts[o], fold);
     }
     t[2 * out_c] = t[2 * out_c - 2];
     t[2 * out_c + 1] = t[2 * out_c - 1];
@@ -246,8 +287,8 @@ static void conv_build_table(const tk_conv2d_params *p, int32_t *t)
     "add %[hh], %[h], " A ", asr #31\n\t"             \
     "smlal %[l], %[hh], " A ", %[m]\n\t"              \
     "asr %[hh], %[hh], %[e]\n\t"                      \
-    "asr " A ", %[hh], #1\n\t"
-TK_INLINE void rq_pair(const int32_t **tp, int32_t acc[4])
+    "add " A ", %[off], %[hh], asr #1\n\t"
+TK_INLINE void rq_pair(const int32_t **tp, int32_t acc[4], int32_t off)
 {
     const int32_t *t = *tp;
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3], m, h, e, l, hh;
@@ -261,7 +302,7 @@ TK_INLINE void rq_pair(const int32_t **tp, int32_t acc[4])
             TK_CONV_ASM_RQ("%[a10]") TK_CONV_ASM_RQ("%[a11]")
             : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [t] "+r"(t), [m] "=&r"(m),
               [h] "=&r"(h), [e] "=&r"(e), [l] "=&r"(l), [hh] "=&r"(hh)
-            :
+            : [off] "r"(off)
             : "memory");
     *tp = t;
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
@@ -280,11 +321,12 @@ TK_INLINE void conv_pixels_hi_body(const tk_conv2d_params *p, const tk_col_t *co
     const int32_t kp = padded_depth(p);
     const int32_t out_c = p->output.c;
     const int32_t lo = p->act.min, hi = p->act.max;
+    const int32_t rq_off = p->requant_hi == 2 ? p->output_offset : 0;
     const int32_t *const bias = p->bias;
     const int8_t *w = p->filter_data;
 #ifndef TK_CONV_RQ_TABLE
     const int32_t *const mult = p->multipliers;
-    const int32_t *const rq_hi = p->rq_hi;
+    const int32_t fold = p->requant_hi == 1 ? p->output_offset : 0;
     const int8_t *const shifts = p->shifts;
     (void)table;
 #endif
@@ -294,12 +336,15 @@ TK_INLINE void conv_pixels_hi_body(const tk_conv2d_params *p, const tk_col_t *co
         int32_t acc[4] = {b0, b0, b1, b1};
         dot_pair(w, col, kp >> 2, acc);
 #ifdef TK_CONV_RQ_TABLE
-        rq_pair(&table, acc);
+        rq_pair(&table, acc, rq_off);
 #else
-        acc[0] = tk_requant_hi(acc[0], mult[o], rq_hi[o], shifts[o]);
-        acc[1] = tk_requant_hi(acc[1], mult[o], rq_hi[o], shifts[o]);
-        acc[2] = tk_requant_hi(acc[2], mult[o1], rq_hi[o1], shifts[o1]);
-        acc[3] = tk_requant_hi(acc[3], mult[o1], rq_hi[o1], shifts[o1]);
+        {
+            const int32_t h0 = tk_requant_hi_c(shifts[o], fold), h1 = tk_requant_hi_c(shifts[o1], fold);
+            acc[0] = tk_requant_hi(acc[0], mult[o], h0, shifts[o]) + rq_off;
+            acc[1] = tk_requant_hi(acc[1], mult[o], h0, shifts[o]) + rq_off;
+            acc[2] = tk_requant_hi(acc[2], mult[o1], h1, shifts[o1]) + rq_off;
+            acc[3] = tk_requant_hi(acc[3], mult[o1], h1, shifts[o1]) + rq_off;
+        }
 #endif
         {
             const int8_t r2 = (int8_t)tk_clamp_s8(acc[2], lo, hi, full);
@@ -316,14 +361,12 @@ TK_INLINE void conv_pixels_hi_body(const tk_conv2d_params *p, const tk_col_t *co
     }
 }
 
+/* Layers with the whole int8 range as clamp (every activation TFLite fuses into an int8 conv
+ * with a zero point at -128 gives that); the others take conv_pixels. */
 static void conv_pixels_hi(const tk_conv2d_params *p, const tk_col_t *col, const int32_t *table, int8_t *out0,
                            int8_t *out1)
 {
-    if (p->act.min == TK_INT8_MIN && p->act.max == TK_INT8_MAX) {
-        conv_pixels_hi_body(p, col, table, out0, out1, 1);
-    } else {
-        conv_pixels_hi_body(p, col, table, out0, out1, 0);
-    }
+    conv_pixels_hi_body(p, col, table, out0, out1, 1);
 }
 
 /* All output channels of two packed pixels; `two` is 0 when the second pixel is a duplicate.
@@ -383,11 +426,20 @@ tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8
     int8_t *stage0 = (int8_t *)scratch + 4 * (size_t)kp; /* kp int8 per pixel */
     int8_t *stage1 = stage0 + kp;
     int32_t *accs = (int32_t *)(void *)(stage1 + kp);   /* 2 * (out_c + 1) int32, 8-byte aligned */
+    const int32_t hi_path = TK_RQ_HI(p) && p->act.min == TK_INT8_MIN && p->act.max == TK_INT8_MAX;
+#ifdef TK_CONV_DIRECT
+    const int32_t direct = (p->input.c & 3) == 0 && p->dilation_w == 1;
+#endif
     if (p->filter.c != p->input.c || p->filter.n != p->output.c || scratch == NULL) {
         return TK_ERROR;
     }
+#ifdef TK_CONV_DIRECT
+    if (direct) {
+        fill_bytes(stage0, (int8_t)(-p->input_offset), p->input.c); /* kp >= in_c */
+    }
+#endif
 #ifdef TK_CONV_RQ_TABLE
-    if (TK_RQ_HI(p) != NULL) {
+    if (hi_path) {
         conv_build_table(p, accs);
     }
 #endif
@@ -397,10 +449,17 @@ tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8
         for (int32_t i = 0; i < pixels; i += 2) {
             const int32_t two = i + 1 < pixels;
             const int32_t j = two ? i + 1 : i;
-            const int8_t *a = gather(p, in, i / p->output.w, i % p->output.w, stage0);
-            const int8_t *c = gather(p, in, j / p->output.w, j % p->output.w, stage1);
-            pack(a, c, kp >> 2, col);
-            if (TK_RQ_HI(p) != NULL) {
+#ifdef TK_CONV_DIRECT
+            if (direct) {
+                pack_direct(p, in, i, j, stage0, col);
+            } else
+#endif
+            {
+                const int8_t *a = gather(p, in, i / p->output.w, i % p->output.w, stage0);
+                const int8_t *c = gather(p, in, j / p->output.w, j % p->output.w, stage1);
+                pack(a, c, kp >> 2, col);
+            }
+            if (hi_path) {
                 conv_pixels_hi(p, col, accs, out + (size_t)i * out_c, out + (size_t)j * out_c);
                 continue;
             }

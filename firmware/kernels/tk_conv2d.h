@@ -31,9 +31,11 @@ typedef struct {
     /* 1 when the generator proved every shift <= -1 and |accumulator| < 2^30 for any input:
      * the kernel may use tk_requantize_s8_fast (same result, fewer instructions) */
     int32_t fast_requant;
-    /* out_c entries 2^(r-2) + output_offset * 2^(r-1) when the generator proved tk_requant_hi exact
-     * for this layer (it then takes precedence over fast_requant), else NULL */
-    const int32_t *rq_hi;
+    /* 1 when the generator proved tk_requant_hi exact for this layer with hi_c =
+     * tk_requant_hi_c(shift, output_offset); 2 when proved with hi_c = tk_requant_hi_c(shift, 0)
+     * and the output offset added after (a channel's huge shift makes the folded hi_c overflow);
+     * 0 otherwise. Non-zero takes precedence over fast_requant. */
+    int32_t requant_hi;
 } tk_conv2d_params;
 
 /* Scratch bytes tk_conv2d_s8 needs: im2col of two output pixels, int8 staging + int16 packed rows,

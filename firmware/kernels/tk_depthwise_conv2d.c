@@ -8,6 +8,10 @@
  * Channels run in groups of four with the accumulators in registers; with the DSP extension one
  * 32-bit load gives four channels and SMLABB/SMLATT multiply them pairwise.
  */
+/* A hot kernel: built for speed even when the firmware is built for size (-Os). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
 #include "tk_depthwise_conv2d.h"
 
 #include <string.h>
@@ -17,10 +21,10 @@
 /* -DTK_NO_FAST_REQUANT forces the general requantization (the host tests check both paths). */
 #ifdef TK_NO_FAST_REQUANT
 #define TK_FAST_REQUANT(p) 0
-#define TK_RQ_HI(p) NULL
+#define TK_RQ_HI(p) 0
 #else
 #define TK_FAST_REQUANT(p) ((p)->fast_requant)
-#define TK_RQ_HI(p) ((p)->rq_hi)
+#define TK_RQ_HI(p) ((p)->requant_hi)
 #endif
 
 #define TK_DW_TABLE_WORDS 34 /* per four channels: see dw_build_table */
@@ -129,13 +133,7 @@ static void dw_quad(const tk_depthwise_conv2d_params *p, const int8_t *src, size
         const int8_t *shift = p->shifts + c;
         const int32_t off = p->output_offset, lo = p->act.min, hi = p->act.max;
         int8_t r0, r1, r2, r3;
-        if (TK_RQ_HI(p) != NULL) {
-            const int32_t *h = TK_RQ_HI(p) + c;
-            r0 = (int8_t)tk_clamp_s32(tk_requant_hi(a0, mult[0], h[0], shift[0]), lo, hi);
-            r1 = (int8_t)tk_clamp_s32(tk_requant_hi(a1, mult[1], h[1], shift[1]), lo, hi);
-            r2 = (int8_t)tk_clamp_s32(tk_requant_hi(a2, mult[2], h[2], shift[2]), lo, hi);
-            r3 = (int8_t)tk_clamp_s32(tk_requant_hi(a3, mult[3], h[3], shift[3]), lo, hi);
-        } else if (TK_FAST_REQUANT(p)) {
+        if (TK_FAST_REQUANT(p)) {
             r0 = tk_requantize_s8_fast(a0, mult[0], -shift[0], 1 << (-shift[0] - 1), off, lo, hi);
             r1 = tk_requantize_s8_fast(a1, mult[1], -shift[1], 1 << (-shift[1] - 1), off, lo, hi);
             r2 = tk_requantize_s8_fast(a2, mult[2], -shift[2], 1 << (-shift[2] - 1), off, lo, hi);
@@ -178,7 +176,7 @@ static void dw_single(const tk_depthwise_conv2d_params *p, const int8_t *src, si
  * With the DSP extension the kernel first writes, at the start of its scratch, one table of 34
  * words per four channels c .. c + 3, in the order the loop reads them:
  *   bias[c .. c + 3], then per tap (fy, fx) the weights as SXTB16 pairs (w0, w2), (w1, w3), then
- *   per channel {multiplier, rq_hi, ~shift (= r - 1)}.
+ *   per channel {multiplier, hi_c, ~shift (= r - 1)}.
  * One pointer walking the table replaces five arrays and the weights' unpacking in the loop. */
 /* Shape part of the fast path's condition; the scratch reserves the table for these layers. */
 static int32_t dw_table_shape(const tk_depthwise_conv2d_params *p)
@@ -202,7 +200,7 @@ static void dw_build_table(const tk_depthwise_conv2d_params *p, int32_t *t)
         }
         for (int32_t i = 0; i < 4; ++i) {
             *t++ = p->multipliers[c + i];
-            *t++ = p->rq_hi[c + i];
+            *t++ = tk_requant_hi_c(p->shifts[c + i], p->output_offset);
             *t++ = ~(int32_t)p->shifts[c + i];
         }
     }
@@ -294,13 +292,10 @@ TK_INLINE void dw_row_fast_body(const tk_depthwise_conv2d_params *p, const int32
     }
 }
 
+/* Layers with the whole int8 range as clamp only (see fast_3x3); the others take dw_quad. */
 static void dw_row_fast(const tk_depthwise_conv2d_params *p, const int32_t *table, const int8_t *rows, int8_t *out)
 {
-    if (p->act.min == TK_INT8_MIN && p->act.max == TK_INT8_MAX) {
-        dw_row_fast_body(p, table, rows, out, 1);
-    } else {
-        dw_row_fast_body(p, table, rows, out, 0);
-    }
+    dw_row_fast_body(p, table, rows, out, 1);
 }
 #else
 /* Cores without DSP: the same arithmetic from the 1HWO weights and the five arrays. */
@@ -317,13 +312,13 @@ static void dw_row_fast(const tk_depthwise_conv2d_params *p, const int32_t *tabl
             for (int32_t k = 0; k < 9; ++k) {
                 TK_DW_TAP(src + (k / 3) * rs + (k % 3) * ch, w + k * ch);
             }
-            out[c] = (int8_t)tk_clamp_s32(tk_requant_hi(a0, p->multipliers[c], p->rq_hi[c], p->shifts[c]), lo, hi);
-            out[c + 1] = (int8_t)tk_clamp_s32(tk_requant_hi(a1, p->multipliers[c + 1], p->rq_hi[c + 1],
-                                                            p->shifts[c + 1]), lo, hi);
-            out[c + 2] = (int8_t)tk_clamp_s32(tk_requant_hi(a2, p->multipliers[c + 2], p->rq_hi[c + 2],
-                                                            p->shifts[c + 2]), lo, hi);
-            out[c + 3] = (int8_t)tk_clamp_s32(tk_requant_hi(a3, p->multipliers[c + 3], p->rq_hi[c + 3],
-                                                            p->shifts[c + 3]), lo, hi);
+            const int32_t *m = p->multipliers + c;
+            const int8_t *sh = p->shifts + c;
+            const int32_t off = p->output_offset;
+            out[c] = (int8_t)tk_clamp_s32(tk_requant_hi(a0, m[0], tk_requant_hi_c(sh[0], off), sh[0]), lo, hi);
+            out[c + 1] = (int8_t)tk_clamp_s32(tk_requant_hi(a1, m[1], tk_requant_hi_c(sh[1], off), sh[1]), lo, hi);
+            out[c + 2] = (int8_t)tk_clamp_s32(tk_requant_hi(a2, m[2], tk_requant_hi_c(sh[2], off), sh[2]), lo, hi);
+            out[c + 3] = (int8_t)tk_clamp_s32(tk_requant_hi(a3, m[3], tk_requant_hi_c(sh[3], off), sh[3]), lo, hi);
         }
     }
 }
@@ -340,7 +335,8 @@ tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const
     const int32_t table_shape = dw_table_shape(p);
     int32_t *table = (int32_t *)scratch;
     int8_t *rows = (int8_t *)scratch + (table_shape ? dw_table_bytes(p) : 0);
-    const int32_t fast_3x3 = table_shape && TK_RQ_HI(p) != NULL;
+    const int32_t fast_3x3 =
+        table_shape && TK_RQ_HI(p) && p->act.min == TK_INT8_MIN && p->act.max == TK_INT8_MAX;
     if (p->output.c != p->input.c * p->depth_multiplier || p->filter.c != p->output.c || scratch == NULL) {
         return TK_ERROR;
     }

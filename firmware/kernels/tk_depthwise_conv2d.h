@@ -29,9 +29,9 @@ typedef struct {
     /* 1 when the generator proved every shift <= -1 and |accumulator| < 2^30 for any input:
      * the kernel may use tk_requantize_s8_fast (same result, fewer instructions) */
     int32_t fast_requant;
-    /* out_c entries 2^(r-2) + output_offset * 2^(r-1) when the generator proved tk_requant_hi exact
-     * for this layer (it then takes precedence over fast_requant), else NULL */
-    const int32_t *rq_hi;
+    /* 1 when the generator proved tk_requant_hi exact for this layer with hi_c =
+     * tk_requant_hi_c(shift, output_offset), else 0. Non-zero takes precedence over fast_requant. */
+    int32_t requant_hi;
 } tk_depthwise_conv2d_params;
 
 /* Scratch bytes: kh zero-point padded input rows, kh * ((out_w - 1) * stride_w + (kw - 1) * dil_w + 1) * c. */

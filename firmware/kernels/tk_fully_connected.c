@@ -8,6 +8,10 @@
  * and SXTB16 / SXTB16 ROR 8 give (x0, x2), (x1, x3), which SMLAD multiplies with each row's
  * (w0, w2), (w1, w3): 16 multiply-accumulates in about 25 instructions.
  */
+/* A hot kernel: built for speed even when the firmware is built for size (-Os). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
 #include "tk_fully_connected.h"
 
 #include "tk_dsp.h"

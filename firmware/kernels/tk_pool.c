@@ -1,3 +1,7 @@
+/* A hot kernel: built for speed even when the firmware is built for size (-Os). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
 #include "tk_pool.h"
 
 /* Window of output (oy, ox) clipped to the input: [y0, y1) x [x0, x1) in input coordinates. */

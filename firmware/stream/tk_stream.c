@@ -64,40 +64,11 @@ static uint32_t rx_skipped;
 
 /* ---- output ---- */
 
-static void put_str(const char *s)
-{
-    while (*s) {
-        tk_uart_putc(*s++);
-    }
-}
-
-static void put_u64(uint64_t v)
-{
-    char tmp[21];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
-    } while (v != 0u);
-    while (n > 0u) {
-        tk_uart_putc(tmp[--n]);
-    }
-}
-
-static void put_hex(const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; ++i) {
-        tk_uart_putc(digits[p[i] >> 4]);
-        tk_uart_putc(digits[p[i] & 15u]);
-    }
-}
-
 static void put_kv(const char *key, uint64_t v, int comma)
 {
-    put_str(key);
+    tk_put_str(key);
     tk_uart_putc('=');
-    put_u64(v);
+    tk_put_u64(v);
     if (comma) {
         tk_uart_putc(',');
     }
@@ -105,46 +76,28 @@ static void put_kv(const char *key, uint64_t v, int comma)
 
 static void reply2(const char *what, uint32_t a, uint32_t b)
 {
-    put_str("s-err-[");
-    put_str(what);
+    tk_put_str("s-err-[");
+    tk_put_str(what);
     tk_uart_putc(',');
-    put_u64(a);
+    tk_put_u64(a);
     tk_uart_putc(',');
-    put_u64(b);
-    put_str("]\r\n");
+    tk_put_u64(b);
+    tk_put_str("]\r\n");
 }
 
 static void ack(void)
 {
-    put_str("s-ack-[");
-    put_u64(st.total);
-    put_str("]\r\n");
+    tk_put_str("s-ack-[");
+    tk_put_u64(st.total);
+    tk_put_str("]\r\n");
 }
 
 static void nak(const char *why)
 {
     st.errors++;
-    put_str("s-nak-[");
-    put_str(why);
-    put_str("]\r\n");
-}
-
-/* ---- CRC-32 (zlib), nibble table ---- */
-
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-    static const uint32_t t[16] = {
-        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
-        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
-    };
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; ++i) {
-        c ^= p[i];
-        c = (c >> 4) ^ t[c & 15u];
-        c = (c >> 4) ^ t[c & 15u];
-    }
-    return c ^ 0xFFFFFFFFu;
+    tk_put_str("s-nak-[");
+    tk_put_str(why);
+    tk_put_str("]\r\n");
 }
 
 static uint32_t rd32(const uint8_t *p)
@@ -182,13 +135,13 @@ static void detect(uint32_t end_sample)
         return;
     }
     int64_t milli = ((int64_t)best_sum * TK_ST_OUT_SCALE_Q24 * 1000) / TK_ST_SMOOTH;
-    put_str("s-det-[");
-    put_str(tk_st_labels[best]);
+    tk_put_str("s-det-[");
+    tk_put_str(tk_st_labels[best]);
     tk_uart_putc(',');
-    put_u64((uint64_t)((milli + (1 << 23)) >> 24));
+    tk_put_u64((uint64_t)((milli + (1 << 23)) >> 24));
     tk_uart_putc(',');
-    put_u64(end_sample);
-    put_str("]\r\n");
+    tk_put_u64(end_sample);
+    tk_put_str("]\r\n");
     st.last_label = best;
     st.released = 0;
     st.refractory = TK_ST_REFRACTORY;
@@ -204,18 +157,18 @@ static void infer(uint32_t end_sample)
     int rc = tkm_invoke();
     st.nn_cycles += tk_counter_to_cycles(tk_counter() - t0);
     if (rc != 0) {
-        put_str("s-err-[invoke,0,0]\r\n");
+        tk_put_str("s-err-[invoke,0,0]\r\n");
         st.errors++;
         return;
     }
     memcpy(post[st.inferences % TK_ST_SMOOTH], tkm_output(0), TK_ST_NUM_LABELS);
     st.inferences++;
     if (st.verbose) {
-        put_str("s-post-[");
-        put_u64(end_sample);
+        tk_put_str("s-post-[");
+        tk_put_u64(end_sample);
         tk_uart_putc(',');
-        put_hex(tkm_output(0), TK_ST_NUM_LABELS);
-        put_str("]\r\n");
+        tk_put_hex(tkm_output(0), TK_ST_NUM_LABELS);
+        tk_put_str("]\r\n");
     }
     detect(end_sample);
 }
@@ -273,7 +226,7 @@ static void reset(int verbose)
 
 static void info(void)
 {
-    put_str("s-info-[board=" TK_BOARD_ID ",");
+    tk_put_str("s-info-[board=" TK_BOARD_ID ",");
     put_kv("rate", TK_FE_SAMPLE_RATE, 1);
     put_kv("frame_length", TK_FE_FRAME_LENGTH, 1);
     put_kv("frame_step", TK_FE_FRAME_STEP, 1);
@@ -285,21 +238,21 @@ static void info(void)
     put_kv("fixed", TK_FE_FIXED, 1);
     put_kv("clock", TK_CLOCK_HZ, 1);
     put_kv("emulated", TK_EMULATED, 1);
-    put_str("model=");
-    put_str(tkm_model_hash16);
-    put_str(",labels=");
+    tk_put_str("model=");
+    tk_put_str(tkm_model_hash16);
+    tk_put_str(",labels=");
     for (uint32_t k = 0; k < TK_ST_NUM_LABELS; ++k) {
-        put_str(tk_st_labels[k]);
+        tk_put_str(tk_st_labels[k]);
         if (k + 1u < TK_ST_NUM_LABELS) {
             tk_uart_putc('|');
         }
     }
-    put_str("]\r\n");
+    tk_put_str("]\r\n");
 }
 
 static void stats(void)
 {
-    put_str("s-stats-[");
+    tk_put_str("s-stats-[");
     put_kv("samples", st.total, 1);
     put_kv("frames", st.frames, 1);
     put_kv("inferences", st.inferences, 1);
@@ -308,7 +261,7 @@ static void stats(void)
     put_kv("errors", st.errors, 1);
     put_kv("lost_samples", st.lost_samples, 1);
     put_kv("stack_used", tk_stack_used(), 0);
-    put_str("]\r\n");
+    tk_put_str("]\r\n");
 }
 
 static void audio(uint32_t index, const uint8_t *payload, uint32_t len)
@@ -336,7 +289,7 @@ static void audio(uint32_t index, const uint8_t *payload, uint32_t len)
 static void handle_frame(void)
 {
     uint32_t len = (uint32_t)rx[6] | ((uint32_t)rx[7] << 8);
-    if (crc32(rx, TK_ST_HEADER_BYTES + len) != rd32(&rx[TK_ST_HEADER_BYTES + len])) {
+    if (tk_crc32(rx, TK_ST_HEADER_BYTES + len) != rd32(&rx[TK_ST_HEADER_BYTES + len])) {
         nak("crc");
         return;
     }
@@ -355,11 +308,11 @@ static void handle_frame(void)
         audio(index, &rx[TK_ST_HEADER_BYTES], len);
         break;
     case TK_ST_TYPE_FEATURES:
-        put_str("s-feat-[");
+        tk_put_str("s-feat-[");
         for (uint32_t r = 0; r < TK_FE_NUM_FRAMES; ++r) {
-            put_hex((const uint8_t *)feat[(st.feat_head + r) % TK_FE_NUM_FRAMES], TK_FE_NUM_COEFFS);
+            tk_put_hex((const uint8_t *)feat[(st.feat_head + r) % TK_FE_NUM_FRAMES], TK_FE_NUM_COEFFS);
         }
-        put_str("]\r\n");
+        tk_put_str("]\r\n");
         ack();
         break;
     case TK_ST_TYPE_STATS:
@@ -413,11 +366,11 @@ void tk_stream_boot(void)
 {
     reset(0);
     if (tkm_init() != 0) {
-        put_str("s-err-[init,0,0]\r\n");
+        tk_put_str("s-err-[init,0,0]\r\n");
     }
-    put_str("s-boot-[board=" TK_BOARD_ID ",model=");
-    put_str(tkm_model_hash16);
-    put_str("]\r\ns-ready\r\n");
+    tk_put_str("s-boot-[board=" TK_BOARD_ID ",model=");
+    tk_put_str(tkm_model_hash16);
+    tk_put_str("]\r\ns-ready\r\n");
 }
 
 /* One turn of the main loop: c is the received byte, or -1 when none is waiting. */

@@ -118,10 +118,12 @@ def prune_cmd(model, data_path, output, ratio, target_macs, criterion, mode, lay
 @click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
 @click.option("--max-drop", type=float, default=0.02, show_default=True,
               help="allowed int8 accuracy loss against the unpruned int8 model")
-@click.option("--ratios", default="0,0.25,0.4,0.55,0.7,0.8", show_default=True, help="pruning ratios to try")
-@click.option("--finetune-epochs", type=int, default=3, show_default=True)
+@click.option("--ratios", default="0,0.25,0.35,0.45,0.55,0.7", show_default=True, help="pruning ratios to try")
+@click.option("--finetune-epochs", type=int, default=8, show_default=True, help="fine-tuning epochs per ratio")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="fine-tuning batch size")
-@click.option("--qat", is_flag=True, help="try quantization-aware training when PTQ loses too much")
+@click.option("--qat/--no-qat", default=True, show_default=True,
+              help="use quantization-aware training for a fitting candidate whose float accuracy meets the "
+                   "floor but whose PTQ accuracy does not")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="output directory")
 @click.option("--json", "as_json", is_flag=True)

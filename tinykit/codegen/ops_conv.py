@@ -114,6 +114,32 @@ def fast_requant_flag(bias_values: np.ndarray, weights: np.ndarray, mults: np.nd
     return "1"
 
 
+def _acc_bounds(bias_values: np.ndarray, weights: np.ndarray, axis_last: bool) -> list[int]:
+    """Per channel, a bound on |folded bias + sum(int8 input * w)| over every possible input."""
+    w = np.abs(weights.astype(np.int64))
+    sums = w.reshape(-1, w.shape[-1]).sum(axis=0) if axis_last else w.reshape(w.shape[0], -1).sum(axis=1)
+    return [int(v) for v in np.abs(bias_values.astype(np.int64)) + 128 * sums]
+
+
+def flush_dead_channels(bias_values: np.ndarray, weights: np.ndarray, mults: list[int], shifts: list[int],
+                        axis_last: bool) -> tuple[list[int], list[int]]:
+    """Multiplier 0 and shift -2 for channels whose requantized value is 0 for every possible
+    input: with r = -shift >= 2 and |acc * m| + 2^31 <= 2^(30+r), TFLite's
+    RoundingDivideByPOT(SRDHM(acc, m), r) is 0 (|SRDHM| <= 2^(r-1) - 1 rounds to 0), exactly what
+    a zero multiplier gives on every requantization path. Such channels (tiny scales, seen in
+    VWW) would otherwise keep a whole layer off tk_requant_hi, whose table entry 2^(r-2) +
+    offset * 2^(r-1) overflows int32 for r near 31."""
+    if len(mults) != len(bias_values):
+        return mults, shifts
+    bound = _acc_bounds(bias_values, weights, axis_last)
+    out_m, out_s = list(mults), list(shifts)
+    for i, (acc_max, m, sh) in enumerate(zip(bound, mults, shifts, strict=True)):
+        r = -int(sh)
+        if m > 0 and r >= 2 and acc_max < INT32_LIMIT and acc_max * m + (1 << 31) <= 1 << (30 + r):
+            out_m[i], out_s[i] = 0, -2
+    return out_m, out_s
+
+
 def exact_requant_hi(bias_values: np.ndarray, weights: np.ndarray, mults: Any, shifts: Any, axis_last: bool,
                      output_offset: int) -> np.ndarray | None:
     """Per-channel ``hi_c = 2^(r-2) + output_offset * 2^(r-1)`` for tk_requant_hi (one SMLAL and a
@@ -121,9 +147,7 @@ def exact_requant_hi(bias_values: np.ndarray, weights: np.ndarray, mults: Any, s
     every channel needs a non-negative multiplier, a right shift r >= 2 (zero multipliers give the
     offset for any r >= 2), an accumulator that fits int32 and a 64-bit sum whose high word, and
     hi_c + (acc >> 31), fit int32 for any int8 input (see tk_fixedpoint.h)."""
-    w = np.abs(weights.astype(np.int64))
-    sums = w.reshape(-1, w.shape[-1]).sum(axis=0) if axis_last else w.reshape(w.shape[0], -1).sum(axis=1)
-    bound = [int(v) for v in np.abs(bias_values.astype(np.int64)) + 128 * sums]
+    bound = _acc_bounds(bias_values, weights, axis_last)
     m_all = np.broadcast_to(np.asarray(mults, np.int64), (len(bound),)).tolist()
     s_all = np.broadcast_to(np.asarray(shifts, np.int64), (len(bound),)).tolist()
     his = []
@@ -159,7 +183,8 @@ def _weighted_io(op: Any, graph: Any) -> tuple[Any, Any, Any, Any]:
 
 
 def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: Any, channels: int,
-                  bias_values: np.ndarray, collapse: bool = False) -> tuple[list[ConstArray], list[tuple[str, str]]]:
+                  bias_values: np.ndarray, collapse: bool = False, weights_values: np.ndarray | None = None,
+                  axis_last: bool = False) -> tuple[list[ConstArray], list[tuple[str, str]]]:
     """Bias, multiplier and shift arrays; ``collapse`` keeps one multiplier for per-tensor weights."""
     scales = weights.quantization.scale
     if len(scales) not in (1, channels):
@@ -169,6 +194,8 @@ def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: An
     # A zero multiplier (QuantizeMultiplier flushes tiny scales to 0) gives 0 for any shift; -2
     # keeps such channels on the fast requantization paths with the identical result.
     shifts = [-2 if m == 0 else sh for m, sh in zip(mults, shifts, strict=True)]
+    if weights_values is not None:
+        mults, shifts = flush_dead_channels(bias_values, weights_values, list(mults), shifts, axis_last)
     kind = "per-channel" if len(scales) > 1 else "per-tensor"
     names = {k: ctx.symbol(op, k) for k in ("bias", "mult", "shift")}
     arrays = [
@@ -182,15 +209,18 @@ def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: An
     return arrays, fields
 
 
-def _requant_hi_field(ctx: LoweringContext, op: Any, arrays: list[ConstArray], w: np.ndarray, axis_last: bool,
-                      output_offset: int) -> list[tuple[str, str]]:
-    """The ``rq_hi`` params field (and its array) when exact_requant_hi proves the short form."""
-    his = exact_requant_hi(arrays[1].values, w, arrays[2].values, arrays[3].values, axis_last, output_offset)
-    if his is None:
-        return [("rq_hi", "NULL")]
-    name = ctx.symbol(op, "rqhi")
-    arrays.append(ConstArray(name, "int32_t", his, "2^(r-2) + output_offset * 2^(r-1) per channel (tk_requant_hi)"))
-    return [("rq_hi", name)]
+def requant_hi_mode(arrays: list[ConstArray], w: np.ndarray, axis_last: bool, output_offset: int,
+                    unfolded: bool = False) -> str:
+    """The ``requant_hi`` params field: "1" when exact_requant_hi proves tk_requant_hi with the
+    output offset folded into hi_c (the kernels compute hi_c from the shift and the offset), "2"
+    (``unfolded``, CONV_2D only) when only hi_c = 2^(r-2) with the offset added after is proved
+    (a channel with a huge right shift overflows the folded hi_c), else "0"."""
+    bias, mults, shifts = arrays[1].values, arrays[2].values, arrays[3].values
+    if exact_requant_hi(bias, w, mults, shifts, axis_last, output_offset) is not None:
+        return "1"
+    if unfolded and exact_requant_hi(bias, w, mults, shifts, axis_last, 0) is not None:
+        return "2"
+    return "0"
 
 
 def _conv_geometry(op: Any, inp: Any, out: Any, kh: int, kw: int) -> list[tuple[str, str]]:
@@ -216,7 +246,7 @@ def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     lo, hi = fused_activation(op, out)
     w = np.asarray(weights.data, np.int8)
     arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
-                                    folded_bias(bias, w, -inp.zero_point))
+                                    folded_bias(bias, w, -inp.zero_point), weights_values=w)
     filt = ctx.symbol(op, "filter")
     arrays.insert(0, ConstArray(filt, "int8_t", conv_filter_pairs(w),
                                 shape_comment(weights) + ", OHWI as [pair][k/4][2][4], K padded to 4"))
@@ -225,7 +255,7 @@ def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
               ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
               ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False))]
-    params += _requant_hi_field(ctx, op, arrays, w, False, out.zero_point)
+    params.append(("requant_hi", requant_hi_mode(arrays, w, False, out.zero_point, unfolded=True)))
     return KernelCall("tk_conv2d_s8", "tk_conv2d_params", params, [op.inputs[0]], [op.outputs[0]], arrays,
                       scratch_bytes=conv_scratch_bytes(kh, kw, in_c, out_c), sources=("tk_conv2d.c",))
 
@@ -240,7 +270,8 @@ def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     lo, hi = fused_activation(op, out)
     w = np.asarray(weights.data, np.int8)
     arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
-                                    folded_bias(bias, w, -inp.zero_point, axis_last=True))
+                                    folded_bias(bias, w, -inp.zero_point, axis_last=True), weights_values=w,
+                                    axis_last=True)
     filt = ctx.symbol(op, "filter")
     arrays.insert(0, ConstArray(filt, "int8_t", w, shape_comment(weights) + ", 1HWO"))
     o = op.options
@@ -251,7 +282,7 @@ def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
               ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
               ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, True))]
-    params += _requant_hi_field(ctx, op, arrays, w, True, out.zero_point)
+    params.append(("requant_hi", requant_hi_mode(arrays, w, True, out.zero_point)))
     return KernelCall("tk_depthwise_conv2d_s8", "tk_depthwise_conv2d_params", params, [op.inputs[0]],
                       [op.outputs[0]], arrays, scratch_bytes=scratch, sources=("tk_depthwise_conv2d.c",))
 

@@ -24,7 +24,9 @@ from tinykit.errors import BoardFitError, TrainingError
 from tinykit.train.artifacts import copy_sidecars, load_keras
 from tinykit.train.trainer import TrainConfig, compile_model, fit, set_seed
 
-DEFAULT_RATIOS = (0.0, 0.25, 0.4, 0.55, 0.7, 0.8)
+DEFAULT_RATIOS = (0.0, 0.25, 0.35, 0.45, 0.55, 0.7)
+FINETUNE_EPOCHS = 8
+FINETUNE_LR = 1e-3
 
 
 @dataclass
@@ -56,11 +58,19 @@ def measure(tflite: bytes, board, ds: Dataset, ratio: float, params: int, method
     return Candidate(ratio, acc, params, weights, arena, est.ram_needed, est.flash_needed, est.fits, method)
 
 
-def _quantize(model, ds: Dataset, seed: int, qat: bool, floor: float | None, board, ratio: float):
-    """PTQ candidate, replaced by a QAT one when PTQ falls under the floor and QAT is allowed."""
+def _quantize(model, ds: Dataset, seed: int, qat: bool, floor: float | None, board, ratio: float,
+              max_drop: float):
+    """PTQ candidate, replaced by a QAT one when QAT is allowed and PTQ is what loses the accuracy:
+    the candidate's float accuracy meets the floor (for the unpruned model: float - max_drop) but
+    its PTQ accuracy does not. Candidates that cannot fit are not worth a QAT run (except the
+    unpruned one, which sets the floor)."""
     tflite = convert(model, ds.x["train"], seed)
     cand = measure(tflite, board, ds, ratio, int(model.count_params()), "ptq")
-    if qat and floor is not None and cand.accuracy < floor:
+    if not qat or not (cand.fits or floor is None):
+        return tflite, cand
+    float_acc = float(np.mean(model.predict(ds.x["test"], verbose=0).argmax(-1) == ds.y["test"]))
+    need = floor if floor is not None else float_acc - max_drop
+    if float_acc >= need > cand.accuracy:
         from tinykit.compress.qat import qat_model_bytes
 
         q = qat_model_bytes(model, ds, seed=seed)
@@ -70,8 +80,9 @@ def _quantize(model, ds: Dataset, seed: int, qat: bool, floor: float | None, boa
     return tflite, cand
 
 
-def search(model, ds: Dataset, board, max_drop: float, ratios=DEFAULT_RATIOS, finetune_epochs: int = 3,
-           seed: int = 0, qat: bool = False, progress=None, batch_size: int = 64):
+def search(model, ds: Dataset, board, max_drop: float, ratios=DEFAULT_RATIOS,
+           finetune_epochs: int = FINETUNE_EPOCHS,
+           seed: int = 0, qat: bool = True, progress=None, batch_size: int = 64):
     """All candidates (ascending ratio) with their int8 bytes and Keras models, and the floor."""
     if not ds.labels:
         raise TrainingError("fit needs a classifier (labelled data set)")
@@ -82,10 +93,10 @@ def search(model, ds: Dataset, board, max_drop: float, ratios=DEFAULT_RATIOS, fi
         if ratio > 0:
             current = prune_once(current, ratio, x=ds.x["train"], original=original)
             if finetune_epochs:
-                compile_model(current, ds, 5e-4)
-                fit(current, ds, TrainConfig(epochs=finetune_epochs, learning_rate=5e-4, seed=seed,
+                compile_model(current, ds, FINETUNE_LR)
+                fit(current, ds, TrainConfig(epochs=finetune_epochs, learning_rate=FINETUNE_LR, seed=seed,
                                              patience=finetune_epochs, batch_size=batch_size))
-        tflite, cand = _quantize(current, ds, seed, qat, floor, board, ratio)
+        tflite, cand = _quantize(current, ds, seed, qat, floor, board, ratio, max_drop)
         if floor is None:
             floor = cand.accuracy - max_drop
         results.append((cand, tflite, current))
@@ -119,7 +130,7 @@ def pareto_plot(cands: list[Candidate], chosen: Candidate | None, path: Path, bo
 
 
 def fit_model(model_path: Path, board_id: str, ds: Dataset, output: Path, max_drop: float = 0.02,
-              ratios=DEFAULT_RATIOS, finetune_epochs: int = 3, seed: int = 0, qat: bool = False,
+              ratios=DEFAULT_RATIOS, finetune_epochs: int = FINETUNE_EPOCHS, seed: int = 0, qat: bool = True,
               progress=None, batch_size: int = 64) -> dict:
     """Search, write OUT/model.tflite + metrics.json + pareto.png; BoardFitError if nothing qualifies."""
     from tinykit.boards import load_board

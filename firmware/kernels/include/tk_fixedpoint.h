@@ -202,8 +202,8 @@ TK_INLINE int8_t tk_requantize_s8_fast(int32_t acc, int32_t multiplier, int32_t 
     return (int8_t)s;
 }
 
-/* Requantization with the output offset folded in, for layers whose generator proved (a non-NULL
- * `rq_hi` table, see exact_requant_hi in tinykit/codegen/ops_conv.py) for every possible input:
+/* Requantization with the output offset folded in, for layers whose generator proved (params
+ * field `requant_hi`, see exact_requant_hi in tinykit/codegen/ops_conv.py) for every possible input:
  * the multiplier m is non-negative, every shift is a right shift r >= 2, and the 64-bit value
  * below keeps its high word in int32. With s = SRDHM(acc, m) = floor((acc * m + 2^30) / 2^31),
  * TFLite's RoundingDivideByPOT(s, r) + offset equals floor((s - [s < 0] + 2^(r-1)) / 2^r) + offset
@@ -224,6 +224,14 @@ TK_INLINE int32_t tk_requant_hi(int32_t acc, int32_t multiplier, int32_t hi_c, i
                       (acc < 0 ? -(INT64_C(1) << 30) : (INT64_C(1) << 30));
     return (int32_t)(t >> 32) >> (~shift);
 #endif
+}
+
+/* hi_c for tk_requant_hi: (1 + 2 * offset) * 2^(r-2) with r = -shift >= 2, that is
+ * 2^(r-2) + offset * 2^(r-1); the generator proved it fits int32 (the shift wraps as two's
+ * complement, so a negative offset gives the same bits). */
+TK_INLINE int32_t tk_requant_hi_c(int32_t shift, int32_t offset)
+{
+    return (int32_t)((uint32_t)(1 + 2 * offset) << (~shift - 1));
 }
 
 /* tk_clamp_s32(v, lo, hi) for an int8 output; `full` (a constant at each call site) says the
