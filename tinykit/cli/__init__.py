@@ -22,7 +22,18 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 # Modules in this package that add commands to `main`; one per pipeline stage.
-COMMAND_MODULES = ("inspect_cmd", "board_cmd", "data_cmd", "train_cmd", "measure_cmd", "codegen_cmd", "power_cmd", "compress_cmd", "stream_cmd", "lab_cmd",)
+COMMAND_MODULES = (
+    "inspect_cmd",
+    "board_cmd",
+    "data_cmd",
+    "train_cmd",
+    "measure_cmd",
+    "codegen_cmd",
+    "power_cmd",
+    "compress_cmd",
+    "stream_cmd",
+    "lab_cmd",
+)
 
 
 class TinykitGroup(click.Group):
