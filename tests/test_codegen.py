@@ -369,6 +369,16 @@ int main(void) {
         if (s <= -1 && (a < 0 ? -(int64_t)a : a) < (1 << 30)) {
             bad += tk_requantize_s8_fast(a, m, -s, 1 << (-s - 1), off, lo, hi) != want;
         }
+        if (s <= -2 && a != INT32_MIN) { /* tk_requant_hi under exact_requant_hi's conditions */
+            int64_t hc = (int64_t)(1 + 2 * off) * ((int64_t)1 << (-s - 2));
+            int32_t u = tk_requant_hi(a, m, tk_requant_hi_c(s, 0), s) + off; /* offset added after */
+            bad += tk_clamp_s32(u, lo, hi) != want;
+            uint64_t am = (uint64_t)((int64_t)a * m < 0 ? -((int64_t)a * m) : (int64_t)a * m);
+            uint64_t top = am + (1ull << 31) + (uint64_t)((hc < 0 ? -hc : hc) + 1) * (1ull << 32);
+            if (hc > -2147483647ll && hc < 2147483647ll && top < (1ull << 63)) { /* offset folded in */
+                bad += tk_clamp_s32(tk_requant_hi(a, m, tk_requant_hi_c(s, off), s), lo, hi) != want;
+            }
+        }
     }
     printf("bad=%ld\n", bad);
     return bad != 0;

@@ -350,8 +350,8 @@ tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const
         for (int32_t oy = 0; oy < p->output.h; ++oy) {
             fill_rows(p, in, oy, rows);
             if (fast_3x3) {
-                dw_row_fast(p, table, rows, output + ((size_t)b * (size_t)p->output.h + (size_t)oy) * (size_t)p->output.w *
-                                                        (size_t)p->output.c);
+                const size_t row = (size_t)b * (size_t)p->output.h + (size_t)oy;
+                dw_row_fast(p, table, rows, output + row * (size_t)p->output.w * (size_t)p->output.c);
                 continue;
             }
             for (int32_t ox = 0; ox < p->output.w; ++ox) {

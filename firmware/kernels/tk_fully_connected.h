@@ -25,6 +25,9 @@ typedef struct {
     /* 1 when the generator proved every shift <= -1 and |accumulator| < 2^30 for any input:
      * the kernel may use tk_requantize_s8_fast (same result, fewer instructions) */
     int32_t fast_requant;
+    /* 1 when the generator proved tk_requant_hi exact for this layer with hi_c =
+     * tk_requant_hi_c(shift, output_offset), else 0. Non-zero takes precedence over fast_requant. */
+    int32_t requant_hi;
 } tk_fully_connected_params;
 
 tk_status tk_fully_connected_s8(const tk_fully_connected_params *params, const int8_t *input, int8_t *output);

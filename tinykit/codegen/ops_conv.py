@@ -121,25 +121,6 @@ def _acc_bounds(bias_values: np.ndarray, weights: np.ndarray, axis_last: bool) -
     return [int(v) for v in np.abs(bias_values.astype(np.int64)) + 128 * sums]
 
 
-def flush_dead_channels(bias_values: np.ndarray, weights: np.ndarray, mults: list[int], shifts: list[int],
-                        axis_last: bool) -> tuple[list[int], list[int]]:
-    """Multiplier 0 and shift -2 for channels whose requantized value is 0 for every possible
-    input: with r = -shift >= 2 and |acc * m| + 2^31 <= 2^(30+r), TFLite's
-    RoundingDivideByPOT(SRDHM(acc, m), r) is 0 (|SRDHM| <= 2^(r-1) - 1 rounds to 0), exactly what
-    a zero multiplier gives on every requantization path. Such channels (tiny scales, seen in
-    VWW) would otherwise keep a whole layer off tk_requant_hi, whose table entry 2^(r-2) +
-    offset * 2^(r-1) overflows int32 for r near 31."""
-    if len(mults) != len(bias_values):
-        return mults, shifts
-    bound = _acc_bounds(bias_values, weights, axis_last)
-    out_m, out_s = list(mults), list(shifts)
-    for i, (acc_max, m, sh) in enumerate(zip(bound, mults, shifts, strict=True)):
-        r = -int(sh)
-        if m > 0 and r >= 2 and acc_max < INT32_LIMIT and acc_max * m + (1 << 31) <= 1 << (30 + r):
-            out_m[i], out_s[i] = 0, -2
-    return out_m, out_s
-
-
 def exact_requant_hi(bias_values: np.ndarray, weights: np.ndarray, mults: Any, shifts: Any, axis_last: bool,
                      output_offset: int) -> np.ndarray | None:
     """Per-channel ``hi_c = 2^(r-2) + output_offset * 2^(r-1)`` for tk_requant_hi (one SMLAL and a
@@ -183,8 +164,7 @@ def _weighted_io(op: Any, graph: Any) -> tuple[Any, Any, Any, Any]:
 
 
 def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: Any, channels: int,
-                  bias_values: np.ndarray, collapse: bool = False, weights_values: np.ndarray | None = None,
-                  axis_last: bool = False) -> tuple[list[ConstArray], list[tuple[str, str]]]:
+                  bias_values: np.ndarray, collapse: bool = False) -> tuple[list[ConstArray], list[tuple[str, str]]]:
     """Bias, multiplier and shift arrays; ``collapse`` keeps one multiplier for per-tensor weights."""
     scales = weights.quantization.scale
     if len(scales) not in (1, channels):
@@ -194,8 +174,6 @@ def _quant_arrays(ctx: LoweringContext, op: Any, inp: Any, weights: Any, out: An
     # A zero multiplier (QuantizeMultiplier flushes tiny scales to 0) gives 0 for any shift; -2
     # keeps such channels on the fast requantization paths with the identical result.
     shifts = [-2 if m == 0 else sh for m, sh in zip(mults, shifts, strict=True)]
-    if weights_values is not None:
-        mults, shifts = flush_dead_channels(bias_values, weights_values, list(mults), shifts, axis_last)
     kind = "per-channel" if len(scales) > 1 else "per-tensor"
     names = {k: ctx.symbol(op, k) for k in ("bias", "mult", "shift")}
     arrays = [
@@ -246,7 +224,7 @@ def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     lo, hi = fused_activation(op, out)
     w = np.asarray(weights.data, np.int8)
     arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
-                                    folded_bias(bias, w, -inp.zero_point), weights_values=w)
+                                    folded_bias(bias, w, -inp.zero_point))
     filt = ctx.symbol(op, "filter")
     arrays.insert(0, ConstArray(filt, "int8_t", conv_filter_pairs(w),
                                 shape_comment(weights) + ", OHWI as [pair][k/4][2][4], K padded to 4"))
@@ -270,8 +248,7 @@ def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     lo, hi = fused_activation(op, out)
     w = np.asarray(weights.data, np.int8)
     arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
-                                    folded_bias(bias, w, -inp.zero_point, axis_last=True), weights_values=w,
-                                    axis_last=True)
+                                    folded_bias(bias, w, -inp.zero_point, axis_last=True))
     filt = ctx.symbol(op, "filter")
     arrays.insert(0, ConstArray(filt, "int8_t", w, shape_comment(weights) + ", 1HWO"))
     o = op.options
@@ -308,7 +285,8 @@ def lower_fully_connected(op: Any, graph: Any, ctx: LoweringContext) -> KernelCa
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
               ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
               ("per_channel", "1" if len(weights.quantization.scale) > 1 else "0"),
-              ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False))]
+              ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False)),
+              ("requant_hi", requant_hi_mode(arrays, w, False, out.zero_point))]
     return KernelCall("tk_fully_connected_s8", "tk_fully_connected_params", params, [op.inputs[0]],
                       [op.outputs[0]], arrays, sources=("tk_fully_connected.c",))
 
