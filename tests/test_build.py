@@ -160,3 +160,15 @@ def test_cli_build_json(tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["board"] == "qemu-m3" and data["size"]["flash_used"] > 0
+
+
+def test_model_data_is_told_apart_from_runtime_code(tmp_path):
+    """The generated library's constants count as model data; kernels and runner as runtime code."""
+    from tinykit.ir import read_model
+
+    model = reference_model("hello_world")
+    size = build_firmware(model, "qemu-m4", tmp_path).size
+    weights = read_model(model).weight_bytes
+    assert weights <= size.model_data < weights + 2048  # plus requantization tables and padding
+    assert size.runtime_code == size.flash_used - size.model_data
+    assert 0 < size.runtime_code < size.text + size.rodata

@@ -28,26 +28,17 @@ TFLM_QEMU_M4 = {
 }
 
 
-def _weight_bytes(model: Path) -> int | None:
-    try:
-        from tinykit.ir import read_model
-
-        return read_model(model).weight_bytes
-    except Exception:  # the IR is optional here: the row just lacks the code-size column
-        return None
-
-
 def bench_row(short: str, model: Path, result: dict[str, Any]) -> dict[str, Any]:
     anchor = TFLM_QEMU_M4.get(short, {})
     instr = result.get("instructions_per_inference") or result.get("cycles_per_inference")
-    weights = _weight_bytes(model)
     macs = result.get("macs") or anchor.get("macs")
     return {
         "model": short, "file": model.name, "macs": macs, "instructions_per_inference": instr,
         "instructions_per_mac": instr / macs if instr and macs else None,
         "tflm_ref_instructions": anchor.get("ref"), "tflm_cmsis_instructions": anchor.get("cmsis"),
         "flash_bytes": result.get("flash_bytes"), "ram_bytes": result.get("ram_bytes"),
-        "code_bytes": result["flash_bytes"] - weights if weights and result.get("flash_bytes") else None,
+        "runtime_code_bytes": result.get("runtime_code_bytes"),
+        "model_data_bytes": result.get("model_data_bytes"),
         "tflm_ref_text_bytes": anchor.get("text"),
         "arena_bytes": result.get("arena_bytes"), "tflm_ref_arena_bytes": anchor.get("arena"),
         "mismatched_bytes": result.get("mismatched_bytes"), "inputs": result.get("inputs"),
@@ -78,7 +69,8 @@ def _n(v: float | int | None, fmt: str = "{:,}") -> str:
 def markdown(rows: list[dict[str, Any]], board_id: str = DEFAULT_BOARD) -> str:
     """The docs/BENCHMARKS.md table."""
     head = (f"| model | MACs | tinykit instr/inference (per MAC) | TFLM ref instr (per MAC) | "
-            f"TFLM CMSIS-NN instr (per MAC) | flash B | RAM B | code B (flash − weights) | TFLM ref .text B | "
+            f"TFLM CMSIS-NN instr (per MAC) | flash B | RAM B | runtime code B (flash − model data) | "
+            f"TFLM ref .text − model B | "
             f"arena B (tinykit / TFLM ref) | mismatched bytes |\n|{'---|' * 2}{'---:|' * 9}")
     lines = [f"Board `{board_id}`: instructions per inference on the emulated core (not cycles, not ms).", "", head]
     for r in rows:
@@ -88,6 +80,6 @@ def markdown(rows: list[dict[str, Any]], board_id: str = DEFAULT_BOARD) -> str:
                  zip((r["instructions_per_inference"], r["tflm_ref_instructions"], r["tflm_cmsis_instructions"]),
                      per, strict=True)]
         lines.append(f"| {r['model']} | {_n(r['macs'])} | {' | '.join(cells)} | {_n(r['flash_bytes'])} | "
-                     f"{_n(r['ram_bytes'])} | {_n(r['code_bytes'])} | {_n(r['tflm_ref_text_bytes'])} | "
+                     f"{_n(r['ram_bytes'])} | {_n(r['runtime_code_bytes'])} | {_n(r['tflm_ref_text_bytes'])} | "
                      f"{_n(r['arena_bytes'])} / {_n(r['tflm_ref_arena_bytes'])} | {_n(r['mismatched_bytes'])} |")
     return "\n".join(lines) + "\n"

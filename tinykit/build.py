@@ -96,6 +96,13 @@ class SizeReport:
     ram_used: int
     flash_total: int
     ram_total: int
+    model_data: int = 0  # flash bytes of the model's constants (weights, biases, requantization tables)
+
+    @property
+    def runtime_code(self) -> int:
+        """Flash that is not model data: kernels, runner, startup, libc. The figure TFLite Micro's
+        "firmware .text minus model bytes" is compared with."""
+        return self.flash_used - self.model_data
 
 
 @dataclass(frozen=True)
@@ -298,13 +305,18 @@ def _compile(ctx: FirmwareContext, out_dir: Path, gcc: str, elf_name: str, ldscr
     return "" if proc.returncode == 0 else (proc.stderr or proc.stdout or "compiler failed")
 
 
-def size_report(elf: Path, board: Board) -> SizeReport:
-    """Section sizes from the ELF; flash = code + constants + .data image, RAM = data + bss + stack."""
+def size_report(elf: Path, board: Board, model_name: str = "model") -> SizeReport:
+    """Section sizes from the ELF; flash = code + constants + .data image, RAM = data + bss + stack.
+
+    Model data is every constant object the generated library defines (``<model_name>_*`` in
+    .rodata), so runtime code can be told apart from what the model itself brings.
+    """
     with open(elf, "rb") as fh:
         elf_file = ELFFile(fh)
         sizes = {s.name: s["sh_size"] for s in elf_file.iter_sections()}
         symtab = elf_file.get_section_by_name(".symtab")
         symbols = {name: symtab.get_symbol_by_name(name) for name in ("__stack_top", "__stack_limit")}
+        model_data = _model_data_bytes(elf_file, symtab, f"{model_name}_")
     if all(symbols.values()):
         sizes[".stack"] = symbols["__stack_top"][0]["st_value"] - symbols["__stack_limit"][0]["st_value"]
     text = sizes.get(".text", 0) + sizes.get(".ARM.exidx", 0) + sizes.get(".boot2", 0)
@@ -312,7 +324,18 @@ def size_report(elf: Path, board: Board) -> SizeReport:
     bss, stack = sizes.get(".bss", 0), sizes.get(".stack", 0)
     return SizeReport(text=text, rodata=rodata, data=data, bss=bss, stack=stack,
                       flash_used=text + rodata + data, ram_used=data + bss + stack,
-                      flash_total=board.memory.flash.size, ram_total=board.memory.ram.size)
+                      flash_total=board.memory.flash.size, ram_total=board.memory.ram.size,
+                      model_data=model_data)
+
+
+def _model_data_bytes(elf_file: ELFFile, symtab, prefix: str) -> int:
+    rodata = elf_file.get_section_by_name(".rodata")
+    if symtab is None or rodata is None:
+        return 0
+    index = next(i for i, sec in enumerate(elf_file.iter_sections()) if sec.name == ".rodata")
+    return sum(sym["st_size"] for sym in symtab.iter_symbols()
+               if sym.name.startswith(prefix) and sym["st_info"]["type"] == "STT_OBJECT"
+               and sym["st_shndx"] == index)
 
 
 def fit_error(board: Board, arena: int, weights: int, size: SizeReport | None) -> BoardFitError:

@@ -39,6 +39,7 @@ def run(
     size = build.size
     result.update(
         flash_bytes=size.flash_used, ram_bytes=size.ram_used, flash_total=size.flash_total,
+        runtime_code_bytes=size.runtime_code, model_data_bytes=size.model_data,
         ram_total=size.ram_total, toolchain=build.toolchain, build_dir=str(build.dir),
     )
     return result

@@ -69,14 +69,25 @@ uint64_t tk_counter_to_cycles(uint32_t delta)
 #endif
 }
 
+/* Every shipped board clock is a whole number of MHz: divide by it without 64-bit division. */
+#define TK_WHOLE_MHZ (TK_CLOCK_HZ % 1000000u == 0u && TK_CLOCK_HZ / 1000000u < 65536u)
+
 uint64_t tk_micros(void)
 {
+#if TK_WHOLE_MHZ
+    return tk_udiv64_small(tk_ticks(), TK_CLOCK_HZ / 1000000u, NULL);
+#else
     return (tk_ticks() * 1000000u) / TK_CLOCK_HZ;
+#endif
 }
 
 void tk_delay_us(uint32_t us)
 {
+#if TK_WHOLE_MHZ
+    uint64_t end = tk_ticks() + (uint64_t)us * (TK_CLOCK_HZ / 1000000u) + 1u;
+#else
     uint64_t end = tk_ticks() + ((uint64_t)us * TK_CLOCK_HZ + 999999u) / 1000000u + 1u;
+#endif
     while (tk_ticks() < end) {
     }
 }

@@ -15,13 +15,40 @@ void tk_put_line(const char *s)
     tk_put_str("\r\n");
 }
 
+/* 64-by-16-bit division from 32-bit divisions: a 64-bit `/` would link libgcc's __udivmoddi4
+ * (about 1 KB, more than the rest of this file). Correct because every partial dividend stays
+ * below d * 2^16 <= 2^32. */
+uint64_t tk_udiv64_small(uint64_t n, uint32_t d, uint32_t *rem)
+{
+    uint32_t hi = (uint32_t)(n >> 32);
+    uint32_t lo = (uint32_t)n;
+    uint32_t q_hi = hi / d;
+    uint32_t mid = ((hi % d) << 16) | (lo >> 16);
+    uint32_t q_mid = mid / d;
+    uint32_t low = ((mid % d) << 16) | (lo & 0xFFFFu);
+    if (rem != NULL) {
+        *rem = low % d;
+    }
+    return ((uint64_t)q_hi << 32) | (q_mid << 16) | (low / d);
+}
+
+int tk_streq(const char *a, const char *b)
+{
+    while (*a != '\0' && *a == *b) {
+        ++a;
+        ++b;
+    }
+    return *a == *b;
+}
+
 void tk_put_u64(uint64_t v)
 {
     char tmp[21];
     size_t n = 0;
     do {
-        tmp[n++] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
+        uint32_t digit;
+        v = tk_udiv64_small(v, 10u, &digit);
+        tmp[n++] = (char)('0' + (int)digit);
     } while (v != 0u);
     while (n > 0u) {
         tk_uart_putc(tmp[--n]);

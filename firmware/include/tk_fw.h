@@ -57,6 +57,8 @@ void tk_put_line(const char *s); /* s, then "\r\n" */
 void tk_put_u64(uint64_t v);
 void tk_put_hex(const uint8_t *p, size_t n); /* lowercase, two digits per byte */
 uint32_t tk_crc32(const uint8_t *p, size_t n); /* zlib's CRC-32 */
+uint64_t tk_udiv64_small(uint64_t n, uint32_t d, uint32_t *rem); /* d < 65536; rem may be NULL */
+int tk_streq(const char *a, const char *b); /* 1 when equal (no newlib strcmp in the image) */
 
 /* Runner (firmware/core/runner.c). */
 void tk_runner_boot(void);

@@ -1,9 +1,13 @@
 """Knowledge distillation: a small student learns from a teacher's softened outputs.
 
 Loss = alpha * CE(hard labels, student) + (1 - alpha) * T^2 * KL(teacher_T || student_T), where
-``_T`` is a softmax at temperature T (Hinton et al.). The teacher's logits are taken as log of its
-probabilities (equivalent up to a constant under softmax), so any classifier can teach. The same
-student is also trained without a teacher (same seed, epochs, augmentation) so the report says
+``_T`` is a softmax of the PRE-softmax logits divided by T (Hinton et al.); ``alpha`` weighs the
+hard labels. Both logits are read below the final softmax: the student's from its ``logits``
+layer (every zoo classifier ends Dense "logits" + Softmax), the teacher's from the input of its
+final Softmax layer when it has one (see :func:`teacher_logits`). Only a teacher whose softmax is
+fused into its last layer falls back to log-probabilities, which equal the logits up to a
+per-sample constant except where float32 probabilities underflow. The same student is also
+trained without a teacher (same seed, epochs, augmentation, early stopping) so the report says
 whether distillation helped.
 """
 
@@ -35,6 +39,30 @@ def kd_loss(num_classes: int, temperature: float, alpha: float):
     return loss
 
 
+def soft_targets(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(logits / T) in float64 (no underflow at large logit gaps), returned as float32."""
+    z = np.asarray(logits, np.float64) / temperature
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return (e / e.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def teacher_logits(teacher):
+    """A function x -> the teacher's pre-softmax logits (inference mode: no dropout, BN frozen)."""
+    import keras
+
+    last = teacher.layers[-1]
+    if isinstance(last, keras.layers.Softmax) or (
+            isinstance(last, keras.layers.Activation) and last.get_config().get("activation") == "softmax"):
+        sub = keras.Model(teacher.inputs, last.input)
+        return lambda x: sub.predict(x, verbose=0, batch_size=256)
+
+    def from_probs(x: np.ndarray) -> np.ndarray:
+        probs = teacher.predict(x, verbose=0, batch_size=256).astype(np.float64)
+        return np.log(np.clip(probs, 1e-300, 1.0))
+
+    return from_probs
+
+
 def _student(name: str, ds, width: float, seed: int):
     from tinykit.train.zoo import build_model
 
@@ -60,12 +88,10 @@ def distill(teacher_path: Path, student_name: str, width: float, data: Path, out
         raise TrainingError(f"teacher outputs {teacher.output_shape[1:]} but the data has {ds.num_classes} classes")
     n = ds.num_classes
     onehot = np.eye(n, dtype=np.float32)[ds.y["train"]]
+    teacher_z = teacher_logits(teacher)
 
     def targets(x: np.ndarray) -> np.ndarray:
-        logits = np.log(np.clip(teacher.predict(x, verbose=0, batch_size=256), 1e-8, 1.0))
-        z = logits / temperature
-        soft = np.exp(z - z.max(-1, keepdims=True))
-        return np.concatenate([onehot, soft / soft.sum(-1, keepdims=True)], axis=1)
+        return np.concatenate([onehot, soft_targets(teacher_z(x), temperature)], axis=1)
 
     student = _student(student_name, ds, width, cfg.seed)
     logits_model = keras.Model(student.inputs, student.get_layer("logits").output)
