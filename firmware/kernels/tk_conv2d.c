@@ -23,15 +23,6 @@
 
 #include "tk_dsp.h"
 
-/* -DTK_NO_FAST_REQUANT forces the general requantization (the host tests check both paths). */
-#ifdef TK_NO_FAST_REQUANT
-#define TK_FAST_REQUANT(p) 0
-#define TK_RQ_HI(p) 0
-#else
-#define TK_FAST_REQUANT(p) ((p)->fast_requant)
-#define TK_RQ_HI(p) ((p)->requant_hi)
-#endif
-
 #define TK_CONV_PIXELS 2 /* output pixels per im2col batch */
 
 static int32_t padded_depth(const tk_conv2d_params *p)

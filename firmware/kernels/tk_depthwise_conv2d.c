@@ -18,15 +18,6 @@
 
 #include "tk_dsp.h"
 
-/* -DTK_NO_FAST_REQUANT forces the general requantization (the host tests check both paths). */
-#ifdef TK_NO_FAST_REQUANT
-#define TK_FAST_REQUANT(p) 0
-#define TK_RQ_HI(p) 0
-#else
-#define TK_FAST_REQUANT(p) ((p)->fast_requant)
-#define TK_RQ_HI(p) ((p)->requant_hi)
-#endif
-
 #define TK_DW_TABLE_WORDS 34 /* per four channels: see dw_build_table */
 
 /* Width of a padded row: every input column any output pixel of the row reads. */

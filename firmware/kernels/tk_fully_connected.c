@@ -16,15 +16,6 @@
 
 #include "tk_dsp.h"
 
-/* -DTK_NO_FAST_REQUANT forces the general requantization (the host tests check both paths). */
-#ifdef TK_NO_FAST_REQUANT
-#define TK_FAST_REQUANT(p) 0
-#define TK_RQ_HI(p) 0
-#else
-#define TK_FAST_REQUANT(p) ((p)->fast_requant)
-#define TK_RQ_HI(p) ((p)->requant_hi)
-#endif
-
 static int32_t padded_depth(const tk_fully_connected_params *p)
 {
     return (p->depth + 3) & ~3;

@@ -64,7 +64,8 @@ def train_cmd(data_path, model_name, width, epochs, batch_size, lr, patience, se
 @click.option("--width", type=float, default=0.5, show_default=True)
 @click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
 @click.option("--temperature", type=float, default=4.0, show_default=True)
-@click.option("--alpha", type=float, default=0.3, show_default=True, help="weight of the hard-label loss (1 - alpha weighs the T^2-scaled soft loss)")
+@click.option("--alpha", type=float, default=0.3, show_default=True,
+              help="weight of the hard-label loss (1 - alpha weighs the T^2-scaled soft loss)")
 @click.option("--epochs", type=int, default=30, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True)

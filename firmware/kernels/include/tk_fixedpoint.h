@@ -252,4 +252,15 @@ TK_INLINE int32_t tk_clamp_s8(int32_t v, int32_t lo, int32_t hi, int full)
 }
 #endif
 
+/* Which requantization a conv/depthwise/FC layer may use (the generator proves the fast ones
+ * exact per layer and sets fast_requant / requant_hi in its params). -DTK_NO_FAST_REQUANT forces
+ * the general requantization, so the host tests check the bytes of both paths. */
+#ifdef TK_NO_FAST_REQUANT
+#define TK_FAST_REQUANT(p) 0
+#define TK_RQ_HI(p) 0
+#else
+#define TK_FAST_REQUANT(p) ((p)->fast_requant)
+#define TK_RQ_HI(p) ((p)->requant_hi)
+#endif
+
 #endif /* TK_FIXEDPOINT_H */
