@@ -130,3 +130,13 @@ def test_quantize_refuses_mismatched_data(tiny_model, tmp_path):
     np.savez(tmp_path / "d.npz", x=rng.normal(size=(40, 49, 10, 1)), y=rng.integers(0, 7, 40))
     assert_user_error(run_cli("quantize", tiny_model, "--data", tmp_path / "d.npz", "-o", tmp_path / "q.tflite"),
                       "outputs but")
+
+
+def test_inspect_quantizes_a_keras_model_given_data(tiny_model, tiny_kws):
+    """`inspect` on a Keras file with --data calibrates it and reports the int8 model."""
+    result = run_cli("inspect", str(tiny_model), "--data", str(tiny_kws), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["totals"]["macs"] > 0 and report["unsupported_ops"] == []
+    assert report["ops"][0]["op"] == "CONV_2D"
+    assert report["model"]["inputs"][0]["dtype"] == "int8"
