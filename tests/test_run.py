@@ -133,3 +133,8 @@ def test_bench_cli_json_hello_world(tmp_path):
     assert row["mismatched_bytes"] == 0 and row["tflm_ref_instructions"] == 5_296
     assert json.loads((tmp_path / "hello_world" / "results.json").read_text())["inputs"] == 2
     assert json.loads((tmp_path / "bench.json").read_text()) == data
+
+
+def test_run_missing_model_is_one_error_line(tmp_path):
+    assert_one_error_line(invoke("run", str(tmp_path / "missing.tflite"), "-o", str(tmp_path / "out")),
+                          "no such model file")

@@ -12,7 +12,8 @@ from rich.table import Table
 from tinykit.boards import DEFAULT_BOARD, board_summary, list_boards
 from tinykit.build import BuildResult, build_firmware, read_build_record
 from tinykit.cli import main
-from tinykit.errors import FlashError, ModelFormatError
+from tinykit.errors import FlashError
+from tinykit.models import resolve_model
 
 
 def _kib(n: int) -> str:
@@ -58,19 +59,6 @@ def _size_table(res: BuildResult) -> Table:
     return table
 
 
-def _model_path(model: str) -> Path:
-    """A .tflite path, or the short name of a bundled reference model (kws, ic, vww, ad, hello_world)."""
-    from tinykit.models import REFERENCE_MODELS, reference_model
-
-    path = Path(model)
-    if path.is_file():
-        return path
-    if model in REFERENCE_MODELS:
-        return reference_model(model)
-    raise ModelFormatError(f"no such model file: {model}",
-                           hint=f"give a .tflite path or one of {', '.join(REFERENCE_MODELS)}")
-
-
 @main.command()
 @click.argument("model")
 @click.option("--board", "-b", default=DEFAULT_BOARD, show_default=True, help="Board id (see `tinykit boards`).")
@@ -80,7 +68,7 @@ def _model_path(model: str) -> Path:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def build(model: str, board: str, out_dir: Path, energy: bool, as_json: bool) -> None:
     """Generate the model library for MODEL and build firmware for BOARD (size report vs its limits)."""
-    res = build_firmware(_model_path(model), board, out_dir, energy_mode=energy)
+    res = build_firmware(resolve_model(model), board, out_dir, energy_mode=energy)
     if as_json:
         click.echo(json.dumps({"elf": str(res.elf), "dir": str(res.dir), "board": res.board,
                                "toolchain": res.toolchain, "model_sha256": res.model_sha256,

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from tinykit.cli import main
 from tinykit.errors import DeviceError, TinykitError
+from tinykit.models import resolve_model
 
 DEVICE_FILE = "device.json"  # written by `tinykit flash DIR`: {"url", "pid", "board"}
 BUILD_RECORD = "build.json"  # written by build_firmware: model, toolchain, sizes
@@ -47,19 +48,6 @@ def _build_info(build_dir: Path) -> dict:
              "flash_total": size.get("flash_total"), "ram_total": size.get("ram_total")}
     return {"model": Path(model) if model and Path(model).is_file() else None,
             "toolchain": record.get("toolchain"), "sizes": {k: v for k, v in sizes.items() if v is not None}}
-
-
-def _model_arg(value: str) -> Path:
-    """A .tflite path, or the short name of a bundled reference model (kws, ic, vww, ad, hello_world)."""
-    from tinykit.models import REFERENCE_MODELS, reference_model
-
-    path = Path(value)
-    if path.is_file():
-        return path
-    if value in REFERENCE_MODELS:
-        return reference_model(value)
-    raise TinykitError(f"model {value} does not exist",
-                       hint=f"give a .tflite path or a bundled model: {', '.join(REFERENCE_MODELS)}")
 
 
 def _progress(quiet: bool):
@@ -117,7 +105,7 @@ def measure_command(board_id, port, build_dir, model, inputs_path, labels_path, 
     if output is not None:
         report.check_writable(output)
     info = _build_info(build_dir) if build_dir else {"model": None, "toolchain": None, "sizes": {}}
-    model = _model_arg(str(model)) if model is not None else info["model"]
+    model = resolve_model(str(model)) if model is not None else info["model"]
     url = port or _device_url(build_dir, board.id)
     console = Console(stderr=as_json)
     req = MeasureRequest(url=url, board=board, model_path=model, inputs_path=inputs_path,
@@ -144,7 +132,7 @@ def run_command(model, board_id, out_dir, port, num_inputs, runs, as_json, trace
     from tinykit.boards import load_board
     from tinykit.run import run
 
-    model = _model_arg(model)
+    model = resolve_model(model)
     board = load_board(board_id)
     output = report.check_writable(out_dir / "results.json")
     console = Console(stderr=as_json)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tinykit.errors import ModelFormatError
+
 MODELS_DIR = Path(__file__).resolve().parent
 
 # Short names used by the CLI, tests and benchmarks.
@@ -20,6 +22,17 @@ def reference_model(name: str) -> Path:
     """Path of a bundled model by short name (``kws``) or file name (``kws_ref_model.tflite``)."""
     file_name = REFERENCE_MODELS.get(name, name)
     return MODELS_DIR / file_name
+
+
+def resolve_model(value: str | Path) -> Path:
+    """A model file path, or the short name of a bundled model (``kws``) for commands that accept both."""
+    path = Path(value)
+    if path.is_file():
+        return path
+    if str(value) in REFERENCE_MODELS:
+        return reference_model(str(value))
+    raise ModelFormatError(f"no such model file: {value}",
+                           hint=f"give a .tflite path or a bundled model: {', '.join(REFERENCE_MODELS)}")
 
 
 def all_reference_models() -> dict[str, Path]:
