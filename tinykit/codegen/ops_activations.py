@@ -66,8 +66,9 @@ def table_call(op, graph, ctx, fn: Callable[[int], int], what: str) -> KernelCal
 # ---- per-op integer semantics (TFLM Prepare + reference Eval), one int8 value at a time ------
 
 
-def logistic_fn(in_scale: float, in_zp: int) -> Callable[[int], int]:
-    """reference_integer_ops::Logistic with LogisticPrepare's frexp multiplier (Q4 input)."""
+def _q4_saturating_fn(in_scale: float, in_zp: int, body: Callable[[int, int, int], int]) -> Callable[[int], int]:
+    """LOGISTIC/TANH share their Prepare: a frexp multiplier onto a Q4 input and an input radius
+    beyond which the output saturates; ``body(v, mult, shift)`` computes the value inside it."""
     mult, shift = fx.frexp_multiplier(float(f32(in_scale)) * float(1 << 27))
     radius = fx.calculate_input_radius(4, shift, 31)
 
@@ -77,26 +78,21 @@ def logistic_fn(in_scale: float, in_zp: int) -> Callable[[int], int]:
             return INT8_MIN
         if v >= radius:
             return INT8_MAX
-        q0 = fx.logistic(fx.mbqm(v, mult, shift), 4)
-        return fx.rdbpot(q0, 23) - 128
+        return body(v, mult, shift)
 
     return fn
+
+
+def logistic_fn(in_scale: float, in_zp: int) -> Callable[[int], int]:
+    """reference_integer_ops::Logistic with LogisticPrepare's frexp multiplier (Q4 input)."""
+    return _q4_saturating_fn(
+        in_scale, in_zp, lambda v, mult, shift: fx.rdbpot(fx.logistic(fx.mbqm(v, mult, shift), 4), 23) - 128)
 
 
 def tanh_fn(in_scale: float, in_zp: int) -> Callable[[int], int]:
     """reference_integer_ops::Tanh (int8) with TanhPrepare's frexp multiplier (Q4 input)."""
-    mult, shift = fx.frexp_multiplier(float(f32(in_scale)) * float(1 << 27))
-    radius = fx.calculate_input_radius(4, shift, 31)
-
-    def fn(x: int) -> int:
-        v = x - in_zp
-        if v <= -radius:
-            return INT8_MIN
-        if v >= radius:
-            return INT8_MAX
-        return fx.rdbpot(fx.tanh(fx.mbqm(v, mult, shift), 4), 24)
-
-    return fn
+    return _q4_saturating_fn(
+        in_scale, in_zp, lambda v, mult, shift: fx.rdbpot(fx.tanh(fx.mbqm(v, mult, shift), 4), 24))
 
 
 def relu_fn(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> Callable[[int], int]:
