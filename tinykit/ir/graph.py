@@ -81,8 +81,10 @@ class Operator:
     ``inputs`` may contain ``-1`` for an optional input that is absent (e.g. a bias).
     ``options`` holds the decoded builtin options with snake_case keys and enum values as strings
     (``{"padding": "SAME", "stride_w": 1, "fused_activation_function": "RELU6", ...}``).
-    ``output_shapes`` and ``macs`` are computed by the op's handler; ``supported`` is False when no
-    handler exists or the handler rejected an option (``unsupported_reason`` says why).
+    ``options_type`` names the builtin options table the file carries (``"Conv2DOptions"``; ``""``
+    when it has none). ``intermediates`` lists the op's intermediate tensors (16x8 LSTM scales).
+    ``macs`` is computed by the op's handler; ``supported`` is False when no handler exists or the
+    handler rejected an option (``unsupported_reason`` says why).
     """
 
     index: int
@@ -90,6 +92,8 @@ class Operator:
     options: Mapping[str, Any]
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+    options_type: str = ""
+    intermediates: tuple[int, ...] = ()
     macs: int = 0
     supported: bool = True
     unsupported_reason: str = ""

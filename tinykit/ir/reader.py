@@ -26,6 +26,7 @@ QUANTIZE_HINT = "quantize it with `tinykit quantize MODEL --data DATASET -o mode
 
 _TENSOR_TYPES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 _OPCODES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+_OPTION_TABLES = {v: k for k, v in vars(schema.BuiltinOptions).items() if not k.startswith("_")}
 _OPTION_ENUMS = {
     "padding": {v: k for k, v in vars(schema.Padding).items() if not k.startswith("_")},
     "fused_activation_function": {
@@ -212,7 +213,17 @@ def _operator(index: int, op: Any, opcode: Any, num_tensors: int, source: str) -
         options=decode_options(op.builtinOptions),
         inputs=_indices(op.inputs, num_tensors, source, f"operator {index} ({name}) input"),
         outputs=_indices(op.outputs, num_tensors, source, f"operator {index} ({name}) output"),
+        options_type=_option_table_name(op.builtinOptionsType, op.builtinOptions),
+        intermediates=_indices(op.intermediates, num_tensors, source, f"operator {index} ({name}) intermediate"),
     )
+
+
+def _option_table_name(type_code: int, options: Any) -> str:
+    """Name of the options table, or "" when the op has none (type NONE or no table)."""
+    if options is None:
+        return ""
+    name = _OPTION_TABLES.get(int(type_code), f"BuiltinOptions{int(type_code)}")
+    return "" if name == "NONE" else name
 
 
 def decode_options(options: Any) -> dict[str, Any]:

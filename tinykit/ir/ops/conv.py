@@ -1,0 +1,118 @@
+"""Weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from tinykit.ir.graph import Graph, Operator
+from tinykit.ir.ops.base import (
+    OpHandler,
+    constant_weights,
+    conv_out,
+    input_tensor,
+    output_tensor,
+    register,
+    require_activation,
+    require_padding,
+    unsupported,
+)
+
+
+@register
+class Conv2D(OpHandler):
+    opcode = "CONV_2D"
+    num_inputs = (2, 3)
+    options_table = "Conv2DOptions"
+    options_required = True
+    input_ranks = MappingProxyType({0: (4,), 1: (4,), 2: (1,)})
+
+    def validate(self, op: Operator, graph: Graph) -> None:
+        super().validate(op, graph)
+        require_padding(op)
+        require_activation(op)
+        weights = constant_weights(op, graph)
+        if input_tensor(graph, op, 0).shape[3] != weights.shape[3]:
+            raise unsupported(op, "grouped convolution (input channels differ from filter depth)")
+
+    def output_shapes(self, op, graph):
+        n, h, w, _ = input_tensor(graph, op, 0).shape
+        out_c, kh, kw, _ = input_tensor(graph, op, 1).shape
+        o = op.options
+        return [(n, conv_out(h, kh, o["stride_h"], o["dilation_h_factor"], o["padding"]),
+                 conv_out(w, kw, o["stride_w"], o["dilation_w_factor"], o["padding"]), out_c)]
+
+    def macs(self, op, graph):
+        _, kh, kw, in_c = input_tensor(graph, op, 1).shape
+        return output_tensor(graph, op).num_elements * kh * kw * in_c
+
+    def scratch_bytes(self, op, graph):
+        # = tk_conv2d_s8_buffer_size(): 2 pixels x ((int8 + int16) x K padded to 4 + int32 x (out_c + 1))
+        out_c, kh, kw, in_c = input_tensor(graph, op, 1).shape
+        return 2 * 3 * ((kh * kw * in_c + 3) // 4 * 4) + 2 * 4 * (out_c + 1)
+
+
+@register
+class DepthwiseConv2D(OpHandler):
+    opcode = "DEPTHWISE_CONV_2D"
+    num_inputs = (2, 3)
+    options_table = "DepthwiseConv2DOptions"
+    options_required = True
+    input_ranks = MappingProxyType({0: (4,), 1: (4,), 2: (1,)})
+
+    def validate(self, op: Operator, graph: Graph) -> None:
+        super().validate(op, graph)
+        require_padding(op)
+        require_activation(op)
+        weights = constant_weights(op, graph)
+        in_c = input_tensor(graph, op, 0).shape[3]
+        multiplier = op.options.get("depth_multiplier", 1) or weights.shape[3] // in_c
+        if weights.shape[3] != in_c * multiplier:
+            raise unsupported(op, f"filter depth {weights.shape[3]} != input channels x depth multiplier")
+
+    def output_shapes(self, op, graph):
+        n, h, w, _ = input_tensor(graph, op, 0).shape
+        _, kh, kw, out_c = input_tensor(graph, op, 1).shape
+        o = op.options
+        return [(n, conv_out(h, kh, o["stride_h"], o["dilation_h_factor"], o["padding"]),
+                 conv_out(w, kw, o["stride_w"], o["dilation_w_factor"], o["padding"]), out_c)]
+
+    def macs(self, op, graph):
+        _, kh, kw, _ = input_tensor(graph, op, 1).shape
+        return output_tensor(graph, op).num_elements * kh * kw
+
+    def scratch_bytes(self, op, graph):
+        # = tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows, plus 34 int32 per
+        # four channels for the 3x3 fast path's table (3x3, dilation 1, multiplier 1, channels % 4 == 0)
+        _, kh, kw, out_c = input_tensor(graph, op, 1).shape
+        in_c, out_w = input_tensor(graph, op, 0).shape[3], output_tensor(graph, op).shape[2]
+        dilation_w = op.options.get("dilation_w_factor", 1)
+        rows = kh * ((out_w - 1) * op.options.get("stride_w", 1) + (kw - 1) * dilation_w + 1) * in_c
+        table = kh == 3 and kw == 3 and dilation_w == 1 and in_c % 4 == 0 and out_c == in_c
+        return rows + (34 * 4 * (in_c // 4) if table else 0)
+
+
+@register
+class FullyConnected(OpHandler):
+    opcode = "FULLY_CONNECTED"
+    num_inputs = (2, 3)
+    options_table = "FullyConnectedOptions"
+    input_ranks = MappingProxyType({1: (2,), 2: (1,)})
+
+    def validate(self, op: Operator, graph: Graph) -> None:
+        super().validate(op, graph)
+        require_activation(op)
+        constant_weights(op, graph)
+        if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
+            raise unsupported(op, f"weights format {op.options['weights_format']}")
+        if input_tensor(graph, op, 0).num_elements % input_tensor(graph, op, 1).shape[1]:
+            raise unsupported(op, "input size is not a multiple of the weights' depth")
+
+    def output_shapes(self, op, graph):
+        units, depth = input_tensor(graph, op, 1).shape
+        inp = input_tensor(graph, op, 0)
+        if op.options.get("keep_num_dims"):
+            return [(*inp.shape[:-1], units)]
+        return [(inp.num_elements // depth, units)]
+
+    def macs(self, op, graph):
+        return output_tensor(graph, op).num_elements * input_tensor(graph, op, 1).shape[1]
