@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +38,13 @@ class Case:
     float_io: bool = False
     rep_range: tuple[float, float] = (-1.0, 1.0)
     exhaustive: bool = False  # int8 inputs: every byte value (and, for two inputs, every pair) is fed
+    activations: str = "int8"  # "int16": 16x8 conversion (int16 activations, int8 weights, int64 bias)
     edit: Callable[[object], None] | None = None  # optional flatbuffer edit after conversion
 
     def key(self) -> str:
         parts = [CACHE_VERSION, _tf_version(), inspect.getsource(convert), inspect.getsource(_randomize),
                  inspect.getsource(self.build), repr(sorted(self.kwargs.items())),
-                 repr((self.per_channel, self.float_io, self.rep_range))]
+                 repr((self.per_channel, self.float_io, self.rep_range, self.activations))]
         if self.edit is not None:
             parts.append(inspect.getsource(self.edit))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
@@ -105,10 +107,14 @@ def convert(case: Case) -> Path:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if case.activations == "int16":
+        ops_set, io_type = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8, tf.int16
+    else:
+        ops_set, io_type = tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.int8
+    converter.target_spec.supported_ops = [ops_set]
     if not case.float_io:
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        converter.inference_input_type = io_type
+        converter.inference_output_type = io_type
     if not case.per_channel:
         converter._experimental_disable_per_channel = True
     data = converter.convert()
@@ -635,3 +641,80 @@ def exhaustive_inputs(sizes: list[int]) -> list[bytes]:
     against input 1, every pair of values meets once (ADD/MUL all-pairs cases)."""
     count = max((256 + n - 1) // n for n in sizes)
     return [b"".join(bytes((j * n + t) % 256 for t in range(n)) for n in sizes) for j in range(count)]
+
+
+# ---------------------------------------------------------------------------------------------
+# checking a case against the reference runtime
+
+RANDOM_INPUTS = 16
+
+
+def graph_of(case: Case):
+    from tinykit.ir import read_model
+
+    return read_model(convert(case))
+
+
+def case_inputs(case: Case, path: Path) -> list[bytes]:
+    """Seeded random inputs, plus every byte value for ``exhaustive`` cases and rounding ties for
+    float-input cases."""
+    from tinykit import oracle
+
+    seed = zlib.crc32(case.name.encode())
+    blobs = oracle.random_inputs(path, RANDOM_INPUTS, seed=seed)
+    if case.exhaustive:
+        blobs = exhaustive_inputs([spec.nbytes for spec in oracle.input_specs(path)]) + blobs
+    if case.float_io:
+        blobs += _rounding_tie_inputs(path)
+    return blobs
+
+
+def _rounding_tie_inputs(path: Path) -> list[bytes]:
+    """Float inputs at and next to the half-way points of the input QUANTIZE's grid (round half away).
+
+    Values with |x / scale| >= 2^31 are left out: TFLM's float -> int32 cast is undefined there
+    (the x86 oracle yields INT32_MIN, hence -128, for a huge positive input; tinykit saturates).
+    """
+    graph = read_path(path)
+    quant = next(op for op in graph.operators if op.opcode == "QUANTIZE")
+    scale = np.float32(graph.tensors[quant.outputs[0]].scale)
+    k = np.arange(-140, 140, dtype=np.float32) + np.float32(0.5)
+    ties = (k * scale).astype(np.float32)
+    values = np.concatenate([ties, np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, np.float32(-np.inf)),
+                             np.array([0.0, -0.0, 1e6, -1e6], np.float32)])
+    n = graph.tensors[graph.inputs[0]].num_elements
+    values = np.resize(values, ((values.size + n - 1) // n) * n).astype(np.float32)
+    return [chunk.tobytes() for chunk in values.reshape(-1, n)]
+
+
+def read_path(path: Path):
+    from tinykit.ir import read_model
+
+    return read_model(path)
+
+
+def check_bit_exact(case: Case) -> None:
+    """Convert (cached), check the intended ops are there, generate, compile and compare every
+    output byte with the tflite-micro runtime on the case's inputs; AssertionError on a difference."""
+    from tinykit import oracle
+    from tinykit.verify import load_host_model
+
+    name = case.name
+    path = convert(case)
+    graph = graph_of(case)
+    ops = {op.opcode for op in graph.operators}
+    assert set(case.expect) <= ops, f"{name}: converter produced {sorted(ops)}, expected {case.expect}"
+    host, _ = load_host_model(path)
+    blobs = case_inputs(case, path)
+    refs = oracle.reference_outputs(path, blobs)
+    sizes, offset = host.input_sizes, 0
+    for k, (blob, ref) in enumerate(zip(blobs, refs, strict=True)):
+        parts, offset = [], 0
+        for size in sizes:
+            parts.append(blob[offset:offset + size])
+            offset += size
+        ours = host.run(parts)
+        for i, (a, b) in enumerate(zip(ours, ref, strict=True)):
+            if a != b:
+                diff = np.nonzero(np.frombuffer(a, np.uint8) != np.frombuffer(b, np.uint8))[0]
+                raise AssertionError(f"{name}: input {k} output {i}: {len(diff)} bytes differ, first at byte {diff[0]}")

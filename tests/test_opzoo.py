@@ -21,7 +21,6 @@ from tinykit import oracle
 
 pytestmark = pytest.mark.host
 
-RANDOM_INPUTS = 16
 KERNEL_DIR = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
 MY_KERNELS = ("tk_lut.c", "tk_quantize.c", "tk_pool.c", "tk_mean.c", "tk_elementwise.c", "tk_softmax.c",
               "tk_pad.c", "tk_concat.c")
@@ -47,92 +46,28 @@ OPTION_CHECKS = (
 )
 
 
-def _graph(case: opzoo.Case):
-    from tinykit.ir import read_model
-
-    return read_model(opzoo.convert(case))
-
-
-def _inputs(case: opzoo.Case, path: Path) -> list[bytes]:
-    seed = zlib.crc32(case.name.encode())
-    blobs = oracle.random_inputs(path, RANDOM_INPUTS, seed=seed)
-    if case.exhaustive:
-        blobs = opzoo.exhaustive_inputs([spec.nbytes for spec in oracle.input_specs(path)]) + blobs
-    if case.float_io:
-        blobs += _rounding_tie_inputs(path)
-    return blobs
-
-
-def _rounding_tie_inputs(path: Path) -> list[bytes]:
-    """Float inputs at and next to the half-way points of the input QUANTIZE's grid (round half away).
-
-    Values with |x / scale| >= 2^31 are left out: TFLM's float -> int32 cast is undefined there
-    (the x86 oracle yields INT32_MIN, hence -128, for a huge positive input; tinykit saturates).
-    """
-    graph = _graph_of(path)
-    quant = next(op for op in graph.operators if op.opcode == "QUANTIZE")
-    scale = np.float32(graph.tensors[quant.outputs[0]].scale)
-    k = np.arange(-140, 140, dtype=np.float32) + np.float32(0.5)
-    ties = (k * scale).astype(np.float32)
-    values = np.concatenate([ties, np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, np.float32(-np.inf)),
-                             np.array([0.0, -0.0, 1e6, -1e6], np.float32)])
-    n = graph.tensors[graph.inputs[0]].num_elements
-    values = np.resize(values, ((values.size + n - 1) // n) * n).astype(np.float32)
-    return [chunk.tobytes() for chunk in values.reshape(-1, n)]
-
-
-def _graph_of(path: Path):
-    from tinykit.ir import read_model
-
-    return read_model(path)
-
-
 @pytest.mark.parametrize("name", [c.name for c in opzoo.CASES])
 def test_opzoo_bit_exact(name: str) -> None:
-    _check_bit_exact(opzoo.CASES_BY_NAME[name])
+    opzoo.check_bit_exact(opzoo.CASES_BY_NAME[name])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [c.name for c in opzoo.SWEEP_CASES])
 def test_opzoo_sweep_bit_exact(name: str) -> None:
     """Randomized shapes and options (seeded): pools, ADD/MUL broadcasts, softmax, pad, concat, mean, convs."""
-    _check_bit_exact(opzoo.CASES_BY_NAME[name])
-
-
-def _check_bit_exact(case: opzoo.Case) -> None:
-    from tinykit.verify import load_host_model
-
-    name = case.name
-    path = opzoo.convert(case)
-    graph = _graph(case)
-    ops = {op.opcode for op in graph.operators}
-    assert set(case.expect) <= ops, f"{name}: converter produced {sorted(ops)}, expected {case.expect}"
-    host, _ = load_host_model(path)
-    blobs = _inputs(case, path)
-    refs = oracle.reference_outputs(path, blobs)
-    sizes, offset = host.input_sizes, 0
-    for k, (blob, ref) in enumerate(zip(blobs, refs, strict=True)):
-        parts, offset = [], 0
-        for size in sizes:
-            parts.append(blob[offset:offset + size])
-            offset += size
-        ours = host.run(parts)
-        for i, (a, b) in enumerate(zip(ours, ref, strict=True)):
-            if a != b:
-                diff = np.nonzero(np.frombuffer(a, np.uint8) != np.frombuffer(b, np.uint8))[0]
-                pytest.fail(f"{name}: input {k} output {i}: {len(diff)} bytes differ, first at byte {diff[0]}")
+    opzoo.check_bit_exact(opzoo.CASES_BY_NAME[name])
 
 
 def test_opzoo_covers_every_issue_op() -> None:
     seen = set()
     for case in opzoo.CASES:
-        seen |= {op.opcode for op in _graph(case).operators}
+        seen |= {op.opcode for op in opzoo.graph_of(case).operators}
     assert set(opzoo.ISSUE_OPS) <= seen, f"missing from the zoo: {sorted(set(opzoo.ISSUE_OPS) - seen)}"
 
 
 @pytest.mark.parametrize(("name", "opcode", "option", "value"), OPTION_CHECKS)
 def test_opzoo_options_present(name: str, opcode: str, option: str, value: object) -> None:
-    graph = _graph(opzoo.CASES_BY_NAME[name])
+    graph = opzoo.graph_of(opzoo.CASES_BY_NAME[name])
     found = [op.options.get(option) for op in graph.operators if op.opcode == opcode]
     assert value in found, f"{name}: {opcode}.{option} values {found}, expected {value!r}"
 
@@ -142,7 +77,7 @@ def test_opzoo_options_present(name: str, opcode: str, option: str, value: objec
 def test_opzoo_weight_quantization_granularity(name: str) -> None:
     """per_channel=False really gives one weight scale; per-channel conv/dw weights have several."""
     case = opzoo.CASES_BY_NAME[name]
-    graph = _graph(case)
+    graph = opzoo.graph_of(case)
     weighted = [op for op in graph.operators if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")]
     assert weighted
     for op in weighted:
@@ -154,7 +89,7 @@ def test_opzoo_weight_quantization_granularity(name: str) -> None:
 
 
 def test_opzoo_softmax_beta_is_not_one() -> None:
-    graph = _graph(opzoo.CASES_BY_NAME["softmax_beta"])
+    graph = opzoo.graph_of(opzoo.CASES_BY_NAME["softmax_beta"])
     betas = [op.options["beta"] for op in graph.operators if op.opcode == "SOFTMAX"]
     assert betas and all(abs(b - 0.37) < 1e-6 for b in betas)
 
@@ -385,7 +320,7 @@ def test_mean_over_quantizations(case_name: str, trial: int, tmp_path: Path) -> 
     rng = np.random.default_rng(3000 + trial)
     in_q, out_q = [(float(np.float32(10 ** rng.uniform(-3, 0))), int(rng.integers(-128, 128))) for _ in range(2)]
     path = opzoo.convert(opzoo.CASES_BY_NAME[case_name])
-    if _graph_of(path).operators[0].opcode != "MEAN":  # the keep-dims case starts with a CONV_2D
+    if opzoo.read_path(path).operators[0].opcode != "MEAN":  # the keep-dims case starts with a CONV_2D
         edit = _requantize_mean_only(in_q, out_q)
     else:
         edit = _requantize_single(in_q, out_q)
