@@ -13,7 +13,7 @@ from pathlib import Path
 
 import serial
 
-from tinykit.build import ModelIO
+from tinykit.firmware.build import ModelIO
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "fw_model"
 READ_TIMEOUT_S = 30.0

@@ -39,7 +39,7 @@ def png_is_not_blank(path: Path) -> bool:
 
 def fake_lab_result(out: Path, model: Path, wav: Path):
     """A LabResult as run_lab would fill it, for rendering the report without running the lab."""
-    from tinykit.lab import LabConfig, LabResult
+    from tinykit.lab.kws import LabConfig, LabResult
 
     macs = 100_000
     res = LabResult(out, LabConfig(words=("yes", "no")))

@@ -41,8 +41,8 @@ def host_harness(tmp: Path, labels: list[str], smooth: int = 3, threshold: float
     import math
     import subprocess
 
-    from tinykit import frontend as fe
-    from tinykit import stream as st
+    from tinykit.audio import frontend as fe
+    from tinykit.audio import stream as st
 
     fe_src = fe.render_frontend(FeatureConfig(), 0.5, 0, tmp / "frontend", fixed=False)
     ctx = st.StreamContext(banner="test", model_name="fake", max_payload=st.MAX_PAYLOAD, ring_samples=1024,

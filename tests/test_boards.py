@@ -8,7 +8,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tinykit.boards import (
+from tinykit.cli import main
+from tinykit.errors import BoardError
+from tinykit.targets.boards import (
     BOARDS_DIR,
     attachment,
     board_ids,
@@ -17,8 +19,6 @@ from tinykit.boards import (
     load_board,
     parse_board,
 )
-from tinykit.cli import main
-from tinykit.errors import BoardError
 
 pytestmark = pytest.mark.host
 

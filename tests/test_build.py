@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from firmware_helpers import FIXTURE_IO, FixtureLibrary
 
-from tinykit.boards import load_board
-from tinykit.build import build_firmware, crc32_mpeg2, parse_pin, read_build_record
 from tinykit.cli import main
 from tinykit.errors import BoardFitError, BuildError, ToolMissingError
+from tinykit.firmware.build import build_firmware, crc32_mpeg2, parse_pin, read_build_record
 from tinykit.models import reference_model
+from tinykit.targets.boards import load_board
 
 REAL_BOARDS = ["nucleo-l4r5zi", "nano33ble", "pico", "stm32f746g-disco"]
 

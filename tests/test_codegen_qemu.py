@@ -19,10 +19,10 @@ M0_MODELS = ("conv_same_stride2_relu", "depthwise_multipliers", "fc_stack")
 
 
 def _device_mismatches(path, board_id, build_dir, n=3) -> int:
-    from tinykit.boards import load_board
-    from tinykit.build import build_firmware
     from tinykit.device import DeviceClient
+    from tinykit.firmware.build import build_firmware
     from tinykit.flash import get_flasher
+    from tinykit.targets.boards import load_board
 
     board = load_board(board_id)
     try:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from firmware_helpers import FIXTURE_DIR, FIXTURE_IO, FixtureLibrary, RawDevice, fixture_outputs
 
-from tinykit.build import build_firmware
+from tinykit.firmware.build import build_firmware
 from tinykit.flash import get_flasher
 from tinykit.models import reference_model
 

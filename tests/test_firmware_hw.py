@@ -10,10 +10,10 @@ import pytest
 from firmware_helpers import RawDevice
 from test_firmware import INPUTS_PER_BOARD, _oracle
 
-from tinykit.boards import load_board
-from tinykit.build import build_firmware
+from tinykit.firmware.build import build_firmware
 from tinykit.flash import get_flasher
 from tinykit.models import reference_model
+from tinykit.targets.boards import load_board
 
 pytestmark = pytest.mark.hw
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pipeline_helpers import assert_user_error, run_cli
 
-from tinykit.boards import estimate_fit, load_board
+from tinykit.targets.boards import estimate_fit, load_board
 
 # session fixtures shared by the pipeline tests
 tiny_kws, tiny_model = pipeline_helpers.tiny_kws, pipeline_helpers.tiny_model

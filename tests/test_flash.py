@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from elftools.elf.elffile import ELFFile
 from firmware_helpers import FIXTURE_IO, FixtureLibrary, RawDevice
 
-from tinykit.build import build_firmware
 from tinykit.cli import main
 from tinykit.errors import FlashError, ToolMissingError
+from tinykit.firmware.build import build_firmware
 from tinykit.flash import get_flasher
 from tinykit.flash.probes import OpenocdFlasher, PyocdFlasher
 from tinykit.flash.qemu import QemuFlasher

@@ -11,7 +11,7 @@ import pytest
 from frontend_helpers import calibrated_quantization, speech_clips, synthetic_clips
 
 from tinykit import __version__
-from tinykit import frontend as fe
+from tinykit.audio import frontend as fe
 from tinykit.data.features import FeatureConfig
 from tinykit.errors import DataError, ModelFormatError
 

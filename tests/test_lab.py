@@ -15,7 +15,7 @@ from stream_helpers import have_tools, reference_kws_dir
 
 from tinykit.cli import main
 from tinykit.data.wav import read_wav, write_wav
-from tinykit.lab import make_sentence, match_detections
+from tinykit.lab.kws import make_sentence, match_detections
 
 
 def test_match_detections_needs_the_word_inside_the_window() -> None:
@@ -49,7 +49,7 @@ def test_sentence_places_words_between_noise(tmp_path: Path) -> None:
 
 
 def _render(tmp_path: Path) -> Path:
-    from tinykit.lab_report import write_report
+    from tinykit.lab.report import write_report
 
     model = reference_kws_dir(tmp_path / "model")
     wav = tmp_path / "s.wav"

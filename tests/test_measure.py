@@ -258,7 +258,7 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
 
 def test_real_board_reports_cycles_and_microseconds(sim):
     """A non-emulated board: cycles per inference and µs at the board clock (simulated device)."""
-    from tinykit.boards import load_board
+    from tinykit.targets.boards import load_board
 
     board = load_board("nucleo-l4r5zi")
     server = sim(board=board.id)

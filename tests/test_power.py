@@ -139,7 +139,7 @@ def test_estimate_errors():
 
 
 def test_estimate_on_the_real_board_file():
-    boards = pytest.importorskip("tinykit.boards")
+    boards = pytest.importorskip("tinykit.targets.boards")
     board = boards.load_board("nucleo-l4r5zi")
     est = estimate_energy(board, board.clock_hz)  # one second of run time
     assert est.energy_uj == pytest.approx(board.power.active_current_ma * board.power.supply_voltage_v * 1000)

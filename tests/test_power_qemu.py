@@ -31,9 +31,9 @@ HELLO = reference_model("hello_world")
 )
 def test_measure_power_on_emulated_board(kind, energy_mode, tmp_path, monkeypatch):
     from tinykit import measure
-    from tinykit.boards import load_board
-    from tinykit.build import build_firmware
+    from tinykit.firmware.build import build_firmware
     from tinykit.flash import get_flasher
+    from tinykit.targets.boards import load_board
 
     board = load_board("qemu-m4")
     build = build_firmware(HELLO, board, tmp_path / "build", energy_mode=energy_mode)

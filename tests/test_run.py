@@ -54,10 +54,10 @@ def test_run_hello_world_json_is_bit_exact(tmp_path):
 @pytest.mark.qemu
 @needs_qemu
 def test_measure_twenty_inputs_over_qemu_link(tmp_path):
-    from tinykit.boards import load_board
-    from tinykit.build import build_firmware
+    from tinykit.firmware.build import build_firmware
     from tinykit.flash import get_flasher
     from tinykit.measure import MeasureRequest, measure
+    from tinykit.targets.boards import load_board
 
     board = load_board("qemu-m4")
     model = reference_model("ad")
@@ -74,7 +74,7 @@ def test_measure_twenty_inputs_over_qemu_link(tmp_path):
 @needs_qemu
 def test_measure_build_dir_of_detached_qemu_twice(tmp_path):
     """`tinykit flash DIR` leaves QEMU running; `measure --build DIR` finds it, also a second time."""
-    from tinykit.build import build_firmware
+    from tinykit.firmware.build import build_firmware
     from tinykit.flash import get_flasher, stop_detached
 
     model = reference_model("kws")

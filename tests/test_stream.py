@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from frontend_helpers import speech_clips, synthetic_clips
 from stream_helpers import have_tools, host_harness, reference_kws_dir, run_harness
 
-from tinykit import frontend as fe
-from tinykit import stream as st
+from tinykit.audio import frontend as fe
+from tinykit.audio import stream as st
 from tinykit.cli import main
 from tinykit.errors import BuildError
 from tinykit.flash import get_flasher

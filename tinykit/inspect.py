@@ -81,7 +81,7 @@ def _op_row(graph: Graph, op, plan: MemoryPlan | None) -> dict[str, Any]:
 
 def board_fit(board_id: str, plan: MemoryPlan, graph: Graph) -> dict[str, Any]:
     """Whether arena + runtime fit the board's RAM and weights + code its flash, and by how much."""
-    from tinykit.boards import estimate_fit, load_board
+    from tinykit.targets.boards import estimate_fit, load_board
 
     board = load_board(board_id)
     fit = estimate_fit(board, plan.arena_bytes, graph.weight_bytes)

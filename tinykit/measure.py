@@ -48,7 +48,7 @@ class MeasureRequest:
     """Everything `measure` needs; the CLI and `run` fill it in."""
 
     url: str
-    board: Any  # tinykit.boards.Board
+    board: Any  # tinykit.targets.boards.Board
     model_path: Path | None = None
     inputs_path: Path | None = None
     labels_path: Path | None = None

@@ -25,9 +25,9 @@ def run(
 
     ``port`` is the serial port of a real board (else the user's tinykit config names it).
     """
-    from tinykit.boards import load_board
-    from tinykit.build import build_firmware
+    from tinykit.firmware.build import build_firmware
     from tinykit.flash import get_flasher
+    from tinykit.targets.boards import load_board
 
     board = load_board(board_id)
     model_path = Path(model_path)

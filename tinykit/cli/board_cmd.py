@@ -9,11 +9,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from tinykit.boards import DEFAULT_BOARD, board_summary, list_boards
-from tinykit.build import BuildResult, build_firmware, read_build_record
 from tinykit.cli import main
 from tinykit.errors import FlashError
+from tinykit.firmware.build import BuildResult, build_firmware, read_build_record
 from tinykit.models import resolve_model
+from tinykit.targets.boards import DEFAULT_BOARD, board_summary, list_boards
 
 
 def _kib(n: int) -> str:

@@ -141,7 +141,7 @@ def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, batch
         ratio_list = [float(r) for r in ratios.split(",") if r.strip()]
     except ValueError as err:
         raise TrainingError(f"--ratios must be comma-separated numbers, got {ratios!r}") from err
-    from tinykit.boards import load_board
+    from tinykit.targets.boards import load_board
 
     load_board(board_id)  # fail fast on an unknown board, before loading data
     console = Console(stderr=True)

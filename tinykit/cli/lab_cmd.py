@@ -48,8 +48,8 @@ def kws(board: str, data_dir: Path | None, out: Path, words: str, per_word: int,
     """Keyword spotting end to end: data, train, prune, quantize, fit, build, flash, measure, stream."""
     from rich.console import Console
 
-    from tinykit.boards import load_board
-    from tinykit.lab import LabConfig, run_lab
+    from tinykit.lab.kws import LabConfig, run_lab
+    from tinykit.targets.boards import load_board
 
     load_board(board)
     if data_dir is not None and not data_dir.is_dir():
@@ -98,9 +98,9 @@ def _print_summary(console, res) -> None:
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="testset.npz")
 def testset(model: Path, data_dir: Path, out: Path) -> None:
     """Export the whole test split as the int8 model inputs (for `tinykit measure --inputs`)."""
+    from tinykit.audio.frontend import feature_config_for
     from tinykit.data.datasets import load_dataset
-    from tinykit.frontend import feature_config_for
-    from tinykit.lab import export_testset
+    from tinykit.lab.kws import export_testset
 
     if not model.is_file():
         raise DataError(f"model {model} does not exist")

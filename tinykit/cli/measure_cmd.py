@@ -96,8 +96,8 @@ def measure_command(board_id, port, build_dir, model, inputs_path, labels_path, 
                     as_json, trace, output) -> None:
     """Run inferences on a flashed device; report latency, bit-exactness, accuracy and energy."""
     from tinykit import report
-    from tinykit.boards import load_board
     from tinykit.measure import MeasureRequest, measure
+    from tinykit.targets.boards import load_board
 
     board = load_board(board_id)
     if (port is None) == (build_dir is None):
@@ -129,8 +129,8 @@ def measure_command(board_id, port, build_dir, model, inputs_path, labels_path, 
 def run_command(model, board_id, out_dir, port, num_inputs, runs, as_json, trace) -> None:
     """Build firmware for MODEL (a .tflite or kws/ic/vww/ad/hello_world), flash it and measure it."""
     from tinykit import report
-    from tinykit.boards import load_board
     from tinykit.run import run
+    from tinykit.targets.boards import load_board
 
     model = resolve_model(model)
     board = load_board(board_id)
@@ -156,8 +156,8 @@ def run_command(model, board_id, out_dir, port, num_inputs, runs, as_json, trace
 def bench_command(board_id, models, out_dir, num_inputs, as_json, as_markdown) -> None:
     """Every bundled reference model on BOARD, next to TFLite Micro's figures (ANCHORS.md)."""
     from tinykit import bench, report
-    from tinykit.boards import load_board
     from tinykit.models import REFERENCE_MODELS
+    from tinykit.targets.boards import load_board
 
     board = load_board(board_id)
     unknown = sorted(set(models) - set(REFERENCE_MODELS))

@@ -59,7 +59,7 @@ def summary_lines(res) -> list[str]:
 def stream_cmd(wav: Path, board_id: str, port: str | None, model_path: Path | None, build_dir: Path | None,
                out_dir: Path, infer_every: int, smooth: int, threshold: float, as_json: bool) -> None:
     """Stream WAV audio to the device; print keyword detections and the real-time factor."""
-    from tinykit.stream import build_stream_firmware, run_stream
+    from tinykit.audio.stream import build_stream_firmware, run_stream
 
     if not wav.is_file():
         raise DataError(f"audio file {wav} does not exist")
@@ -74,7 +74,7 @@ def stream_cmd(wav: Path, board_id: str, port: str | None, model_path: Path | No
         if not as_json:
             click.echo(f"stream firmware for {board_id}: flash {res.size.flash_used:,} B, "
                        f"RAM {res.size.ram_used:,} B -> {build_dir}")
-    from tinykit.stream import read_pcm
+    from tinykit.audio.stream import read_pcm
 
     rate = read_pcm(wav)[1]
     result = run_stream(build_dir, board_id, wav, port, on_event=_printer(rate, as_json))

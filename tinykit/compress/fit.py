@@ -3,7 +3,7 @@
 Candidates come from progressively pruning the model (each ratio starts from the previous, smaller
 candidate and is fine-tuned), each quantized to int8 (QAT instead of PTQ when PTQ loses more than
 the allowed drop and ``qat`` is on). Sizes come from the IR (weight bytes) and the memory planner
-(arena bytes), and :func:`tinykit.boards.estimate_fit` adds the runtime reserves. The chosen
+(arena bytes), and :func:`tinykit.targets.boards.estimate_fit` adds the runtime reserves. The chosen
 ``.tflite`` is written with its ``metrics.json``, the candidate table and a Pareto plot.
 """
 
@@ -44,9 +44,9 @@ class Candidate:
 
 def measure(tflite: bytes, board, ds: Dataset, ratio: float, params: int, method: str) -> Candidate:
     """Accuracy on the test split plus planner sizes and the board fit estimate."""
-    from tinykit.boards import estimate_fit
     from tinykit.ir import read_model
     from tinykit.plan import plan_memory
+    from tinykit.targets.boards import estimate_fit
 
     with tempfile.NamedTemporaryFile(suffix=".tflite") as fh:
         fh.write(tflite)
@@ -133,7 +133,7 @@ def fit_model(model_path: Path, board_id: str, ds: Dataset, output: Path, max_dr
               ratios=DEFAULT_RATIOS, finetune_epochs: int = FINETUNE_EPOCHS, seed: int = 0, qat: bool = True,
               progress=None, batch_size: int = 64) -> dict:
     """Search, write OUT/model.tflite + metrics.json + pareto.png; BoardFitError if nothing qualifies."""
-    from tinykit.boards import load_board
+    from tinykit.targets.boards import load_board
 
     board = load_board(board_id)
     output = Path(output)

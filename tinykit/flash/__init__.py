@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tinykit.boards import Board, load_board
 from tinykit.flash.base import DeviceLink, Flasher
 from tinykit.flash.probes import EsptoolFlasher, OpenocdFlasher, PyocdFlasher
 from tinykit.flash.qemu import QemuFlasher, stop_detached
 from tinykit.flash.uf2 import Uf2Flasher
+from tinykit.targets.boards import Board, load_board
 
 FLASHERS: dict[str, type[Flasher]] = {
     "qemu": QemuFlasher,

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinykit.boards import Board, attachment
-from tinykit.build import ELF_NAME, read_build_record
 from tinykit.errors import FlashError, ToolMissingError
+from tinykit.firmware.build import ELF_NAME, read_build_record
+from tinykit.targets.boards import Board, attachment
 
 
 @dataclass

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tinykit.boards import attachment
 from tinykit.errors import FlashError
 from tinykit.flash.base import DeviceLink, Flasher
+from tinykit.targets.boards import attachment
 
 FLASH_TIMEOUT_S = 180
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from tinykit.boards import attachment
 from tinykit.errors import FlashError
 from tinykit.flash.base import DeviceLink, Flasher
+from tinykit.targets.boards import attachment
 
 UF2_MAGIC_START0 = 0x0A324655
 UF2_MAGIC_START1 = 0x9E5D5157

@@ -25,10 +25,10 @@ from elftools.elf.elffile import ELFFile
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tinykit import __version__
-from tinykit.boards import Board, load_board
 from tinykit.errors import BoardFitError, BuildError, ToolMissingError
+from tinykit.targets.boards import Board, load_board
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = Path(__file__).resolve().parents[2]
 FIRMWARE_DIR = REPO_DIR / "firmware"
 TEMPLATES_DIR = REPO_DIR / "templates" / "firmware"
 GCC = "arm-none-eabi-gcc"

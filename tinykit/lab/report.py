@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tinykit import __version__
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = REPO_DIR / "templates" / "report"
 DPI = 96
 
@@ -140,7 +140,7 @@ def size_plot(size: dict) -> str:
 
 
 def stream_plot(wav: Path, stream: dict, rate: int) -> str:
-    from tinykit.stream import read_pcm
+    from tinykit.audio.stream import read_pcm
 
     plt = _plt()
     pcm, _ = read_pcm(wav)

@@ -2,7 +2,7 @@
 
 Chains the stage functions the other modules own (data synthesis, training, pruning,
 quantization with its health check, board fit, firmware build, flashing, on-device measurement
-over the whole test split, streaming) and hands their results to :mod:`tinykit.lab_report`.
+over the whole test split, streaming) and hands their results to :mod:`tinykit.lab.report`.
 It holds no logic of its own beyond choosing file names and passing artefacts along; every
 stage writes its usual files under OUT, so each step can be rerun by hand (docs/labs/kws.md).
 """
@@ -115,7 +115,7 @@ def stage_fit(cfg: LabConfig, model: Path, ds, out: Path) -> dict:
 
 def export_testset(model: Path, ds, path: Path) -> tuple[Path, Path]:
     """The whole test split as the model's int8 inputs (.npz) and its labels (.npy)."""
-    from tinykit.frontend import input_quantization
+    from tinykit.audio.frontend import input_quantization
 
     scale, zp = input_quantization(model)
     x = np.clip(np.round(ds.x["test"] / scale + zp), -128, 127).astype(np.int8)
@@ -127,16 +127,16 @@ def export_testset(model: Path, ds, path: Path) -> tuple[Path, Path]:
 
 
 def stage_build(cfg: LabConfig, model: Path, out: Path) -> dict:
-    from tinykit.build import build_firmware
+    from tinykit.firmware.build import build_firmware
 
     res = build_firmware(model, cfg.board, out / "build")
     return {"dir": str(res.dir), "size": dataclasses.asdict(res.size), "toolchain": res.toolchain}
 
 
 def stage_measure(cfg: LabConfig, model: Path, ds, build_dir: Path, out: Path) -> dict:
-    from tinykit.boards import load_board
     from tinykit.flash import get_flasher
     from tinykit.measure import MeasureRequest, measure
+    from tinykit.targets.boards import load_board
 
     inputs, labels = export_testset(model, ds, out / "testset.npz")
     board = load_board(cfg.board)
@@ -183,8 +183,8 @@ def match_detections(truth: list[dict], detections: list[dict], window: int) -> 
 
 
 def stage_stream(cfg: LabConfig, model: Path, out: Path) -> dict:
-    from tinykit.frontend import feature_config_for
-    from tinykit.stream import build_stream_firmware, run_stream
+    from tinykit.audio.frontend import feature_config_for
+    from tinykit.audio.stream import build_stream_firmware, run_stream
 
     words = list(cfg.sentence_words or cfg.words)
     wav = out / "sentence.wav"
@@ -203,7 +203,7 @@ def run_lab(cfg: LabConfig, out: Path, progress: Progress | None = None) -> LabR
     """Run every stage in order; returns the results and writes OUT/lab.json and OUT/report.html."""
     from tinykit.data.datasets import load_dataset
     from tinykit.data.features import FeatureConfig
-    from tinykit.lab_report import write_report
+    from tinykit.lab.report import write_report
 
     out = Path(out)
     if out.exists() and any(p.name != "lab.json" for p in out.iterdir()):

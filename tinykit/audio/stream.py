@@ -1,7 +1,7 @@
 """Streaming keyword detection: build the stream firmware, send audio over serial, collect detections.
 
 The stream firmware (``firmware/stream/tk_stream.c``) is the normal firmware project of
-:mod:`tinykit.build` (startup, HAL, UART, timer, generated model and glue) with the command runner
+:mod:`tinykit.firmware.build` (startup, HAL, UART, timer, generated model and glue) with the command runner
 replaced by the streaming loop and the C audio front end added. Audio goes to the device in
 binary frames with a CRC-32 and the stream position of their first sample (framing in
 ``firmware/stream/tk_stream.h``); the device answers every frame with one final line, so the host
@@ -29,7 +29,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from tinykit import __version__
 from tinykit.errors import BuildError, DataError, DeviceError
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = REPO_DIR / "templates" / "stream"
 MAGIC = b"\xa5\x5a"
 HEADER = struct.Struct("<BBIH")  # type, flags, sample_index, length
@@ -121,7 +121,7 @@ def _ring_samples(frame_length: int) -> int:
 def stream_context(model_path: Path, infer_every: int = DEFAULT_INFER_EVERY, smooth: int = DEFAULT_SMOOTH,
                    threshold: float = DEFAULT_THRESHOLD, refractory: int = DEFAULT_REFRACTORY) -> StreamContext:
     """Labels, output quantization and detection parameters of an int8 keyword model."""
-    from tinykit.frontend import feature_config_for
+    from tinykit.audio.frontend import feature_config_for
     from tinykit.ir import read_model
     from tinykit.train.artifacts import read_labels
 
@@ -158,12 +158,12 @@ def render_stream_config(ctx: StreamContext, path: Path) -> Path:
 def build_stream_firmware(model_path: Path | str, board, out_dir: Path | str, **detect):
     """Build the streaming firmware of an int8 keyword model for ``board`` into ``out_dir``.
 
-    Reuses FW's project (tinykit.build) and swaps the command runner for firmware/stream.
+    Reuses FW's project (tinykit.firmware.build) and swaps the command runner for firmware/stream.
     """
-    from tinykit import build as fw
-    from tinykit.boards import load_board
+    from tinykit.audio.frontend import fixed_for_cpu, render_for_model
     from tinykit.codegen import generate
-    from tinykit.frontend import fixed_for_cpu, render_for_model
+    from tinykit.firmware import build as fw
+    from tinykit.targets.boards import load_board
 
     b, model_path, out = load_board(board), Path(model_path), Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -360,7 +360,7 @@ def read_pcm(path: Path) -> tuple[np.ndarray, int]:
 def run_stream(build_dir: Path, board, wav: Path, port: str | None = None, posteriors: bool = False,
                on_event: Callable | None = None, on_line: Callable | None = None) -> StreamResult:
     """Flash (or start QEMU with) a stream build, stream a WAV file, return what the device reported."""
-    from tinykit.build import read_build_record
+    from tinykit.firmware.build import read_build_record
     from tinykit.flash import get_flasher
 
     if read_build_record(build_dir).get("mode") != "stream":

@@ -27,7 +27,7 @@ from tinykit import __version__
 from tinykit.data.features import FeatureConfig, compute_features, dct_matrix, mel_matrix
 from tinykit.errors import BuildError, DataError, ModelFormatError, ToolMissingError
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = Path(__file__).resolve().parents[2]
 FRONTEND_SRC = REPO_DIR / "firmware" / "frontend"
 TEMPLATES_DIR = REPO_DIR / "templates" / "frontend"
 KERNEL_INCLUDE = REPO_DIR / "firmware" / "kernels" / "include"

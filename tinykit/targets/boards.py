@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tinykit.errors import BoardError
 
-BOARDS_DIR = Path(__file__).resolve().parent.parent / "boards"
+BOARDS_DIR = Path(__file__).resolve().parents[2] / "boards"
 DEFAULT_BOARD = "qemu-m4"
 USER_CONFIG_ENV = "TINYKIT_CONFIG"
 USER_CONFIG_PATH = Path("~/.config/tinykit/boards.yaml")

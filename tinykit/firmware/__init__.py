@@ -1,0 +1,1 @@
+"""The firmware stage: model library + board -> firmware project -> firmware.elf (+ size report)."""

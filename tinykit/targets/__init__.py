@@ -1,0 +1,1 @@
+"""Targets: board files (validated data) and what tinykit knows about each CPU."""
