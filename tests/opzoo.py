@@ -705,15 +705,10 @@ def check_bit_exact(case: Case) -> None:
     ops = {op.opcode for op in graph.operators}
     assert set(case.expect) <= ops, f"{name}: converter produced {sorted(ops)}, expected {case.expect}"
     host, _ = load_host_model(path)
-    blobs = case_inputs(case, path)
-    refs = oracle.reference_outputs(path, blobs)
-    sizes, offset = host.input_sizes, 0
-    for k, (blob, ref) in enumerate(zip(blobs, refs, strict=True)):
-        parts, offset = [], 0
-        for size in sizes:
-            parts.append(blob[offset:offset + size])
-            offset += size
-        ours = host.run(parts)
+    # a stateful model (LSTM/SVDF) runs the inputs as a sequence, a reset, then the sequence again
+    steps = oracle.sequence_steps(case_inputs(case, path), oracle.is_stateful(path))
+    refs = oracle.run_steps(path, steps)
+    for k, (ours, ref) in enumerate(zip(host.run_steps(steps), refs, strict=True)):
         for i, (a, b) in enumerate(zip(ours, ref, strict=True)):
             if a != b:
                 diff = np.nonzero(np.frombuffer(a, np.uint8) != np.frombuffer(b, np.uint8))[0]

@@ -8,7 +8,7 @@ Fault injection (:class:`Faults`) maps a command name (first token, or ``"db loa
 of its first occurrences misbehave: ``silent`` (no reply: a timeout), ``garble`` (the first reply
 line becomes noise), ``reset`` (the device reboots mid-command, re-printing its boot lines and
 losing its state), ``drop_ready`` (the reply lacks `m-ready`). ``wrong_output`` flips one output
-byte of every inference.
+byte of every inference; ``ignore_reset`` makes `tk-reset` keep a stateful model's state.
 
 Run standalone: ``python tests/sim_device.py --model tinykit/models/hello_world_int8.tflite``.
 """
@@ -39,6 +39,7 @@ class Faults:
     reset: dict[str, int] = field(default_factory=dict)
     drop_ready: dict[str, int] = field(default_factory=dict)
     wrong_output: bool = False
+    ignore_reset: bool = False  # `tk-reset` answers but keeps the state (a broken firmware)
 
     def take(self, kind: str, name: str) -> bool:
         """True (and one fewer left) if command ``name`` should suffer fault ``kind`` now."""
@@ -88,6 +89,7 @@ class SimDevice:
         self.buffer = bytearray()
         self.outputs: list[bytes] = [bytes(n) for n, _, _ in self.out_specs]
         self.last_cycles = 0
+        self.sequence: list[bytes] = []  # inputs since the last reset (a stateful model's state)
 
     # -- dispatch -------------------------------------------------------------------------------
     def handle(self, cmd: str) -> list[str]:
@@ -120,6 +122,7 @@ class SimDevice:
             "tk-layers": lambda: [f"m-tk-layer-{i}-[{n},{c}]" for i, (n, c) in enumerate(SIM_LAYERS)],
             "tk-info": self._info,
             "tk-run": self._tk_run,
+            "tk-reset": self._tk_reset,
         }.get(tokens[0])
         return handler() if handler else [f"e-[Unknown command: {tokens[0]}]"]
 
@@ -151,7 +154,9 @@ class SimDevice:
         if self.model_path and len(data) == self.input_bytes:
             from tinykit import oracle
 
-            self.outputs = oracle.reference_outputs(self.model_path, [data])[0]
+            # a stateful model's output depends on every input since the last reset
+            self.sequence = [*self.sequence, data] if oracle.is_stateful(self.model_path) else [data]
+            self.outputs = oracle.reference_outputs(self.model_path, self.sequence)[-1]
         else:
             self.outputs = [bytes((zlib.crc32(data) + i) % 256 for i in range(n)) for n, _, _ in self.out_specs]
         if self.faults.wrong_output:
@@ -163,6 +168,11 @@ class SimDevice:
             return ["e-[No input loaded]"]
         self._invoke()
         return ["m-tk-run-done"]
+
+    def _tk_reset(self) -> list[str]:
+        if not self.faults.ignore_reset:
+            self.sequence = []
+        return ["m-tk-reset-done"]
 
     def _results_line(self) -> str:
         _n, scale, zp = self.out_specs[0]

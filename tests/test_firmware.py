@@ -74,6 +74,7 @@ def test_tk_extensions(dev):
     assert dev.cmd("tk-crc") == [f"m-tk-crc-[{zlib.crc32(data):08x}]"]
     assert dev.cmd("tk-run") == ["m-tk-run-done"]
     assert dev.outputs() == list(fixture_outputs(data))
+    assert dev.cmd("tk-reset") == ["m-tk-reset-done"]  # a stateless model: nothing to reset
     cycles = int(re.fullmatch(r"m-tk-cycles-\[(\d+)\]", dev.cmd("tk-cycles")[0]).group(1))
     assert 0 < cycles < 10_000
     layers = dev.cmd("tk-layers")
@@ -92,6 +93,7 @@ BAD_COMMANDS = [
     ("", "e-[Empty command]"),
     ("frobnicate", "e-[Unknown command: frobnicate]"),
     ("name extra", "e-[Unexpected argument: extra]"),
+    ("tk-reset 1", "e-[Unexpected argument: 1]"),
     ("db", "e-[Command 'db' requires a subcommand]"),
     ("db load", "e-[Command 'db load' requires the # of bytes]"),
     ("db load 0", "e-[Command 'db load' must be >0 bytes]"),

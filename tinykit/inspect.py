@@ -50,6 +50,9 @@ def inspect_graph(graph: Graph, board: str | None = None) -> dict[str, Any]:
             "weight_bytes": graph.weight_bytes,
             "arena_bytes": plan.arena_bytes if plan else None,
             "arena_lower_bound_bytes": plan.lower_bound_bytes if plan else None,
+            # variable tensors (LSTM/SVDF state): their own region of the arena, kept between inferences
+            "state_bytes": plan.state_bytes if plan else sum(t.nbytes for t in graph.variable_tensors),
+            "state_tensors": [t.index for t in graph.variable_tensors],
         },
         "unsupported_ops": [
             {"index": op.index, "op": op.opcode, "reason": op.unsupported_reason} for op in graph.unsupported_ops

@@ -13,7 +13,12 @@ the median of ``latency`` {unit, description, median, p90, max, min, samples};
 ``accuracy``/``host_accuracy`` (with labels); ``energy_estimate`` (label "estimate") and
 ``energy_measured`` (with --power); ``layers`` [{index, name, cycles}] of the first input;
 ``arena_bytes``, ``stack_bytes``, ``stack_used_bytes`` (from the device); ``macs``;
-``device_faults`` (transient faults the client recovered from); ``device`` {name, info, url}.
+``device_faults`` (transient faults the client recovered from); ``device`` {name, info, url};
+``stateful`` and ``steps``.
+
+A stateful model (LSTM/SVDF variable tensors) is measured as sequences: `tk-reset`, the inputs one
+after the other, and that again (at least twice, ``runs`` times if more), every step compared with
+the reference runtime running the same steps (:func:`tinykit.oracle.run_steps`).
 """
 
 from __future__ import annotations
@@ -184,6 +189,32 @@ def _check_device(info: dict[str, Any], req: MeasureRequest, sha: str | None, in
         raise DeviceError(f"the device expects {info['input_bytes']} input bytes, the model {input_bytes}")
 
 
+def stateful_steps(inputs: list[bytes], runs: int) -> list[oracle.Step]:
+    """A stateful model's measurement: max(runs, 2) passes over the inputs, each from a reset."""
+    return [step for _ in range(max(runs, 2)) for step in (oracle.RESET, *inputs)]
+
+
+def _run_steps(dev: DeviceClient, req: MeasureRequest, steps: list[oracle.Step]) -> dict[str, Any]:
+    """One inference per input step (the state carries over), `tk-reset` at each RESET step."""
+    cycles: list[int] = []
+    outputs: list[list[bytes]] = []
+    layers: list[tuple[str, int]] = []
+    total = sum(step is not oracle.RESET for step in steps)
+    for step in steps:
+        if step is oracle.RESET:
+            dev.reset_state()
+            continue
+        dev.load_input(step)
+        dev.run_once()
+        cycles.append(dev.cycles())
+        outputs.append(dev.outputs())
+        if len(outputs) == 1:
+            layers = dev.layers()
+        if req.progress:
+            req.progress(len(outputs), total)
+    return {"cycles": cycles, "outputs": outputs, "layers": layers}
+
+
 def _run_inputs(dev: DeviceClient, req: MeasureRequest, inputs: list[bytes]) -> dict[str, Any]:
     cycles: list[int] = []
     outputs: list[list[bytes]] = []
@@ -236,6 +267,7 @@ def measure(req: MeasureRequest) -> dict[str, Any]:
     if req.power:
         from tinykit.power import open_monitor
     sha = oracle.model_sha256(req.model_path) if req.model_path else None
+    stateful = oracle.is_stateful(req.model_path) if req.model_path else False
     input_bytes = sum(s.nbytes for s in oracle.input_specs(req.model_path)) if req.model_path else None
     inputs = _prepare_inputs(req, input_bytes) if input_bytes is not None else None
     with contextlib.ExitStack() as stack:
@@ -244,23 +276,33 @@ def measure(req: MeasureRequest) -> dict[str, Any]:
         supply_mv = round(req.board.power.supply_voltage_v * 1000)
         mon = stack.enter_context(open_monitor(req.power, voltage_mv=supply_mv)) if req.power else None
         dev = stack.enter_context(
-            DeviceClient(req.url, baud=req.board.uart.baud, trace=req.trace, **req.client_options))
+            DeviceClient(req.url, baud=req.board.uart.baud, trace=req.trace, stateful=stateful,
+                         **req.client_options))
         name = dev.wait_ready()
         info = dev.info()
         _check_device(info, req, sha, input_bytes)
         if inputs is None:
             inputs = _prepare_inputs(req, int(info["input_bytes"]))
         labels = load_labels(req.labels_path, len(inputs)) if req.labels_path else None
-        raw = _run_inputs(dev, req, inputs)
+        steps = stateful_steps(inputs, req.runs) if stateful else None
+        raw = _run_steps(dev, req, steps) if steps else _run_inputs(dev, req, inputs)
         power = _measure_power(mon, dev) if mon is not None else None
         faults = list(dev.faults)
+    raw["steps"] = steps
     return _summarise(req, name, info, sha, inputs, labels, raw, power, faults)
+
+
+def _reference(req: MeasureRequest, inputs: list[bytes], steps: list[oracle.Step] | None) -> list | None:
+    if req.model_path is None:
+        return None
+    return oracle.run_steps(req.model_path, steps) if steps else oracle.reference_outputs(req.model_path, inputs)
 
 
 def _summarise(req, name, info, sha, inputs, labels, raw, power, faults) -> dict[str, Any]:
     latency = latency_summary(req.board, raw["cycles"])
-    host = oracle.reference_outputs(req.model_path, inputs) if req.model_path else None
+    host = _reference(req, inputs, raw["steps"])
     validation = compare_outputs(raw["outputs"], host) if host else {"checked": False, "mismatched_bytes": None}
+    first = raw["outputs"][:len(inputs)]  # a stateful model's first pass: one output per input
     key = "instructions_per_inference" if req.board.emulated else "cycles_per_inference"
     result: dict[str, Any] = {
         "board": req.board.id, "board_name": req.board.name, "emulated": req.board.emulated,
@@ -270,13 +312,15 @@ def _summarise(req, name, info, sha, inputs, labels, raw, power, faults) -> dict
         "inputs": len(inputs), "runs": req.runs,
         key: latency["median"], "latency": latency,
         "mismatched_bytes": validation["mismatched_bytes"], "validation": validation,
-        "accuracy": accuracy(raw["outputs"], labels) if labels else None,
-        "host_accuracy": accuracy(host, labels) if labels and host else None,
+        "accuracy": accuracy(first, labels) if labels else None,
+        "host_accuracy": accuracy(host[:len(inputs)], labels) if labels and host else None,
         "energy_estimate": energy_estimate(req.board, latency["median"]),
         "energy_measured": power,
         "layers": [{"index": i, "name": n, "cycles": c} for i, (n, c) in enumerate(raw["layers"])],
         "arena_bytes": info.get("arena"), "stack_bytes": info.get("stack"),
         "stack_used_bytes": info.get("stack_used"), "device_faults": faults,
+        "stateful": raw["steps"] is not None,
+        "steps": len(raw["outputs"]),
     }
     if not req.board.emulated:
         result["latency_us"] = latency["us"]["median"]

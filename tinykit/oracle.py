@@ -19,6 +19,11 @@ from tinykit.errors import DataError, ModelFormatError
 # Seed of the default random inputs: fixed so two runs of `measure` see the same inputs.
 DEFAULT_SEED = 0
 
+# A step of a sequence (see run_steps) that puts the model's state back to its initial value.
+RESET = None
+
+Step = bytes | None
+
 
 @dataclass(frozen=True)
 class TensorSpec:
@@ -100,20 +105,61 @@ def split_input(specs: list[TensorSpec], data: bytes) -> list[np.ndarray]:
     return arrays
 
 
-def reference_outputs(model_path: str | Path, inputs: list[bytes]) -> list[list[bytes]]:
-    """For each input blob, the raw bytes of every output the reference runtime computes."""
+@lru_cache(maxsize=8)
+def _stateful(model_bytes: bytes) -> bool:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    try:
+        model = schema.Model.GetRootAs(model_bytes, 0)
+        for g in range(model.SubgraphsLength()):
+            subgraph = model.Subgraphs(g)
+            if any(subgraph.Tensors(t).IsVariable() for t in range(subgraph.TensorsLength())):
+                return True
+        return any(model.OperatorCodes(c).BuiltinCode() == schema.BuiltinOperator.VAR_HANDLE
+                   for c in range(model.OperatorCodesLength()))
+    except Exception as err:  # a corrupt flatbuffer raises anything from struct.error to IndexError
+        raise ModelFormatError(f"not a readable .tflite model: {err}") from None
+
+
+def is_stateful(model_path: str | Path) -> bool:
+    """Whether the model keeps state from one invocation to the next (variable tensors of LSTM/SVDF,
+    or resource variables): its outputs then depend on the inputs before, not only on this one."""
+    return _stateful(_read(model_path))
+
+
+def sequence_steps(inputs: list[bytes], stateful: bool) -> list[Step]:
+    """The steps that check a model on ``inputs``: each input once for a stateless model; for a
+    stateful one the inputs as one sequence, a reset, then the same sequence again (every step of
+    both must match, which also checks that a reset really restores the initial state)."""
+    return [*inputs, RESET, *inputs] if stateful else list(inputs)
+
+
+def run_steps(model_path: str | Path, steps: list[Step]) -> list[list[bytes]]:
+    """Run ``steps`` (input blobs, and RESET) through one interpreter, starting from the initial
+    state; for each input step, the raw bytes of every output. A stateful model carries its state
+    from one input to the next, as on the device; a stateless model sees each input alone."""
     model_bytes = _read(model_path)
     specs = list(_model_specs(model_bytes)[0])
     n_out = len(_model_specs(model_bytes)[1])
+    stateful = _stateful(model_bytes)
     interp = _interpreter(model_bytes)
     results: list[list[bytes]] = []
-    for data in inputs:
-        interp.reset()
+    for data in steps:
+        if data is RESET or not stateful:
+            interp.reset()  # MicroInterpreter::Reset: variable tensors to their initial value
+        if data is RESET:
+            continue
         for i, array in enumerate(split_input(specs, data)):
             interp.set_input(array, i)
         interp.invoke()
         results.append([np.ascontiguousarray(interp.get_output(i)).tobytes() for i in range(n_out)])
     return results
+
+
+def reference_outputs(model_path: str | Path, inputs: list[bytes]) -> list[list[bytes]]:
+    """For each input blob, the raw bytes of every output the reference runtime computes (for a
+    stateful model, the inputs are one sequence from the initial state: see run_steps)."""
+    return run_steps(model_path, list(inputs))
 
 
 def random_inputs(graph_or_path, n: int, seed: int = DEFAULT_SEED) -> list[bytes]:

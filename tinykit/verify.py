@@ -4,6 +4,10 @@
 library (``-std=c99 -Wall -Wextra -Werror -O2 -shared -fPIC``; builds are cached by the hash of
 their sources and flags, so a model is compiled once per machine until its C changes), runs it via
 ctypes on random inputs and compares every output byte with :mod:`tinykit.oracle`.
+
+A stateful model (LSTM/SVDF variable tensors) is compared as a sequence: the inputs one after the
+other without a reset, then ``NAME_reset()``, then the same inputs again; every step must match
+(:func:`tinykit.oracle.sequence_steps`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class VerifyResult:
     weight_bytes: int
     dsp_path: bool
     seconds: float
+    stateful: bool = False
+    steps: int = 0  # invocations compared (2 x inputs for a stateful model)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,8 +93,25 @@ class HostModel:
             getattr(self._lib, f"{name}_{fn}").restype = ctypes.c_void_p
             getattr(self._lib, f"{name}_{fn}").argtypes = [ctypes.c_size_t]
         self.input_sizes, self.output_sizes = input_sizes, output_sizes
+        # init also resets the state: a .so loaded twice in one process is one library
         if getattr(self._lib, f"{name}_init")() != 0:
             raise BuildError("generated model_init returned an error")
+
+    def reset(self) -> None:
+        """State back to its initial value (NAME_reset)."""
+        status = getattr(self._lib, f"{self.name}_reset")()
+        if status != 0:
+            raise BuildError(f"generated {self.name}_reset returned status {status}")
+
+    def run_steps(self, steps: list[oracle.Step]) -> list[list[bytes]]:
+        """The outputs of each input step of ``steps`` (oracle.RESET steps reset the state)."""
+        results = []
+        for step in steps:
+            if step is oracle.RESET:
+                self.reset()
+            else:
+                results.append(self.run(_split(step, self.input_sizes)))
+        return results
 
     def run(self, inputs: list[bytes]) -> list[bytes]:
         """Copy the inputs into the arena, invoke once, return each output's raw bytes."""
@@ -142,16 +165,16 @@ def verify_host(model_path: str | os.PathLike, n_inputs: int = 100, seed: int = 
     """Run ``n_inputs`` random inputs through the generated C and the reference; count differences."""
     start = time.monotonic()
     host, lib = load_host_model(model_path, dsp_emulate)
-    blobs = oracle.random_inputs(model_path, n_inputs, seed)
-    refs = oracle.reference_outputs(model_path, blobs)
+    stateful = oracle.is_stateful(model_path)
+    steps = oracle.sequence_steps(oracle.random_inputs(model_path, n_inputs, seed), stateful)
+    refs = oracle.run_steps(model_path, steps)
     dtypes = [s.dtype for s in oracle.output_specs(model_path)]
     mismatched = bad_inputs = 0
     max_diff = 0.0
-    for blob, ref in zip(blobs, refs, strict=True):
-        ours = host.run(_split(blob, host.input_sizes))
+    for ours, ref in zip(host.run_steps(steps), refs, strict=True):
         m, d = compare_outputs(ours, ref, dtypes)
         mismatched += m
         bad_inputs += m > 0
         max_diff = max(max_diff, d)
     return VerifyResult(str(model_path), n_inputs, int(mismatched), max_diff, int(bad_inputs), lib.arena_bytes,
-                        lib.weight_bytes, dsp_emulate, round(time.monotonic() - start, 3))
+                        lib.weight_bytes, dsp_emulate, round(time.monotonic() - start, 3), stateful, len(refs))

@@ -334,18 +334,38 @@ static void cmd_tk_info(void)
     tk_put_line("]");
 }
 
+static void cmd_tk_run(void)
+{
+    if (run_once() != 0) {
+        put_error("Inference failed", NULL);
+    } else {
+        tk_put_line("m-tk-run-done");
+    }
+}
+
+/* A recurrent model's state back to its initial value: the next inference starts a new sequence
+ * (a host replays a sequence and compares every step). The loaded input is kept. */
+static void cmd_tk_reset(void)
+{
+    if (tkm_reset() != 0) {
+        put_error("Reset failed", NULL);
+    } else {
+        tk_put_line("m-tk-reset-done");
+    }
+}
+
 static void cmd_help(void)
 {
     tk_put_line(TK_PROFILE);
     tk_put_line("name profile timestamp results help");
     tk_put_line("db load N | db HEX | db print");
     tk_put_line("infer N W");
-    tk_put_line("tk-out tk-crc tk-cycles tk-layers tk-info tk-run");
+    tk_put_line("tk-out tk-crc tk-cycles tk-layers tk-info tk-run tk-reset");
 }
 
 static const char *const simple_commands[] = {"name", "profile", "timestamp", "results", "help",
                                               "tk-out", "tk-crc", "tk-cycles", "tk-layers",
-                                              "tk-info", "tk-run"};
+                                              "tk-info", "tk-run", "tk-reset"};
 
 static int is_simple(const char *name)
 {
@@ -385,12 +405,10 @@ static int dispatch_simple(const char *name)
         cmd_tk_layers();
     } else if (tk_streq(name, "tk-info")) {
         cmd_tk_info();
+    } else if (tk_streq(name, "tk-reset")) {
+        cmd_tk_reset();
     } else if (tk_streq(name, "tk-run")) {
-        if (run_once() != 0) {
-            put_error("Inference failed", NULL);
-        } else {
-            tk_put_line("m-tk-run-done");
-        }
+        cmd_tk_run();
     } else {
         return 0;
     }

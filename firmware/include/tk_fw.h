@@ -36,6 +36,7 @@ size_t tk_stack_used(void);
 /* Model glue (generated tk_model.c) over the generated NAME.h API. */
 int tkm_init(void);
 int tkm_invoke(void);
+int tkm_reset(void); /* state (LSTM/SVDF variable tensors) back to its initial value */
 size_t tkm_num_inputs(void);
 uint8_t *tkm_input(size_t i);
 size_t tkm_input_bytes(size_t i);

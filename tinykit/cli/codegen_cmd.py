@@ -46,7 +46,8 @@ def verify(model: Path, host: bool, n_inputs: int, seed: int, dsp_emulate: bool,
         click.echo(json.dumps({**summary, **res.to_dict()}))
     else:
         verdict = "bit-exact" if res.mismatched_bytes == 0 else "MISMATCH"
-        click.echo(f"{verdict}: {res.inputs} inputs, {res.mismatched_bytes} mismatched bytes, "
+        how = f" as a stateful sequence ({res.steps} steps: inputs, reset, inputs again)" if res.stateful else ""
+        click.echo(f"{verdict}: {res.inputs} inputs{how}, {res.mismatched_bytes} mismatched bytes, "
                    f"max abs diff {res.max_abs_diff:g} ({res.seconds:.1f} s)")
     if res.mismatched_bytes:
         raise SystemExit(1)

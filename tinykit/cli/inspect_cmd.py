@@ -46,6 +46,9 @@ def _print_report(report: dict) -> None:
     console.print(f"MACs {totals['macs']:,}   params {totals['params']:,}   weights {totals['weight_bytes']:,} B")
     if totals["arena_bytes"] is not None:
         console.print(f"arena {totals['arena_bytes']:,} B   lower bound {totals['arena_lower_bound_bytes']:,} B")
+    if totals["state_tensors"]:
+        console.print(f"state {totals['state_bytes']:,} B in {len(totals['state_tensors'])} variable tensors "
+                      "(kept between inferences, in their own region of the arena)")
     fit = report.get("board")
     if fit:
         verdict = "[green]fits[/green]" if fit["fits"] else "[red]does not fit[/red]"

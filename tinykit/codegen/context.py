@@ -77,6 +77,17 @@ class IOCtx:
 
 
 @dataclass
+class StateCtx:
+    """A variable (state) tensor: its bytes in the arena's state region and its reset byte."""
+
+    tensor: int
+    offset: int
+    nbytes: int
+    fill: int
+    comment: str
+
+
+@dataclass
 class ModelContext:
     """Everything the three model templates need."""
 
@@ -93,6 +104,8 @@ class ModelContext:
     headers: list[str]
     sources: list[str] = field(default_factory=list)
     ops: list[str] = field(default_factory=list)
+    state: list[StateCtx] = field(default_factory=list)
+    state_bytes: int = 0
 
 
 def validate_name(name: str) -> str:
@@ -190,6 +203,17 @@ def io_ctx(graph: Any, plan: Any, index: int) -> IOCtx:
                  t.zero_point, "x".join(str(d) for d in t.shape))
 
 
+def state_ctx(graph: Any, plan: Any) -> list[StateCtx]:
+    """The state tensors NAME_reset() fills, from the plan's state region."""
+    result = []
+    for index in plan.state_tensors:
+        t = graph.tensors[index]
+        fill = t.reset_byte - 256 if t.reset_byte > 127 else t.reset_byte  # as the arena's int8_t
+        result.append(StateCtx(index, plan.offsets[index], t.nbytes, fill,
+                               f"{shape_comment(t)}; reset to byte {t.reset_byte}"))
+    return result
+
+
 def build_context(graph: Any, plan: Any, name: str) -> ModelContext:
     """The complete, validated context for one model."""
     name = validate_name(name)
@@ -203,4 +227,5 @@ def build_context(graph: Any, plan: Any, name: str) -> ModelContext:
         inputs=[io_ctx(graph, plan, i) for i in graph.inputs],
         outputs=[io_ctx(graph, plan, i) for i in graph.outputs],
         headers=headers, sources=sorted(sources), ops=[op.opcode for op in graph.operators],
+        state=state_ctx(graph, plan), state_bytes=int(plan.state_bytes),
     )

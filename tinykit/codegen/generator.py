@@ -83,6 +83,8 @@ def manifest(ctx: ModelContext, files: list[str], model_path: Path) -> dict:
         "ops": ctx.ops,
         "op_counts": counts,
         "arena_bytes": ctx.arena_bytes,
+        "state_bytes": ctx.state_bytes,
+        "stateful": bool(ctx.state),
         "weight_bytes": ctx.weight_bytes,
         "inputs": [{"bytes": io.nbytes, "shape": io.shape, "type": io.c_type, "zero_point": io.zero_point}
                    for io in ctx.inputs],

@@ -79,6 +79,7 @@ class DeviceClient:
         infer_timeout: float | None = None,
         boot_timeout: float | None = None,
         max_attempts: int | None = None,
+        stateful: bool = False,
     ) -> None:
         # None means the module constant, read now (so tests can shorten them with monkeypatch).
         self.url = url
@@ -92,6 +93,10 @@ class DeviceClient:
         self._loaded: bytes | None = None  # what the device holds, to restore after a reset
         self._ran = False  # whether an inference ran on the loaded input
         self._needs_restore = False
+        # A stateful model (LSTM/SVDF) carries state between inferences: a device reset in the middle
+        # of a sequence loses it, which no replay of the last input can restore.
+        self.stateful = stateful
+        self._runs_since_reset = 0
         try:
             self._port = serial.serial_for_url(url, baudrate=baud, timeout=POLL_S)
         except (serial.SerialException, ValueError, OSError) as err:
@@ -153,6 +158,11 @@ class DeviceClient:
         """One inference on the loaded input, no warm-up (`tk-run%`)."""
         self._retry("tk-run", self._run_once)
 
+    def reset_state(self) -> None:
+        """A recurrent model's state back to its initial value (`tk-reset%`): a new sequence starts."""
+        self._single("tk-reset", "tk_reset_done")
+        self._runs_since_reset = 0
+
     def infer(self, n: int = 1, warmup: int = 10) -> dict[str, Any]:
         """The MLPerf runner's `infer N W%`: returns laps, elapsed µs and the results floats."""
         timeout = self.command_timeout + (n + warmup) * self.infer_timeout
@@ -162,6 +172,7 @@ class DeviceClient:
         if not results or not any(line.kind == "infer_done" for line in lines):
             raise GarbledLineError(f"the reply to 'infer {n} {warmup}' lacks m-infer-done or m-results")
         self._ran = True
+        self._runs_since_reset += n + warmup
         # Energy-mode firmware marks time on its GPIO pin instead of printing m-lap-us lines.
         elapsed = laps[-1] - laps[-2] if len(laps) >= 2 else None
         return {"n": n, "warmup": warmup, "lap_us": laps, "elapsed_us": elapsed, "results": results[-1]}
@@ -206,12 +217,17 @@ class DeviceClient:
         lines = self._transact(protocol.command("tk-run"), self.command_timeout + self.infer_timeout)
         self._expect(lines, "tk_run_done", "tk-run")
         self._ran = True
+        self._runs_since_reset += 1
         # Adapt the hang detection to this device: a hung inference is found in seconds, not minutes.
         observed = INFER_TIMEOUT_FACTOR * (time.monotonic() - start)
         self.infer_timeout = min(self.infer_timeout, max(INFER_MIN_TIMEOUT_S, observed))
 
     def _restore(self) -> None:
         """After a reset: put back the input (and the inference) the device lost."""
+        if self.stateful and self._runs_since_reset:
+            raise DeviceError(
+                f"the device reset after {self._runs_since_reset} inferences of a stateful sequence: "
+                "its state (LSTM/SVDF variable tensors) is lost", hint="check the board's power and wiring")
         if self._loaded is not None:
             ran, data = self._ran, self._loaded
             self._load_once(data)

@@ -48,6 +48,7 @@ _GRAMMAR: dict[str, re.Pattern[str]] = {
         "tk_layer": r"m-tk-layer-(\d+)-\[([^,\]]+),(\d+)\]",
         "tk_info": r"m-tk-info-\[([^\]]*)\]",
         "tk_run_done": r"m-tk-run-done",
+        "tk_reset_done": r"m-tk-reset-done",
         "error": r"e-\[([^\]]*)\]",
     }.items()
 }

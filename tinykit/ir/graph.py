@@ -73,6 +73,12 @@ class Tensor:
     def zero_point(self) -> int:
         return self.quantization.zero_point[0] if self.quantization else 0
 
+    @property
+    def reset_byte(self) -> int:
+        """The byte a variable tensor is filled with at init and reset: TFLite Micro memsets an int8
+        tensor to its zero point and every other type to 0, whatever its buffer holds."""
+        return self.zero_point & 0xFF if self.dtype == "int8" else 0
+
 
 @dataclass(frozen=True, eq=False)
 class Operator:
@@ -132,6 +138,18 @@ class Graph:
     @property
     def output_tensors(self) -> list[Tensor]:
         return [self.tensors[i] for i in self.outputs]
+
+    @property
+    def variable_tensors(self) -> list[Tensor]:
+        """State tensors (LSTM/SVDF state): written by their op, kept from one invocation to the next."""
+        used = {i for op in self.operators for i in (*op.inputs, *op.outputs) if i >= 0}
+        used.update(self.inputs)
+        used.update(self.outputs)
+        return [t for t in self.tensors if t.is_variable and t.index in used]
+
+    @property
+    def stateful(self) -> bool:
+        return bool(self.variable_tensors)
 
     @property
     def unsupported_ops(self) -> list[Operator]:

@@ -158,7 +158,9 @@ def _tensor(index: int, t: Any, buffers: list, buf: bytes, source: str) -> Tenso
     if any(d < 0 for d in signature[1:]) or any(d < 0 for d in shape):
         shape = signature  # a dynamic dimension; the op handlers reject it by name
     data = None
-    if 0 < t.buffer < len(buffers):
+    # A variable (state) tensor is never a constant: TFLite Micro ignores its buffer and starts it
+    # at its reset value (MicroInterpreterGraph::ResetTensorData).
+    if 0 < t.buffer < len(buffers) and not t.isVariable:
         data = _buffer_data(buffers[t.buffer], buf, dtype, shape, f"{source}: tensor {index}")
     elif t.buffer >= len(buffers) and t.buffer != 0:
         raise ModelFormatError(f"{source}: tensor {index} refers to buffer {t.buffer}, which does not exist")

@@ -5,6 +5,10 @@ step that produces it to the last step that reads it. Buffers whose lifetimes ov
 bytes. RESHAPE/SQUEEZE outputs alias their input, so they cost nothing. Placement is greedy by size
 (largest first, lowest free offset), which is what TFLite Micro's greedy planner does too; the
 lower bound (the most bytes alive at one step) shows how much any planner could still save.
+
+Variable (state) tensors of recurrent ops (LSTM, SVDF) keep their values from one invocation to the
+next, so they never share bytes with anything: they get their own region at the start of the arena
+(``state_bytes``), alive at every step, and the shared buffers are placed after it.
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ class MemoryPlan:
     scratch_offsets: dict[int, int]
     scratch_bytes: dict[int, int]
     buffers: tuple[Buffer, ...]
-    live_bytes: tuple[int, ...]  # bytes alive at each op step (tensors + scratch)
+    live_bytes: tuple[int, ...]  # bytes alive at each op step (tensors + scratch + state)
+    state_bytes: int = 0  # the state region [0, state_bytes) of the arena
+    state_tensors: tuple[int, ...] = ()  # variable tensors placed in it, in order
 
     @property
     def gap_bytes(self) -> int:
@@ -73,13 +79,16 @@ def tensor_buffers(graph: Graph) -> list[Buffer]:
         return owner[index]
 
     for index in graph.inputs:
-        buffer_of(index, 0)
+        if not graph.tensors[index].is_variable:
+            buffer_of(index, 0)
     for step, op in enumerate(graph.operators):
         for index in op.inputs:
-            if index >= 0 and not graph.tensors[index].is_constant:
+            if index >= 0 and not graph.tensors[index].is_constant and not graph.tensors[index].is_variable:
                 buffer_of(index, step).last = step
         shared = _shareable_input(graph, op, step, owner, last_use)
         for index in op.outputs:
+            if graph.tensors[index].is_variable:
+                continue
             if shared is not None:
                 shared.tensors.append(index)
                 shared.size = max(shared.size, graph.tensors[index].nbytes)
@@ -87,7 +96,8 @@ def tensor_buffers(graph: Graph) -> list[Buffer]:
             else:
                 buffer_of(index, step)
     for index in graph.outputs:
-        buffer_of(index, last_step).last = last_step
+        if not graph.tensors[index].is_variable:
+            buffer_of(index, last_step).last = last_step
     unique = {id(b): b for b in owner.values()}
     return list(unique.values())
 
@@ -122,6 +132,18 @@ def _shareable_input(graph: Graph, op, step: int, owner: dict[int, Buffer],
     dies_here = all(last_use.get(t, step) <= step for t in candidate.tensors)
     used_once = sum(1 for i in op.inputs if i in candidate.tensors) == 1  # not ADD(x, x)
     return candidate if dies_here and used_once and candidate.size == output_bytes else None
+
+
+def state_buffers(graph: Graph) -> list[Buffer]:
+    """One buffer per variable tensor, alive at every step, packed from offset 0 in tensor order."""
+    last_step = max(len(graph.operators) - 1, 0)
+    buffers, offset = [], 0
+    for tensor in graph.variable_tensors:
+        buf = Buffer(tensor.name or f"tensor{tensor.index}", tensor.nbytes, 0, last_step, [tensor.index])
+        buf.offset = offset
+        offset = _align(offset + tensor.nbytes)
+        buffers.append(buf)
+    return buffers
 
 
 def scratch_buffers(graph: Graph) -> list[Buffer]:
@@ -176,20 +198,27 @@ def _live_bytes(buffers: list[Buffer], steps: int) -> list[int]:
 
 def plan_memory(graph: Graph) -> MemoryPlan:
     """Plan the arena for ``graph``; raises PlanError if two live buffers would overlap (a bug)."""
+    state = state_buffers(graph)
+    state_bytes = _align(sum(_align(b.size) for b in state))
     tensors = tensor_buffers(graph)
     scratch = scratch_buffers(graph)
-    every = tensors + scratch
-    arena = _place_best(every)
+    shared = tensors + scratch
+    arena = state_bytes + _place_best(shared)
+    for buf in shared:  # the shared region starts after the state region
+        buf.offset += state_bytes
+    every = state + shared
     _check_no_overlap(every)
     live = _live_bytes(every, len(graph.operators))
     return MemoryPlan(
         arena_bytes=arena,
         lower_bound_bytes=max(live, default=0),
-        offsets={t: b.offset for b in tensors for t in b.tensors},
+        offsets={t: b.offset for b in (*state, *tensors) for t in b.tensors},
         scratch_offsets={b.scratch_of: b.offset for b in scratch if b.scratch_of is not None},
         scratch_bytes={b.scratch_of: b.size for b in scratch if b.scratch_of is not None},
         buffers=tuple(sorted(every, key=lambda b: (b.first, b.offset))),
         live_bytes=tuple(live),
+        state_bytes=state_bytes,
+        state_tensors=tuple(t for b in state for t in b.tensors),
     )
 
 
