@@ -682,6 +682,7 @@ def _rounding_tie_inputs(path: Path) -> list[bytes]:
     ties = (k * scale).astype(np.float32)
     values = np.concatenate([ties, np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, np.float32(-np.inf)),
                              np.array([0.0, -0.0, 1e6, -1e6], np.float32)])
+    values = values[np.abs(values.astype(np.float64) / float(scale)) < 2.0**31]  # 1e6 overflows an int16 grid
     n = graph.tensors[graph.inputs[0]].num_elements
     values = np.resize(values, ((values.size + n - 1) // n) * n).astype(np.float32)
     return [chunk.tobytes() for chunk in values.reshape(-1, n)]

@@ -37,11 +37,32 @@ class TensorSpec:
         return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
 
 
+# Arena of the reference interpreter: room for every tensor of the model at once, twice over (the
+# runtime's default of a few KB cannot even hold one 16x8 layer of the corpus), plus its own data.
+ARENA_OVERHEAD_BYTES = 1 << 20
+
+
+def _arena_size(model_bytes: bytes) -> int:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    total = 0
+    try:
+        model = schema.Model.GetRootAs(model_bytes, 0)
+        for s in range(model.SubgraphsLength()):
+            subgraph = model.Subgraphs(s)
+            for t in range(subgraph.TensorsLength()):
+                shape = subgraph.Tensors(t).ShapeAsNumpy()
+                total += 8 * int(np.prod(shape, dtype=np.int64)) if isinstance(shape, np.ndarray) else 8
+    except Exception:  # a corrupt flatbuffer: the runtime itself reports it
+        total = 0
+    return 2 * total + ARENA_OVERHEAD_BYTES
+
+
 def _interpreter(model_bytes: bytes):
     from tflite_micro.python.tflite_micro import runtime
 
     try:
-        return runtime.Interpreter.from_bytes(model_bytes)
+        return runtime.Interpreter.from_bytes(model_bytes, arena_size=_arena_size(model_bytes))
     except (RuntimeError, ValueError) as err:
         raise ModelFormatError(f"the tflite-micro runtime cannot load the model: {err}") from None
 

@@ -1,5 +1,7 @@
 #include "tk_quantize.h"
 
+#include "tk_fixedpoint.h"
+
 /* roundf() (half away from zero) without libm; |x| <= 2^30 so the int32 conversion is exact. */
 static int32_t tk_round_half_away(float x)
 {
@@ -13,25 +15,39 @@ static int32_t tk_round_half_away(float x)
     return t;
 }
 
+/* AffineQuantize of one value, saturated to [lo, hi]. Beyond +-2^30 the result saturates anyway;
+ * NaN maps to the zero point. */
+static int32_t tk_affine_quantize(float x, float scale, int32_t zp, int32_t lo, int32_t hi)
+{
+    const float q = x / scale;
+    if (q > 1073741824.0f) {
+        return hi;
+    }
+    if (q < -1073741824.0f) {
+        return lo;
+    }
+    if (q != q) {
+        return zp;
+    }
+    return tk_clamp_s32(tk_round_half_away(q) + zp, lo, hi);
+}
+
 tk_status tk_quantize_s8(const tk_quantize_params *params, const float *input, int8_t *output)
 {
     const float scale = params->scale;
     const int32_t zp = params->zero_point;
     for (int32_t i = 0; i < params->size; ++i) {
-        float q = input[i] / scale;
-        int32_t v;
-        /* Beyond +-2^30 the int8 result saturates anyway; NaN maps to the zero point. */
-        if (q > 1073741824.0f) {
-            v = 127;
-        } else if (q < -1073741824.0f) {
-            v = -128;
-        } else if (q == q) {
-            v = tk_round_half_away(q) + zp;
-            v = v < -128 ? -128 : (v > 127 ? 127 : v);
-        } else {
-            v = zp;
-        }
-        output[i] = (int8_t)v;
+        output[i] = (int8_t)tk_affine_quantize(input[i], scale, zp, TK_INT8_MIN, TK_INT8_MAX);
+    }
+    return TK_OK;
+}
+
+tk_status tk_quantize_s16(const tk_quantize_params *params, const float *input, int16_t *output)
+{
+    const float scale = params->scale;
+    const int32_t zp = params->zero_point;
+    for (int32_t i = 0; i < params->size; ++i) {
+        output[i] = (int16_t)tk_affine_quantize(input[i], scale, zp, TK_INT16_MIN, TK_INT16_MAX);
     }
     return TK_OK;
 }
@@ -43,6 +59,64 @@ tk_status tk_dequantize_s8(const tk_dequantize_params *params, const int8_t *inp
     /* Last to first: safe in place (output starting at the input's address). */
     for (int32_t i = params->size - 1; i >= 0; --i) {
         output[i] = table[in[i]];
+    }
+    return TK_OK;
+}
+
+tk_status tk_dequantize_s16(const tk_quantize_params *params, const int16_t *input, float *output)
+{
+    const float scale = params->scale;
+    const int32_t zp = params->zero_point;
+    for (int32_t i = params->size - 1; i >= 0; --i) {
+        output[i] = scale * (float)((int32_t)input[i] - zp);
+    }
+    return TK_OK;
+}
+
+/* reference_ops::Requantize on one value: the input offset wraps as TFLM's int32 arithmetic. */
+TK_INLINE int32_t tk_requantize_one(const tk_requantize_params *p, int32_t x)
+{
+    const int32_t v = (int32_t)((uint32_t)x - (uint32_t)p->input_zero_point);
+    const int32_t r = tk_requantize(v, p->requant.multiplier, p->requant.shift);
+    return (int32_t)((uint32_t)r + (uint32_t)p->output_zero_point);
+}
+
+tk_status tk_requantize_s16(const tk_requantize_params *params, const int16_t *input, int16_t *output)
+{
+    for (int32_t i = 0; i < params->size; ++i) {
+        output[i] = tk_sat_s16(tk_requantize_one(params, input[i]));
+    }
+    return TK_OK;
+}
+
+tk_status tk_requantize_s16_s8(const tk_requantize_params *params, const int16_t *input, int8_t *output)
+{
+    for (int32_t i = 0; i < params->size; ++i) {
+        output[i] = tk_sat_s8(tk_requantize_one(params, input[i]));
+    }
+    return TK_OK;
+}
+
+tk_status tk_requantize_s16_s32(const tk_requantize_params *params, const int16_t *input, int32_t *output)
+{
+    for (int32_t i = 0; i < params->size; ++i) {
+        output[i] = tk_requantize_one(params, input[i]);
+    }
+    return TK_OK;
+}
+
+tk_status tk_requantize_s32_s8(const tk_requantize_params *params, const int32_t *input, int8_t *output)
+{
+    for (int32_t i = 0; i < params->size; ++i) {
+        output[i] = tk_sat_s8(tk_requantize_one(params, input[i]));
+    }
+    return TK_OK;
+}
+
+tk_status tk_requantize_s32_s16(const tk_requantize_params *params, const int32_t *input, int16_t *output)
+{
+    for (int32_t i = 0; i < params->size; ++i) {
+        output[i] = tk_sat_s16(tk_requantize_one(params, input[i]));
     }
     return TK_OK;
 }

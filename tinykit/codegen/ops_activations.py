@@ -1,11 +1,11 @@
-"""Elementwise int8 activations, requantization and (de)quantization, lowered to table lookups.
+"""Elementwise activations: int8 lowered to table lookups, int16 to ``ops_activations16``.
 
 An int8 -> int8 elementwise op has only 256 possible inputs, so the lowering runs TFLite Micro's
 exact integer arithmetic (its Prepare-time multipliers, then its Eval-time fixed-point code, see
 ``ops_fixedpoint``) on each of them at generation time and the C kernel is ``out = table[in]``.
 That is bit-exact by construction, removes every multiply from the device, and costs 256 bytes of
-flash per op. DEQUANTIZE does the same with a 256-entry float table; QUANTIZE from float32 keeps
-TFLM's float division and round-half-away-from-zero at run time (the only float on the path).
+flash per op. ``table_call`` and ``BYTE_VALUES`` serve every other int8 table op too (QUANTIZE,
+ELU, ABS, RSQRT).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tinykit.codegen import ops_activations16 as act16
 from tinykit.codegen import ops_fixedpoint as fx
 from tinykit.codegen.lowering import (
     ConstArray,
     KernelCall,
-    c_float,
     f32,
     lowering,
     quantize_multiplier,
@@ -116,17 +116,23 @@ def relu6_fn(in_scale: float, in_zp: int) -> Callable[[int], int]:
     return fn
 
 
+def leaky_mbqm(v: int, multiplier: int, shift: int) -> int:
+    """reference QuantizeLeakyRelu's product: a negative (alpha) multiplier is made positive and
+    the rounded result negated, which differs from a signed multiply at rounding ties."""
+    if multiplier < 0:
+        return -fx.mbqm(v, -multiplier, shift)
+    return fx.mbqm(v, multiplier, shift)
+
+
 def leaky_relu_fn(in_scale: float, in_zp: int, out_scale: float, out_zp: int, alpha: float):
-    """QuantizeLeakyRelu with float32 products as in CalculateOpDataLeakyRelu."""
-    s_in, s_out, a = f32(in_scale), f32(out_scale), f32(alpha)
-    m_alpha, s_alpha = quantize_multiplier(float(np.float32(np.float32(s_in * a) / s_out)))
-    m_id, s_id = quantize_multiplier(float(np.float32(s_in / s_out)))
+    """reference_ops::QuantizeLeakyRelu of one value (unsaturated)."""
+    m_id, s_id, m_alpha, s_alpha = act16.leaky_relu_multipliers(in_scale, out_scale, alpha)
 
     def fn(x: int) -> int:
         v = x - in_zp
         if v >= 0:
             return out_zp + fx.mbqm(v, m_id, s_id)
-        return out_zp + fx.mbqm(v, m_alpha, s_alpha)
+        return out_zp + leaky_mbqm(v, m_alpha, s_alpha)
 
     return fn
 
@@ -170,18 +176,22 @@ def hard_swish_fn(in_scale: float, in_zp: int, out_scale: float, out_zp: int):
     return fn
 
 
-def requantize_fn(in_scale: float, in_zp: int, out_scale: float, out_zp: int):
-    """reference_ops::Requantize int8 -> int8 (QUANTIZE between two int8 grids)."""
-    mult, shift = quantize_multiplier(float(f32(in_scale)) / float(f32(out_scale)))
-    return lambda x: fx.mbqm(x - in_zp, mult, shift) + out_zp
-
-
 # ---- lowerings ------------------------------------------------------------------------------
+
+
+def _unary_io(op, graph, dtypes=("int8", "int16")):
+    """Input and output of a same-type unary op (int16 goes to ``ops_activations16``)."""
+    inp, out = _io(op, graph, dtypes, dtypes)
+    if inp.dtype != out.dtype:
+        raise unsupported(op, "output type", f"{out.dtype} for an {inp.dtype} input")
+    return inp, out
 
 
 @lowering("LOGISTIC")
 def lower_logistic(op, graph, ctx) -> KernelCall:
-    inp, out = _io(op, graph)
+    inp, out = _unary_io(op, graph)
+    if inp.dtype == "int16":
+        return act16.sigmoid_call(op, inp, out, ctx, "tk_logistic_s16", (0,))
     if out.zero_point != -128:
         raise unsupported(op, "output zero point", f"{out.zero_point} (TFLite requires -128)")
     return table_call(op, graph, ctx, logistic_fn(inp.scale, inp.zero_point), "LOGISTIC")
@@ -189,27 +199,35 @@ def lower_logistic(op, graph, ctx) -> KernelCall:
 
 @lowering("TANH")
 def lower_tanh(op, graph, ctx) -> KernelCall:
-    inp, _ = _io(op, graph)
+    inp, out = _unary_io(op, graph)
+    if inp.dtype == "int16":
+        return act16.sigmoid_call(op, inp, out, ctx, "tk_tanh_s16", (0, 1))
     return table_call(op, graph, ctx, tanh_fn(inp.scale, inp.zero_point), "TANH")
 
 
 @lowering("RELU")
 def lower_relu(op, graph, ctx) -> KernelCall:
-    inp, out = _io(op, graph)
+    inp, out = _unary_io(op, graph)
+    if inp.dtype == "int16":
+        return act16.relu16(op, inp, out)
     fn = relu_fn(inp.scale, inp.zero_point, out.scale, out.zero_point)
     return table_call(op, graph, ctx, fn, "RELU")
 
 
 @lowering("RELU6")
 def lower_relu6(op, graph, ctx) -> KernelCall:
-    inp, _ = _io(op, graph)
+    inp, out = _unary_io(op, graph)
+    if inp.dtype == "int16":
+        return act16.relu6_16(op, inp, out)
     return table_call(op, graph, ctx, relu6_fn(inp.scale, inp.zero_point), "RELU6")
 
 
 @lowering("LEAKY_RELU")
 def lower_leaky_relu(op, graph, ctx) -> KernelCall:
-    inp, out = _io(op, graph)
+    inp, out = _unary_io(op, graph)
     alpha = float(op.options.get("alpha", 0.2))
+    if inp.dtype == "int16":
+        return act16.leaky_relu16(op, inp, out, alpha)
     fn = leaky_relu_fn(inp.scale, inp.zero_point, out.scale, out.zero_point, alpha)
     return table_call(op, graph, ctx, fn, "LEAKY_RELU")
 
@@ -222,46 +240,3 @@ def lower_hard_swish(op, graph, ctx) -> KernelCall:
     except ValueError:
         raise unsupported(op, "scales", "input scale / (128 * output scale) >= 1 (TFLite rejects it)") from None
     return table_call(op, graph, ctx, fn, "HARD_SWISH")
-
-
-@lowering("QUANTIZE")
-def lower_quantize(op, graph, ctx) -> KernelCall:
-    inp, out = _io(op, graph, in_dtypes=("int8", "float32"))
-    if out.quantization is None or len(out.quantization.scale) != 1:
-        raise unsupported(op, "output quantization", "QUANTIZE needs a per-tensor output scale")
-    if inp.dtype == "int8":
-        fn = requantize_fn(inp.scale, inp.zero_point, out.scale, out.zero_point)
-        return table_call(op, graph, ctx, fn, "QUANTIZE (int8 requantize)")
-    return KernelCall(
-        function="tk_quantize_s8",
-        params_type="tk_quantize_params",
-        params=[("size", str(out.num_elements)), ("scale", c_float(out.scale)),
-                ("zero_point", str(int(out.zero_point)))],
-        inputs=[inp.index],
-        outputs=[out.index],
-        sources=("tk_quantize.c",),
-        comment="QUANTIZE float32 -> int8",
-    )
-
-
-def dequantize_table(scale: float, zero_point: int) -> np.ndarray:
-    """``(float)((double)scale * (x - zero_point))`` for every byte, as reference Dequantize."""
-    s = float(f32(scale))
-    return np.array([np.float32(s * (x - zero_point)) for x in BYTE_VALUES], dtype=np.float32)
-
-
-@lowering("DEQUANTIZE")
-def lower_dequantize(op, graph, ctx) -> KernelCall:
-    inp, out = _io(op, graph, out_dtypes=("float32",))
-    name = ctx.symbol(op, "table")
-    return KernelCall(
-        function="tk_dequantize_s8",
-        params_type="tk_dequantize_params",
-        params=[("size", str(out.num_elements)), ("table", name)],
-        inputs=[inp.index],
-        outputs=[out.index],
-        arrays=[ConstArray(name, "float", dequantize_table(inp.scale, inp.zero_point),
-                           f"DEQUANTIZE table, by input byte; {shape_comment(inp)}")],
-        sources=("tk_quantize.c",),
-        comment="DEQUANTIZE int8 -> float32",
-    )
