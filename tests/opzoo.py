@@ -694,9 +694,10 @@ def read_path(path: Path):
     return read_model(path)
 
 
-def check_bit_exact(case: Case) -> None:
+def check_bit_exact(case: Case, dsp_emulate: bool = False, defines: tuple[str, ...] = ()) -> None:
     """Convert (cached), check the intended ops are there, generate, compile and compare every
-    output byte with the tflite-micro runtime on the case's inputs; AssertionError on a difference."""
+    output byte with the tflite-micro runtime on the case's inputs; AssertionError on a difference.
+    ``dsp_emulate`` / ``defines`` select the kernels' build (see tinykit.verify.load_host_model)."""
     from tinykit import oracle
     from tinykit.verify import load_host_model
 
@@ -705,7 +706,7 @@ def check_bit_exact(case: Case) -> None:
     graph = graph_of(case)
     ops = {op.opcode for op in graph.operators}
     assert set(case.expect) <= ops, f"{name}: converter produced {sorted(ops)}, expected {case.expect}"
-    host, _ = load_host_model(path)
+    host, _ = load_host_model(path, dsp_emulate, defines=defines)
     # a stateful model (LSTM/SVDF) runs the inputs as a sequence, a reset, then the sequence again
     steps = oracle.sequence_steps(case_inputs(case, path), oracle.is_stateful(path))
     refs = oracle.run_steps(path, steps)

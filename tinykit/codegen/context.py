@@ -128,6 +128,8 @@ def _format_values(values: np.ndarray, c_type: str) -> list[str]:
     elif c_type == "int32_t":
         # INT32_MIN cannot be written as a literal without overflow warnings.
         items = [str(v) if v != -(2**31) else "INT32_MIN" for v in flat.astype(np.int64).tolist()]
+    elif c_type == "int64_t":
+        items = [str(v) if v != -(2**63) else "INT64_MIN" for v in flat.astype(np.int64).tolist()]
     else:
         items = [str(v) for v in flat.astype(np.int64).tolist()]
     per = VALUES_PER_LINE.get(flat.dtype.itemsize, 8)

@@ -217,6 +217,10 @@ def _conv_geometry(op: Any, inp: Any, out: Any, kh: int, kw: int) -> list[tuple[
 
 @lowering("CONV_2D")
 def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    if graph.op_inputs(op)[0].dtype == "int16":
+        from tinykit.codegen.ops_conv16 import lower_conv2d_s16
+
+        return lower_conv2d_s16(op, graph, ctx)
     inp, weights, bias, out = _weighted_io(op, graph)
     out_c, kh, kw, in_c = weights.shape
     if dims4(inp.shape)[3] != in_c:

@@ -81,6 +81,15 @@ def mbqm(x: int, multiplier: int, shift: int) -> int:
     return rdbpot(srdhm(wrap32(x * (1 << left)), multiplier), right)
 
 
+def mbqm64(x: int, multiplier: int, shift: int) -> int:
+    """TFLite MultiplyByQuantizedMultiplier(int64_t x, ...): the 16x8 requantization (reduced
+    16-bit multiplier, one rounding shift by 15 - shift, result truncated to int32)."""
+    from tinykit.codegen.quant import reduced_multiplier
+
+    total = 15 - shift
+    return wrap32((x * reduced_multiplier(multiplier) + (1 << (total - 1))) >> total)
+
+
 def mbqm_greater_than_one(x: int, multiplier: int, left_shift: int) -> int:
     return srdhm(wrap32(x * (1 << left_shift)), multiplier)
 

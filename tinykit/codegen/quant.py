@@ -41,6 +41,12 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return int(q_fixed), int(shift)
 
 
+def reduced_multiplier(multiplier: int) -> int:
+    """The 16-bit multiplier TFLite's ``MultiplyByQuantizedMultiplier(int64_t, ...)`` (16x8 layers)
+    uses: ``(multiplier + 2^15) >> 16``, or 0x7FFF for multipliers at or above 0x7FFF0000."""
+    return (int(multiplier) + (1 << 15)) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
+
+
 def f32(x: float) -> np.float32:
     """The value as TFLite stores it in a ``float`` (tensor scales are float32 in the flatbuffer)."""
     return np.float32(x)

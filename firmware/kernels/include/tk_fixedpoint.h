@@ -86,6 +86,31 @@ TK_INLINE int32_t tk_requantize_greater_than_one(int32_t x, int32_t multiplier, 
     return tk_sat_rounding_doubling_high_mul(tk_shift_left_wrap(x, left_shift), multiplier);
 }
 
+/* TFLite MultiplyByQuantizedMultiplier(int64_t x, multiplier, shift), the 16x8 layers' requantization:
+ * x * reduced_multiplier + 2^(total_shift - 1), shifted right by total_shift and truncated to int32,
+ * with reduced_multiplier = (multiplier + 2^15) >> 16 (0x7FFF for multipliers >= 0x7FFF0000) and
+ * total_shift = 15 - shift in [8, 46], both computed at generation time. The product wraps as
+ * TFLite's does on two's-complement hosts for accumulators beyond its documented 2^47 range. */
+TK_INLINE int32_t tk_requantize_s64(int64_t x, int32_t reduced_multiplier, int32_t total_shift)
+{
+    const uint64_t t = (uint64_t)x * (uint64_t)(int64_t)reduced_multiplier + ((uint64_t)1 << (total_shift - 1));
+    return (int32_t)((int64_t)t >> total_shift);
+}
+
+/* tk_requantize_s64 of an accumulator known to fit int32. For 16 <= total_shift <= 32 the
+ * multiplier scaled by 2^(32 - total_shift) still fits int32 (0x7FFF << 16 < 2^31) and the result
+ * is the high word of acc * scaled + 2^31: floor((acc * m * 2^(32-s) + 2^31) / 2^32) =
+ * floor((acc * m + 2^(s-1)) / 2^s), one SMLAL-like multiply-add; |acc * m| < 2^46 keeps every
+ * shifted value inside int32. */
+TK_INLINE int32_t tk_requantize_s64_from32(int32_t acc, int32_t reduced_multiplier, int32_t total_shift)
+{
+    if (total_shift >= 16 && total_shift <= 32) {
+        const int32_t scaled = (int32_t)((uint32_t)reduced_multiplier << (32 - total_shift));
+        return (int32_t)(((int64_t)acc * (int64_t)scaled + INT64_C(0x80000000)) >> 32);
+    }
+    return tk_requantize_s64(acc, reduced_multiplier, total_shift);
+}
+
 TK_INLINE int32_t tk_min_s32(int32_t a, int32_t b) { return a < b ? a : b; }
 TK_INLINE int32_t tk_max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
 

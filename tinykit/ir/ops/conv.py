@@ -1,4 +1,9 @@
-"""Weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED."""
+"""Weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, in int8 and 16x8.
+
+16x8 (int16 activations, int8 weights) takes the bias types TFLite Micro reads for each op: int64
+or int32 for CONV_2D and FULLY_CONNECTED (an int32 bias selects TFLM's int32 accumulator), int64
+only for DEPTHWISE_CONV_2D (TFLM reads its bias as int64 whatever the tensor type).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,24 @@ from tinykit.ir.ops.base import (
     unsupported,
 )
 
+#: bias element types per activation type, as TFLite Micro's kernels read them
+CONV_BIAS_TYPES = {"int8": ("int32",), "int16": ("int64", "int32")}
+DEPTHWISE_BIAS_TYPES = {"int8": ("int32",), "int16": ("int64",)}
+
+
+def weighted_input_type(op: Operator, graph: Graph) -> str:
+    """The op's activation type (int8 or int16; the contract already checked it is one of them),
+    with its output of the same type, as TFLM's Prepare requires."""
+    inp, out = input_tensor(graph, op, 0), output_tensor(graph, op)
+    if inp.dtype != out.dtype:
+        raise unsupported(op, f"{inp.dtype} input with {out.dtype} output (TFLite Micro needs the same type)")
+    return inp.dtype
+
+
+def s16_conv_scratch_bytes(kh: int, kw: int, in_c: int) -> int:
+    """= tk_conv2d_s16_buffer_size(): the int16 columns of two output pixels, K padded to 4."""
+    return 2 * 2 * ((kh * kw * in_c + 3) // 4 * 4)
+
 
 @register
 class Conv2D(OpHandler):
@@ -25,12 +48,13 @@ class Conv2D(OpHandler):
     options_table = "Conv2DOptions"
     options_required = True
     input_ranks = MappingProxyType({0: (4,), 1: (4,), 2: (1,)})
+    activation_types = ("int8", "int16")
 
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)
         require_padding(op)
         require_activation(op)
-        weights = constant_weights(op, graph)
+        weights = constant_weights(op, graph, bias_dtypes=CONV_BIAS_TYPES[weighted_input_type(op, graph)])
         if input_tensor(graph, op, 0).shape[3] != weights.shape[3]:
             raise unsupported(op, "grouped convolution (input channels differ from filter depth)")
 
@@ -46,8 +70,10 @@ class Conv2D(OpHandler):
         return output_tensor(graph, op).num_elements * kh * kw * in_c
 
     def scratch_bytes(self, op, graph):
-        # = tk_conv2d_s8_buffer_size(): 2 pixels x ((int8 + int16) x K padded to 4 + int32 x (out_c + 1))
         out_c, kh, kw, in_c = input_tensor(graph, op, 1).shape
+        if input_tensor(graph, op, 0).dtype == "int16":
+            return s16_conv_scratch_bytes(kh, kw, in_c)
+        # = tk_conv2d_s8_buffer_size(): 2 pixels x ((int8 + int16) x K padded to 4 + int32 x (out_c + 1))
         return 2 * 3 * ((kh * kw * in_c + 3) // 4 * 4) + 2 * 4 * (out_c + 1)
 
 
@@ -63,7 +89,7 @@ class DepthwiseConv2D(OpHandler):
         super().validate(op, graph)
         require_padding(op)
         require_activation(op)
-        weights = constant_weights(op, graph)
+        weights = constant_weights(op, graph, bias_dtypes=DEPTHWISE_BIAS_TYPES[weighted_input_type(op, graph)])
         in_c = input_tensor(graph, op, 0).shape[3]
         multiplier = op.options.get("depth_multiplier", 1) or weights.shape[3] // in_c
         if weights.shape[3] != in_c * multiplier:
@@ -101,7 +127,7 @@ class FullyConnected(OpHandler):
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)
         require_activation(op)
-        constant_weights(op, graph)
+        constant_weights(op, graph, bias_dtypes=CONV_BIAS_TYPES[weighted_input_type(op, graph)])
         if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
             raise unsupported(op, f"weights format {op.options['weights_format']}")
         if input_tensor(graph, op, 0).num_elements % input_tensor(graph, op, 1).shape[1]:

@@ -1,0 +1,131 @@
+/* CONV_2D 16x8, bit-exact with TFLite's reference ConvPerChannel for int16 input (whose zero
+ * points it ignores: int16 tensors are symmetric) with an int64 or an int32 accumulator.
+ *
+ * Two output pixels at a time: their receptive fields are copied (im2col, zeros for taps outside
+ * the image, which TFLite skips) into columns [k / 4][pixel][4 int16], then every pair of output
+ * channels takes one pass of tk_mac_s16_2x2 (16 multiply-accumulates per 16 instructions on M4)
+ * and is requantized per tk_s16_requant. Columns and accumulators of an odd last pixel or channel
+ * are computed twice and the duplicate is overwritten by the real one.
+ */
+/* A hot kernel: built for speed even when the firmware is built for size (-Os). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
+#include "tk_conv2d_s16.h"
+
+#include <string.h>
+
+static int32_t padded_depth(const tk_conv2d_s16_params *p)
+{
+    return (p->filter.h * p->filter.w * p->filter.c + 3) & ~3;
+}
+
+size_t tk_conv2d_s16_buffer_size(const tk_conv2d_s16_params *params)
+{
+    return (size_t)2 * 2u * (size_t)padded_depth(params);
+}
+
+/* Column slot of value k of one pixel in the [k / 4][pixel][4] layout. */
+#define TK_COL_SLOT(k) ((((k) >> 2) << 3) | ((k) & 3))
+
+/* in_c values of one tap (NULL: outside the image) to column values k0 .. k0 + in_c - 1. */
+static void put_tap(const int16_t *src, int32_t in_c, int32_t k0, int16_t *col)
+{
+    if (((in_c | k0) & 3) == 0) { /* whole groups: 8 bytes each */
+        int16_t *dst = col + 2 * k0;
+        for (int32_t g = 0; g < in_c; g += 4, dst += 8) {
+            if (src != NULL) {
+                memcpy(dst, src + g, 8);
+            } else {
+                memset(dst, 0, 8);
+            }
+        }
+        return;
+    }
+    for (int32_t c = 0; c < in_c; ++c) {
+        col[TK_COL_SLOT(k0 + c)] = src != NULL ? src[c] : 0;
+    }
+}
+
+/* The receptive field of output pixel `pix` into its column slot (col points at the slot). */
+static void gather(const tk_conv2d_s16_params *p, const int16_t *in, int32_t pix, int16_t *col)
+{
+    const int32_t in_c = p->input.c;
+    const int32_t y0 = (pix / p->output.w) * p->stride_h - p->pad_h;
+    const int32_t x0 = (pix % p->output.w) * p->stride_w - p->pad_w;
+    const int32_t kp = padded_depth(p);
+    int32_t k = 0;
+    for (int32_t fy = 0; fy < p->filter.h; ++fy) {
+        const int32_t y = y0 + fy * p->dilation_h;
+        const int32_t row_ok = y >= 0 && y < p->input.h;
+        for (int32_t fx = 0; fx < p->filter.w; ++fx, k += in_c) {
+            const int32_t x = x0 + fx * p->dilation_w;
+            const int16_t *src = row_ok && x >= 0 && x < p->input.w
+                                     ? in + ((size_t)y * (size_t)p->input.w + (size_t)x) * (size_t)in_c
+                                     : NULL;
+            put_tap(src, in_c, k, col);
+        }
+    }
+    for (; k < kp; ++k) {
+        col[TK_COL_SLOT(k)] = 0;
+    }
+}
+
+/* Every output channel of the two pixels whose columns are in col. */
+static void conv_pixels(const tk_conv2d_s16_params *p, int32_t mode, const int16_t *col, int16_t *out0,
+                        int16_t *out1)
+{
+    const int32_t groups = padded_depth(p) >> 2;
+    const int32_t out_c = p->output.c;
+    const tk_s16_requant *q = &p->rq;
+    const int8_t *w = p->filter_data;
+    for (int32_t o = 0; o < out_c; o += 2, w += 8 * groups) {
+        const int32_t o1 = o + 1 < out_c ? o + 1 : o;
+        int16_t r0, r1, r2, r3;
+        if (mode == TK_S16_ACC64) {
+            const int64_t b0 = tk_s16_bias64(q, o), b1 = tk_s16_bias64(q, o1);
+            int64_t s[4] = {b0, b0, b1, b1};
+            tk_mac_s16_2x2_wide(w, col, groups, s);
+            r0 = tk_s16_output(q, mode, o, s[0]);
+            r1 = tk_s16_output(q, mode, o, s[1]);
+            r2 = tk_s16_output(q, mode, o1, s[2]);
+            r3 = tk_s16_output(q, mode, o1, s[3]);
+        } else {
+            int32_t acc[4] = {q->bias32[o], q->bias32[o], q->bias32[o1], q->bias32[o1]};
+            tk_mac_s16_2x2(w, col, groups, acc);
+            r0 = tk_s16_output(q, mode, o, acc[0]);
+            r1 = tk_s16_output(q, mode, o, acc[1]);
+            r2 = tk_s16_output(q, mode, o1, acc[2]);
+            r3 = tk_s16_output(q, mode, o1, acc[3]);
+        }
+        out0[o1] = r2;
+        out1[o1] = r3;
+        out0[o] = r0;
+        out1[o] = r1;
+    }
+}
+
+tk_status tk_conv2d_s16(const tk_conv2d_s16_params *params, const int16_t *input, int16_t *output, void *scratch)
+{
+    /* A local copy: stores through int16_t pointers could alias *params, forcing reloads. */
+    const tk_conv2d_s16_params local = *params;
+    const tk_conv2d_s16_params *p = &local;
+    const int32_t pixels = p->output.h * p->output.w;
+    const size_t out_c = (size_t)p->output.c;
+    const int32_t mode = tk_s16_mode_of(&p->rq);
+    int16_t *col = (int16_t *)scratch;
+    if (p->filter.c != p->input.c || p->filter.n != p->output.c || scratch == NULL) {
+        return TK_ERROR;
+    }
+    for (int32_t b = 0; b < p->input.n; ++b) {
+        const int16_t *in = input + (size_t)b * (size_t)p->input.h * (size_t)p->input.w * (size_t)p->input.c;
+        int16_t *out = output + (size_t)b * (size_t)pixels * out_c;
+        for (int32_t i = 0; i < pixels; i += 2) {
+            const int32_t j = i + 1 < pixels ? i + 1 : i;
+            gather(p, in, i, col);
+            gather(p, in, j, col + 4);
+            conv_pixels(p, mode, col, out + (size_t)i * out_c, out + (size_t)j * out_c);
+        }
+    }
+    return TK_OK;
+}

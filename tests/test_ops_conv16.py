@@ -1,0 +1,323 @@
+"""16x8 weighted ops (int16 activations, int8 weights): CONV_2D, bit-exact vs tflite-micro.
+
+Models are converted from Keras by TensorFlow in 16x8 mode (cached, see opzoo.py) and checked to
+really contain the op and options under test; bias variants TFLite Micro accepts but the
+converter does not emit (int32 bias, no bias with quantized_bias_type INT32) are flatbuffer edits.
+Every case runs in three builds: plain C, the DSP path with portable stand-ins for SMLAD/SXTB16
+(TK_DSP_EMULATE), and the DSP path with the general int64 accumulation (TK_NO_FAST_REQUANT).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import opzoo
+import pytest
+
+pytestmark = pytest.mark.host
+
+BUILDS = ((False, ()), (True, ()), (True, ("TK_NO_FAST_REQUANT",)))
+
+
+def _k():
+    import tf_keras
+
+    return tf_keras
+
+
+def conv_stack(shape, layers, batch=1):
+    """Input(shape) through Conv2D layers given as (filters, kernel, strides, padding, dilation, activation, bias)."""
+    k = _k()
+    inp = k.Input(shape, batch_size=batch)
+    x = inp
+    for filters, kernel, strides, padding, dilation, act, bias in layers:
+        x = k.layers.Conv2D(filters, kernel, strides=strides, padding=padding, dilation_rate=dilation,
+                            use_bias=bias)(x)
+        if act == "relu6":
+            x = k.layers.ReLU(6.0)(x)
+        elif act == "relu_n1_to_1":
+            import tensorflow as tf
+
+            x = k.layers.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(x)
+        elif act:
+            x = k.layers.Activation(act)(x)
+    return k.Model(inp, x)
+
+
+def _tensor_type(name: str) -> int:
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    return getattr(schema.TensorType, name)
+
+
+def bias_to_int32(model) -> None:
+    """Flatbuffer edit: every int64 bias of a weighted op becomes int32 (TFLM's int32 accumulator)."""
+    sub = model.subgraphs[0]
+    for op in sub.operators:
+        if len(op.inputs) < 3 or op.inputs[2] < 0:
+            continue
+        tensor = sub.tensors[op.inputs[2]]
+        if tensor.type != _tensor_type("INT64"):
+            continue
+        buf = model.buffers[tensor.buffer]
+        values = np.frombuffer(bytes(bytearray(buf.data)), np.int64)
+        tensor.type = _tensor_type("INT32")
+        buf.data = np.frombuffer(values.astype(np.int32).tobytes(), np.uint8).copy()
+
+
+def drop_bias_int32_accumulator(model) -> None:
+    """Flatbuffer edit: remove every conv bias and ask for TFLM's int32 accumulator instead
+    (quantized_bias_type INT32)."""
+    sub = model.subgraphs[0]
+    for op in sub.operators:
+        if len(op.inputs) == 3 and hasattr(op.builtinOptions, "quantizedBiasType"):
+            op.inputs = list(op.inputs[:2])
+            op.builtinOptions.quantizedBiasType = _tensor_type("INT32")
+
+
+def drop_bias(model) -> None:
+    """Flatbuffer edit: remove every conv bias (int64 accumulator, no bias)."""
+    for op in model.subgraphs[0].operators:
+        if len(op.inputs) == 3 and hasattr(op.builtinOptions, "quantizedBiasType"):
+            op.inputs = list(op.inputs[:2])
+
+
+def _case(name, build, kwargs, expect, **kw) -> opzoo.Case:
+    return opzoo.Case(f"c16_{name}", build, kwargs, expect, activations="int16", **kw)
+
+
+STACK = [(8, 3, 1, "same", 1, "relu", True), (6, (2, 3), 2, "valid", 1, "relu6", True),
+         (5, 3, 1, "same", 2, None, True), (7, 1, 1, "valid", 1, None, True)]
+ODD = [(3, (3, 1), (1, 2), "same", 1, "relu", True), (5, 2, 3, "same", 1, None, True),
+       (4, 2, 1, "valid", (2, 1), "relu_n1_to_1", True)]
+
+CASES = [
+    _case("conv_stack", conv_stack, dict(shape=(9, 10, 3), layers=STACK), ("CONV_2D",)),
+    _case("conv_odd_pt_batch2", conv_stack, dict(shape=(10, 9, 5), layers=ODD, batch=2), ("CONV_2D",),
+          per_channel=False),
+    # K = 5*5*64: the int32 sum is not provably exact, the kernel sums int64 chunks
+    _case("conv_deep_k", conv_stack, dict(shape=(4, 5, 64), layers=[(4, 5, 1, "same", 1, None, True)]),
+          ("CONV_2D",), rep_range=(-4.0, 4.0)),
+    _case("conv_bias_int32", conv_stack, dict(shape=(7, 6, 4), layers=STACK[:2]), ("CONV_2D",),
+          edit=bias_to_int32),
+    _case("conv_nobias_acc32", conv_stack, dict(shape=(6, 6, 4), layers=STACK[:2]), ("CONV_2D",),
+          edit=drop_bias_int32_accumulator),
+    _case("conv_nobias_acc64", conv_stack, dict(shape=(6, 5, 4), layers=STACK[2:]), ("CONV_2D",),
+          edit=drop_bias),
+]
+CASES_BY_NAME = {c.name: c for c in CASES}
+
+# (case, opcode, option, value): the converter (or the edit) really produced what is under test
+OPTION_CHECKS = (
+    ("c16_conv_stack", "CONV_2D", "fused_activation_function", "RELU"),
+    ("c16_conv_stack", "CONV_2D", "fused_activation_function", "RELU6"),
+    ("c16_conv_stack", "CONV_2D", "padding", "VALID"),
+    ("c16_conv_stack", "CONV_2D", "dilation_h_factor", 2),
+    ("c16_conv_odd_pt_batch2", "CONV_2D", "fused_activation_function", "RELU_N1_TO_1"),
+    ("c16_conv_odd_pt_batch2", "CONV_2D", "stride_w", 3),
+    ("c16_conv_nobias_acc32", "CONV_2D", "quantized_bias_type", 2),
+)
+
+
+@pytest.mark.parametrize("name", sorted(CASES_BY_NAME))
+@pytest.mark.parametrize(("dsp", "defines"), BUILDS, ids=("plain", "dsp", "dsp-int64"))
+def test_conv16_bit_exact(name: str, dsp: bool, defines: tuple[str, ...]) -> None:
+    opzoo.check_bit_exact(CASES_BY_NAME[name], dsp_emulate=dsp, defines=defines)
+
+
+@pytest.mark.parametrize(("name", "opcode", "option", "value"), OPTION_CHECKS)
+def test_conv16_options_present(name: str, opcode: str, option: str, value: object) -> None:
+    graph = opzoo.graph_of(CASES_BY_NAME[name])
+    found = [op.options.get(option) for op in graph.operators if op.opcode == opcode]
+    assert value in found, f"{name}: {opcode}.{option} values {found}, expected {value!r}"
+
+
+def _weighted(name: str):
+    graph = opzoo.graph_of(CASES_BY_NAME[name])
+    return graph, [op for op in graph.operators if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")]
+
+
+@pytest.mark.parametrize(("name", "bias_type"), [("c16_conv_stack", "int64"), ("c16_conv_bias_int32", "int32"),
+                                                 ("c16_conv_nobias_acc32", None), ("c16_conv_nobias_acc64", None)])
+def test_conv16_cases_have_int16_activations_and_the_bias_under_test(name: str, bias_type: str | None) -> None:
+    graph, ops = _weighted(name)
+    assert ops
+    for op in ops:
+        assert graph.tensors[op.inputs[0]].dtype == "int16" and graph.tensors[op.inputs[1]].dtype == "int8"
+        bias = graph.tensors[op.inputs[2]].dtype if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        assert bias == bias_type
+
+
+def test_conv16_modes_cover_every_accumulator(tmp_path: Path) -> None:
+    """The cases reach each output stage: int32 accumulator, int64 proved to fit int32, int64."""
+    from tinykit.codegen import generate
+
+    modes = set()
+    for name in ("c16_conv_stack", "c16_conv_deep_k", "c16_conv_bias_int32"):
+        lib = generate(opzoo.convert(CASES_BY_NAME[name]), tmp_path / name)
+        text = (lib.dir / "model.c").read_text()
+        modes |= {int(text[i + 8]) for i in range(len(text)) if text.startswith(".mode = ", i)}
+    assert modes == {0, 1, 2}
+
+
+def test_conv16_scratch_matches_the_kernel_formula() -> None:
+    """The handler's scratch formula is the C buffer-size formula (2 pixels x ceil4(K) int16)."""
+    from tinykit.ir.ops import op_handler
+
+    graph, ops = _weighted("c16_conv_stack")
+    for op in ops:
+        _, kh, kw, in_c = graph.tensors[op.inputs[1]].shape
+        assert op_handler("CONV_2D").scratch_bytes(op, graph) == 4 * ((kh * kw * in_c + 3) // 4 * 4)
+
+
+# ---- randomized shapes (seeded) ----------------------------------------------------------------
+
+
+def _sweep_case(rng: random.Random, i: int) -> opzoo.Case:
+    h, w, c = rng.randint(3, 10), rng.randint(3, 10), rng.randint(1, 9)
+    kernel = (rng.randint(1, min(4, h)), rng.randint(1, min(4, w)))
+    dilation = rng.choice((1, 1, 2)) if max(kernel) * 2 <= min(h, w) else 1
+    strides = 1 if dilation > 1 else (rng.randint(1, 3), rng.randint(1, 3))
+    layer = (rng.randint(1, 9), kernel, strides, rng.choice(("same", "valid")), dilation,
+             rng.choice((None, "relu", "relu6")), rng.random() < 0.8)
+    return _case(f"sweep{i}_conv", conv_stack, dict(shape=(h, w, c), layers=[layer]), ("CONV_2D",),
+                 per_channel=rng.random() < 0.7, rep_range=(-rng.uniform(0.5, 4), rng.uniform(0.5, 4)))
+
+
+SWEEP = [_sweep_case(random.Random(20261201 + i), i) for i in range(16)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SWEEP, ids=[c.name for c in SWEEP])
+def test_conv16_sweep_bit_exact(case: opzoo.Case) -> None:
+    for dsp, defines in BUILDS[:2]:
+        opzoo.check_bit_exact(case, dsp_emulate=dsp, defines=defines)
+
+
+# ---- refusals ----------------------------------------------------------------------------------
+
+
+def _retype_output(type_name: str):
+    def edit(model) -> None:
+        sub = model.subgraphs[0]
+        sub.tensors[sub.operators[0].outputs[0]].type = _tensor_type(type_name)
+
+    return edit
+
+
+def _weights_to_int16(model) -> None:
+    sub = model.subgraphs[0]
+    tensor = sub.tensors[sub.operators[0].inputs[1]]
+    buf = model.buffers[tensor.buffer]
+    values = np.frombuffer(bytes(bytearray(buf.data)), np.int8)
+    tensor.type = _tensor_type("INT16")
+    buf.data = np.frombuffer(values.astype(np.int16).tobytes(), np.uint8).copy()
+
+
+@pytest.mark.parametrize(("edit", "words"), [
+    (_retype_output("INT8"), ("CONV_2D", "op 0", "int16 input with int8 output")),
+    (_weights_to_int16, ("CONV_2D", "op 0", "int16 weights")),
+])
+def test_conv16_refusals_are_one_line(edit, words, tmp_path: Path) -> None:
+    from codegen_helpers import edit_tflite
+
+    from tinykit.codegen import generate
+    from tinykit.errors import UnsupportedOpError
+
+    model = edit_tflite(opzoo.convert(CASES_BY_NAME["c16_conv_nobias_acc64"]), tmp_path / "bad.tflite", edit)
+    with pytest.raises(UnsupportedOpError) as err:
+        generate(model, tmp_path / "lib")
+    message = str(err.value)
+    assert all(w in message for w in words) and "\n" not in message, message
+
+
+def test_conv16_cli_refusal_exits_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from codegen_helpers import edit_tflite
+
+    from tinykit.cli import main
+
+    model = edit_tflite(opzoo.convert(CASES_BY_NAME["c16_conv_nobias_acc64"]), tmp_path / "bad.tflite",
+                        _weights_to_int16)
+    result = CliRunner().invoke(main, ["generate", str(model), "-o", str(tmp_path / "lib")])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[0].startswith("error: ") and "int16 weights" in lines[0]
+    assert "Traceback" not in result.output
+
+
+# ---- emulated cores: the assembly (qemu-m4) and plain C built for ARMv6-M (qemu-m0) -------------
+
+QEMU_CASES = ("c16_conv_stack", "c16_conv_deep_k", "c16_conv_bias_int32")
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m0"])
+@pytest.mark.parametrize("name", QEMU_CASES)
+def test_conv16_on_emulated_cores(name: str, board: str, tmp_path: Path) -> None:
+    import shutil
+
+    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    from tinykit.run import run
+
+    result = run(opzoo.convert(CASES_BY_NAME[name]), board, tmp_path, num_inputs=4, runs=1)
+    assert result["validation"]["checked"] and result["validation"]["compared_bytes"] > 0
+    assert result["mismatched_bytes"] == 0, result["validation"]
+
+
+@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4", "cortex-m33", "cortex-m55"])
+def test_conv16_kernels_compile_for_arm(cpu: str, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    cc = shutil.which("arm-none-eabi-gcc")
+    if cc is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    kernels = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
+    flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-mthumb", f"-mcpu={cpu}",
+             f"-I{kernels / 'include'}", f"-I{kernels}"]
+    for src in KERNELS:
+        proc = subprocess.run([cc, *flags, "-c", str(kernels / src), "-o", str(tmp_path / "k.o")],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, f"{src}: {proc.stderr}"
+
+
+KERNELS = ("tk_conv2d_s16.c",)
+
+
+# ---- the int64 requantization against a transcription of TFLite's ------------------------------
+
+
+def test_requantize_s64_matches_tflite_on_random_values(tmp_path: Path) -> None:
+    """tk_requantize_s64 and its int32-accumulator form equal MultiplyByQuantizedMultiplier(int64_t)
+    (ops_fixedpoint.mbqm64) on edge cases and 200,000 random accumulators, multipliers and shifts."""
+    import ctypes
+
+    from tinykit.codegen.ops_fixedpoint import mbqm64
+    from tinykit.codegen.quant import reduced_multiplier
+    from tinykit.verify import build_host_library
+
+    kernels = Path(__file__).resolve().parents[1] / "firmware" / "kernels" / "include"
+    for header in kernels.iterdir():
+        (tmp_path / header.name).write_bytes(header.read_bytes())
+    (tmp_path / "rq.c").write_text(
+        '#include "tk_fixedpoint.h"\n'
+        "int32_t rq64(int64_t x, int32_t m, int32_t s) { return tk_requantize_s64(x, m, s); }\n"
+        "int32_t rq32(int32_t x, int32_t m, int32_t s) { return tk_requantize_s64_from32(x, m, s); }\n")
+    lib = ctypes.CDLL(str(build_host_library(tmp_path, "rq")))
+    lib.rq64.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_int32]
+    lib.rq32.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.c_int32]
+    rng = np.random.default_rng(5)
+    mults = [0, 1 << 30, (1 << 31) - 1, 0x7FFF0000, 0x7FFEFFFF, *rng.integers(1 << 30, 1 << 31, 40).tolist()]
+    for _ in range(200_000 // 40):
+        m = int(mults[rng.integers(len(mults))])
+        shift = int(rng.integers(-31, 8))
+        rm, total = reduced_multiplier(m), 15 - shift
+        for x in rng.integers(-(1 << 47), 1 << 47, 20).tolist() + rng.integers(-(1 << 31), 1 << 31, 20).tolist():
+            assert lib.rq64(x, rm, total) == mbqm64(x, m, shift), (x, m, shift)
+            if -(1 << 31) <= x < (1 << 31) and abs(x) * rm < (1 << 46):
+                assert lib.rq32(x, rm, total) == mbqm64(x, m, shift), (x, m, shift)
