@@ -14,13 +14,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from recurrent_models import SvdfSpec, svdf_model
 from sim_device import Faults, SimDevice, SimServer
 
 from tinykit import measure, oracle
 from tinykit.cli import main
+from tinykit.codegen import generate
 from tinykit.device import DeviceClient, client
 from tinykit.errors import DeviceError
 from tinykit.ir import read_model
+from tinykit.models import reference_model
 from tinykit.plan import ALIGNMENT, plan_memory
 
 pytestmark = pytest.mark.host
@@ -68,8 +71,6 @@ def test_variable_tensors_get_their_own_region() -> None:
 
 
 def test_stateless_model_has_no_state_region() -> None:
-    from tinykit.models import reference_model
-
     graph = read_model(reference_model("kws"))
     plan = plan_memory(graph)
     assert not graph.stateful and plan.state_bytes == 0 and plan.state_tensors == ()
@@ -144,3 +145,16 @@ def test_inspect_reports_state_separately() -> None:
     totals = json.loads(res.output[: res.output.rindex("}") + 1])["totals"]
     assert totals["state_tensors"] == [4, 12, 20, 28, 36, 41, 46]
     assert totals["state_bytes"] == 4 * 1024 + 3 * 2048
+
+
+def test_generated_library_has_reset_and_state_region(tmp_path: Path) -> None:
+    path = svdf_model(SvdfSpec("state8", state="int8", rank=2, memory=6, units=4))
+    lib = generate(path, tmp_path / "lib", name="kws")
+    header, source = (tmp_path / "lib" / "kws.h").read_text(), (tmp_path / "lib" / "kws.c").read_text()
+    state = read_model(path).variable_tensors[0]
+    assert lib.manifest["stateful"] is True and lib.manifest["state_bytes"] == 48
+    assert "#define KWS_STATE_BYTES 48" in header and "tk_status kws_reset(void);" in header
+    fill = state.zero_point  # int8 state: reset to its zero point, not 0
+    assert fill != 0 and f"kws_arena[0u + i] = {fill};" in source and "return kws_reset();" in source
+    hello = generate(reference_model("hello_world"), tmp_path / "hello")
+    assert hello.manifest["stateful"] is False and "MODEL_STATE_BYTES 0" in (tmp_path / "hello" / "model.h").read_text()
