@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-tk_status tk_reshape_s8(const tk_reshape_params *params, const int8_t *input, int8_t *output)
+tk_status tk_reshape_s8(const tk_reshape_params *params, const void *input, void *output)
 {
     if (input != output) {
         memmove(output, input, params->bytes);

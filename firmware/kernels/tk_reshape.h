@@ -1,4 +1,5 @@
-/* RESHAPE / SQUEEZE: a byte copy, used only when the planner could not alias output onto input. */
+/* RESHAPE / SQUEEZE / EXPAND_DIMS: a byte copy of any element type, used only when the planner
+ * could not alias output onto input (a constant input). */
 #ifndef TK_RESHAPE_H
 #define TK_RESHAPE_H
 
@@ -12,7 +13,7 @@ typedef struct {
     size_t bytes;
 } tk_reshape_params;
 
-tk_status tk_reshape_s8(const tk_reshape_params *params, const int8_t *input, int8_t *output);
+tk_status tk_reshape_s8(const tk_reshape_params *params, const void *input, void *output);
 
 #ifdef __cplusplus
 }

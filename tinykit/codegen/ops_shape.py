@@ -1,93 +1,110 @@
-"""Lowerings of the data-movement ops PAD (constant) and CONCATENATION (any axis).
+"""Lowerings of PAD, PADV2, MIRROR_PAD, CONCATENATION, PACK and EXPAND_DIMS.
 
-PAD fills with the output zero point, as TFLite Micro's int8 PAD does without a constant-values
-input. CONCATENATION copies bytes exactly like TFLM (which does not requantize int8 inputs; the
-converter inserts QUANTIZE ops instead); input pointers go in the params because their number
-varies, and constant inputs become arrays.
+PAD/PADV2 fill with TFLite Micro's value (see :func:`tinykit.ir.ops.shape.pad_value`).
+MIRROR_PAD is a table-driven copy: TFLM's per-element ``GetInputDimension`` is evaluated here for
+every output index of every axis. CONCATENATION and PACK copy bytes exactly like TFLM (no
+requantization: its Prepare requires equal quantization); input pointers go in the params because
+their number varies, and constant inputs become arrays. EXPAND_DIMS is an alias like RESHAPE.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from tinykit.codegen.lowering import (
-    ConstArray,
-    KernelCall,
-    c_dims,
-    lowering,
-    require_dtype,
-    shape_comment,
-    unsupported,
-)
+from tinykit.codegen.lowering import ConstArray, KernelCall, LoweringContext, lowering
+from tinykit.codegen.ops_conv import lower_reshape
+from tinykit.codegen.ops_move import c_ints, kernel, pointer_list
+from tinykit.ir.ops import op_handler
+from tinykit.ir.ops.move import row_major_strides
+from tinykit.ir.ops.shape import MAX_PAD_RANK, pad_value, paddings
+
+lowering("EXPAND_DIMS")(lower_reshape)
 
 
-@lowering("PAD")
-def lower_pad(op, graph, ctx) -> KernelCall:
-    inp, pads_t = graph.op_inputs(op)[:2]
-    out = graph.op_outputs(op)[0]
-    require_dtype(op, inp, "input")
-    require_dtype(op, out, "output")
-    if pads_t is None or not pads_t.is_constant:
-        raise unsupported(op, "paddings", "non-constant")
-    rank = len(inp.shape)
-    if rank > 4:
-        raise unsupported(op, "rank", f"{rank} (at most 4)")
-    pads = np.asarray(pads_t.data, dtype=np.int64).reshape(-1, 2)
-    if pads.shape[0] != rank or (pads < 0).any():
-        raise unsupported(op, "paddings", f"{pads.tolist()}")
-    before = [0] * (4 - rank) + [int(p) for p in pads[:, 0]]
-    expect = [int(d + p0 + p1) for d, (p0, p1) in zip(inp.shape, pads.tolist(), strict=True)]
-    if list(out.shape) != expect:
-        raise unsupported(op, "output shape", f"{list(out.shape)} (expected {expect})")
+@lowering("PAD", "PADV2")
+def lower_pad(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    inp, out = graph.op_inputs(op)[0], graph.op_outputs(op)[0]
+    pads = paddings(op, graph)
+    lead = MAX_PAD_RANK - len(pads)
     params = [
-        ("input", c_dims(inp.shape)),
-        ("output", c_dims(out.shape)),
-        ("before", "{" + ", ".join(str(b) for b in before) + "}"),
-        ("value", str(int(out.zero_point))),
+        ("input", c_ints([1] * lead + list(inp.shape))),
+        ("output", c_ints([1] * lead + list(out.shape))),
+        ("before", c_ints([0] * lead + [p[0] for p in pads])),
+        ("value", str(pad_value(op, graph))),
     ]
-    return KernelCall(function="tk_pad_s8", params_type="tk_pad_params", params=params,
-                      inputs=[inp.index], outputs=[out.index], sources=("tk_pad.c",),
-                      comment=f"op {op.index}: PAD {pads.tolist()}")
+    return KernelCall(kernel("pad", out), "tk_pad_params", params, [inp.index], [out.index], sources=("tk_pad.c",),
+                      comment=f"op {op.index}: {op.opcode} {[list(p) for p in pads]}")
 
 
-def _input_pointer(op, graph, ctx, t, k: int, arrays: list[ConstArray]) -> str:
-    if t.is_constant:
-        name = ctx.symbol(op, f"in{k}")
-        arrays.append(ConstArray(name, "int8_t", np.asarray(t.data, dtype=np.int8), shape_comment(t)))
-        return name
-    return f"(const int8_t *){ctx.tensor_ptr(t.index)}"
+def mirror_index(i: int, before: int, size: int, reflect: bool) -> int:
+    """TFLM's ``GetInputDimension``: the input index mirrored to output index ``i``."""
+    offset = 1 if reflect else 0
+    if i < before:
+        original = before + offset - 1
+        return original - min(i, original - offset)
+    i -= before
+    if i >= size:
+        i -= size
+        original = size - (1 + offset)
+        return original - min(i, original)
+    return i
+
+
+def table_call(op: Any, graph: Any, ctx: LoweringContext, tables: list[np.ndarray], inner: int,
+               comment: str) -> KernelCall:
+    """``tk_table_copy``: per-axis tables of input element offsets, ``inner`` contiguous elements."""
+    inp, out = graph.op_inputs(op)[0], graph.op_outputs(op)[0]
+    name = ctx.symbol(op, "table")
+    values = np.concatenate(tables).astype(np.int32)
+    arrays = [ConstArray(name, "int32_t", values, f"{op.opcode} input element offset per output index, per axis")]
+    params = [("rank", str(len(tables))), ("shape", c_ints([len(t) for t in tables])), ("table", name),
+              ("inner", str(inner))]
+    return KernelCall(kernel("table_copy", out), "tk_table_copy_params", params, [inp.index], [out.index], arrays,
+                      sources=("tk_move.c",), comment=f"op {op.index}: {op.opcode} {comment}")
+
+
+@lowering("MIRROR_PAD")
+def lower_mirror_pad(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    inp = graph.op_inputs(op)[0]
+    pads = paddings(op, graph, ("int32", "int64"))
+    reflect = op_handler(op.opcode).reflect(op)
+    shape, strides = list(inp.shape), row_major_strides(inp.shape)
+    inner = 1
+    while len(shape) > 1 and pads[len(shape) - 1] == (0, 0):  # unpadded trailing axes copy as blocks
+        inner *= shape.pop()
+    tables = [np.array([mirror_index(i, a, d, reflect) * s for i in range(a + d + b)])
+              for d, (a, b), s in zip(shape, pads, strides, strict=False)]
+    mode = "REFLECT" if reflect else "SYMMETRIC"
+    return table_call(op, graph, ctx, tables, inner, f"{mode} {[list(p) for p in pads]}")
+
+
+def _concat_call(op: Any, graph: Any, ctx: LoweringContext, outer: int, sizes: list[int], comment: str) -> KernelCall:
+    ins = [t for t in graph.op_inputs(op) if t is not None]
+    out = graph.op_outputs(op)[0]
+    arrays = [ConstArray(ctx.symbol(op, "sizes"), "int32_t", np.array(sizes, np.int32),
+                         f"{op.opcode} elements per outer row, per input")]
+    params = [("num_inputs", str(len(ins))), ("outer", str(outer)), ("sizes", arrays[0].c_name),
+              ("inputs", pointer_list(op, ctx, ins, arrays, const=True))]
+    return KernelCall(kernel("concat", out), "tk_concat_params", params, [], [out.index], arrays,
+                      sources=("tk_concat.c",), comment=f"op {op.index}: {op.opcode} {comment}")
 
 
 @lowering("CONCATENATION")
-def lower_concat(op, graph, ctx) -> KernelCall:
+def lower_concat(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     ins = [t for t in graph.op_inputs(op) if t is not None]
     out = graph.op_outputs(op)[0]
-    require_dtype(op, out, "output")
-    for k, t in enumerate(ins):
-        require_dtype(op, t, f"input {k}")
-    act = str(op.options.get("fused_activation_function", "NONE") or "NONE").upper()
-    if act != "NONE":
-        raise unsupported(op, "fused_activation_function", act)
-    rank = len(out.shape)
-    axis = int(op.options.get("axis", 0))
-    axis = axis + rank if axis < 0 else axis
-    if not 0 <= axis < rank or any(len(t.shape) != rank for t in ins):
-        raise unsupported(op, "axis", f"{op.options.get('axis')} for rank {rank}")
+    axis = op_handler(op.opcode).axis(op, graph)
     outer = int(np.prod(out.shape[:axis], dtype=np.int64))
     inner = int(np.prod(out.shape[axis + 1:], dtype=np.int64))
-    sizes = np.array([int(t.shape[axis]) * inner for t in ins], dtype=np.int32)
-    if int(sizes.sum()) * outer != out.num_elements:
-        raise unsupported(op, "shapes", "inputs do not add up to the output")
-    arrays: list[ConstArray] = []
-    sizes_name = ctx.symbol(op, "sizes")
-    arrays.append(ConstArray(sizes_name, "int32_t", sizes, "CONCATENATION bytes per outer row, per input"))
-    pointers = [_input_pointer(op, graph, ctx, t, k, arrays) for k, t in enumerate(ins)]
-    params = [
-        ("num_inputs", str(len(ins))),
-        ("outer", str(outer)),
-        ("sizes", sizes_name),
-        ("inputs", "(const int8_t *const[]){" + ", ".join(pointers) + "}"),
-    ]
-    return KernelCall(function="tk_concat_s8", params_type="tk_concat_params", params=params,
-                      inputs=[], outputs=[out.index], arrays=arrays, sources=("tk_concat.c",),
-                      comment=f"op {op.index}: CONCATENATION of {len(ins)} on axis {axis}")
+    return _concat_call(op, graph, ctx, outer, [int(t.shape[axis]) * inner for t in ins],
+                        f"of {len(ins)} on axis {axis}")
+
+
+@lowering("PACK")
+def lower_pack(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    handler = op_handler(op.opcode)
+    outer, size = handler.rows(op, graph)
+    return _concat_call(op, graph, ctx, outer, [size] * len(op.inputs),
+                        f"of {len(op.inputs)} on axis {handler.axis(op, graph)}")
