@@ -715,3 +715,54 @@ def check_bit_exact(case: Case, dsp_emulate: bool = False, defines: tuple[str, .
             if a != b:
                 diff = np.nonzero(np.frombuffer(a, np.uint8) != np.frombuffer(b, np.uint8))[0]
                 raise AssertionError(f"{name}: input {k} output {i}: {len(diff)} bytes differ, first at byte {diff[0]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# one op under other quantizations (flatbuffer edits of a converted case)
+
+
+def requantize_first_op(quant: list[tuple[float, int]], options: dict | None = None, op_index: int = 0):
+    """Flatbuffer edit: give op ``op_index``'s inputs and output (in that order) the ``(scale, zero
+    point)`` pairs of ``quant`` and set builtin option attributes (e.g. ``fusedActivationFunction``)."""
+
+    def edit(model) -> None:
+        sub = model.subgraphs[0]
+        op = sub.operators[op_index]
+        tensors = [*op.inputs[:len(quant) - 1], op.outputs[0]]
+        for index, (scale, zp) in zip(tensors, quant, strict=True):
+            sub.tensors[index].quantization.scale = [scale]
+            sub.tensors[index].quantization.zeroPoint = [zp]
+        for name, value in (options or {}).items():
+            setattr(op.builtinOptions, name, value)
+
+    return edit
+
+
+def check_requantized(case: Case, edit, path: Path, blobs_for=None, n_random: int = 6, seed: int = 0) -> bool:
+    """Write ``case`` edited by ``edit`` to ``path`` and compare generated C with the runtime on
+    ``blobs_for(sizes)`` (default: random inputs). Returns False when tinykit refuses the model and
+    TFLM refuses it too (the only acceptable refusal); AssertionError on any difference."""
+    from tinykit import oracle
+    from tinykit.errors import ModelFormatError, UnsupportedOpError
+    from tinykit.verify import load_host_model
+
+    path.write_bytes(_edit(convert(case).read_bytes(), edit))
+    try:
+        host, _ = load_host_model(path)
+    except UnsupportedOpError as err:
+        try:
+            oracle.reference_outputs(path, oracle.random_inputs(path, 1))
+        except ModelFormatError:
+            return False
+        raise AssertionError(f"{case.name}: tinykit refuses what TFLM runs: {err}") from None
+    sizes = host.input_sizes
+    blobs = blobs_for(sizes) if blobs_for else oracle.random_inputs(path, n_random, seed=seed)
+    for k, (blob, ref) in enumerate(zip(blobs, oracle.reference_outputs(path, blobs), strict=True)):
+        parts, offset = [], 0
+        for size in sizes:
+            parts.append(blob[offset:offset + size])
+            offset += size
+        ours = host.run(parts)
+        if ours != ref:
+            raise AssertionError(f"{case.name}: input {k} differs from TFLM")
+    return True

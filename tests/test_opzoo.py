@@ -22,7 +22,7 @@ from tinykit import oracle
 pytestmark = pytest.mark.host
 
 KERNEL_DIR = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
-MY_KERNELS = ("tk_lut.c", "tk_quantize.c", "tk_pool.c", "tk_mean.c", "tk_elementwise.c", "tk_softmax.c",
+MY_KERNELS = ("tk_lut.c", "tk_quantize.c", "tk_pool.c", "tk_mean.c", "tk_binary.c", "tk_softmax.c",
               "tk_pad.c", "tk_concat.c")
 
 # (case, opcode, option, expected value): the converter really produced the option under test.
@@ -254,18 +254,6 @@ def test_softmax_over_input_scales_and_betas(trial: int, tmp_path: Path) -> None
         assert host.run([blob]) == ref, f"input scale {in_q} beta {beta}"
 
 
-def _requantize_binary(q: list[tuple[float, int]], activation: int):
-    def edit(model) -> None:
-        sub = model.subgraphs[0]
-        op = sub.operators[0]
-        for index, (scale, zp) in zip([*op.inputs[:2], op.outputs[0]], q, strict=True):
-            sub.tensors[index].quantization.scale = [scale]
-            sub.tensors[index].quantization.zeroPoint = [zp]
-        op.builtinOptions.fusedActivationFunction = activation
-
-    return edit
-
-
 @pytest.mark.parametrize("trial", range(6))
 @pytest.mark.parametrize("case_name", ["add_all_pairs", "mul_all_pairs"])
 def test_binary_all_byte_pairs_over_quantizations(case_name: str, trial: int, tmp_path: Path) -> None:
@@ -281,23 +269,11 @@ def test_binary_all_byte_pairs_sweep(case_name: str, trial: int, tmp_path: Path)
 
 
 def _check_all_pairs(case_name: str, trial: int, tmp_path: Path) -> None:
-    from tinykit.errors import ModelFormatError, UnsupportedOpError
-    from tinykit.verify import load_host_model
-
     rng = np.random.default_rng(2000 + trial + (100 if case_name.startswith("mul") else 0))
     q = [(float(np.float32(10 ** rng.uniform(-3, 0))), int(rng.integers(-128, 128))) for _ in range(3)]
     activation = int(rng.integers(0, 4))  # NONE, RELU, RELU_N1_TO_1, RELU6
-    model = _edited(case_name, _requantize_binary(q, activation), tmp_path)
-    try:
-        host, _ = load_host_model(model)
-    except UnsupportedOpError:  # only a rejection TFLM shares is acceptable
-        with pytest.raises(ModelFormatError):
-            oracle.reference_outputs(model, [bytes(256 + 32)])
-        return
-    sizes = host.input_sizes  # the converter may order the graph inputs either way
-    blobs = opzoo.exhaustive_inputs(sizes)
-    for blob, ref in zip(blobs, oracle.reference_outputs(model, blobs), strict=True):
-        assert host.run([blob[:sizes[0]], blob[sizes[0]:]]) == ref, f"{q} act {activation}"
+    edit = opzoo.requantize_first_op(q, {"fusedActivationFunction": activation})
+    opzoo.check_requantized(opzoo.CASES_BY_NAME[case_name], edit, tmp_path / "m.tflite", opzoo.exhaustive_inputs)
 
 
 def _requantize_single(in_q: tuple[float, int], out_q: tuple[float, int]):

@@ -212,6 +212,17 @@ TK_INLINE int8_t tk_requant_apply(const tk_requant_ch *q, int32_t acc, int32_t o
     return (int8_t)s;
 }
 
+/* MultiplyByQuantizedMultiplier(x, m, shift) with the constants prepared by tk_requant_prepare
+ * (non-negative multiplier, shift in [-31, 30]), without offset or clamp: the input rescaling of
+ * the elementwise ops (ADD, SUB, comparisons, SQUARED_DIFFERENCE) and their output step. Taken
+ * by value so that, inlined into a loop, the constants stay in registers. */
+TK_INLINE int32_t tk_requant_scale(tk_requant_ch q, int32_t x)
+{
+    const int32_t s = tk_rounding_doubling_high_mul_smlal(tk_shift_left_wrap(x, q.left), q.multiplier);
+    const int32_t threshold = q.threshold + (int32_t)((uint32_t)s >> 31);
+    return (s >> q.right) + ((s & q.mask) > threshold ? 1 : 0);
+}
+
 /* Requantization for layers whose generator proved (tk_<op>_params.fast_requant, see
  * fast_requant_flag in tinykit/codegen/ops_conv.py), for every possible input: every shift <= -1
  * (a pure rounding right shift r) and s = SRDHM(acc, m) + 2^(r-1) cannot overflow. Then

@@ -1,4 +1,5 @@
-"""Elementwise ops: ADD, MUL, the unary activations (int8 and int16), SOFTMAX, QUANTIZE, DEQUANTIZE."""
+"""Elementwise ops: the unary activations (int8 and int16), SOFTMAX, QUANTIZE, DEQUANTIZE (ADD and MUL
+live in :mod:`tinykit.ir.ops.binary`)."""
 
 from __future__ import annotations
 
@@ -10,48 +11,9 @@ from tinykit.ir.ops.base import (
     input_tensor,
     output_tensor,
     register,
-    require_activation,
     require_activation_types,
     unsupported,
 )
-
-
-class _Binary(OpHandler):
-    num_inputs = (2, 2)
-
-    def validate(self, op: Operator, graph: Graph) -> None:
-        super().validate(op, graph)
-        require_activation(op)
-        a, b = input_tensor(graph, op, 0), input_tensor(graph, op, 1)
-        if len(a.shape) > 4 or len(b.shape) > 4:
-            raise unsupported(op, "broadcasting beyond 4 dimensions")
-        try:
-            np.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
-            raise unsupported(op, f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast") from None
-
-    def output_shapes(self, op, graph):
-        return [np.broadcast_shapes(input_tensor(graph, op, 0).shape, input_tensor(graph, op, 1).shape)]
-
-    def in_place_input(self, op: Operator, graph: Graph) -> int | None:
-        out_shape = output_tensor(graph, op).shape
-        for position in (0, 1):
-            tensor = input_tensor(graph, op, position)
-            if not tensor.is_constant and tensor.shape == out_shape:
-                return position
-        return None
-
-
-@register
-class Add(_Binary):
-    opcode = "ADD"
-    options_table = "AddOptions"
-
-
-@register
-class Mul(_Binary):
-    opcode = "MUL"
-    options_table = "MulOptions"
 
 
 class _Unary(OpHandler):

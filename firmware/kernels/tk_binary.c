@@ -1,0 +1,259 @@
+/* A hot kernel: built for speed even when the firmware is built for size (-Os). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
+#include "tk_binary.h"
+
+#include "tk_fixedpoint.h"
+
+/* Constants of one kernel call held in a local struct passed by value to the inlined element
+ * functions, so the loops keep them in registers (an int8 output store may alias anything). */
+typedef struct {
+    const int32_t *t1;
+    const int32_t *t2;
+    tk_requant_ch out;
+    int32_t offset;
+    int32_t lo;
+    int32_t hi;
+} tk_table_ctx;
+
+typedef struct {
+    int32_t off1;
+    int32_t off2;
+    int32_t left_shift;
+    tk_requant_ch in1;
+    tk_requant_ch in2;
+    tk_requant_ch out;
+    int32_t offset;
+    int32_t lo;
+    int32_t hi;
+} tk_rescaled_ctx;
+
+typedef struct {
+    int32_t lo;
+    int32_t hi;
+} tk_clamp_ctx;
+
+static tk_table_ctx tk_table_ctx_make(const tk_add_params *p)
+{
+    tk_table_ctx c;
+    c.t1 = p->table1;
+    c.t2 = p->table2;
+    c.out = tk_requant_prepare(p->output_q.multiplier, p->output_q.shift);
+    c.offset = p->output_offset;
+    c.lo = p->act.min;
+    c.hi = p->act.max;
+    return c;
+}
+
+static tk_rescaled_ctx tk_rescaled_ctx_make(const tk_rescaled_params *p)
+{
+    tk_rescaled_ctx c;
+    c.off1 = p->input1_offset;
+    c.off2 = p->input2_offset;
+    c.left_shift = p->left_shift;
+    c.in1 = tk_requant_prepare(p->input1_q.multiplier, p->input1_q.shift);
+    c.in2 = tk_requant_prepare(p->input2_q.multiplier, p->input2_q.shift);
+    c.out = tk_requant_prepare(p->output_q.multiplier, p->output_q.shift);
+    c.offset = p->output_offset;
+    c.lo = p->act.min;
+    c.hi = p->act.max;
+    return c;
+}
+
+/* ---- element functions ------------------------------------------------------------------- */
+
+TK_INLINE int32_t tk_out(tk_table_ctx c, int32_t raw)
+{
+    return tk_clamp_s32(tk_requant_scale(c.out, raw) + c.offset, c.lo, c.hi);
+}
+
+TK_INLINE int8_t tk_add8_elem(tk_table_ctx c, int8_t a, int8_t b)
+{
+    return (int8_t)tk_out(c, c.t1[(uint8_t)a] + c.t2[(uint8_t)b]);
+}
+
+TK_INLINE int32_t tk_rescale(tk_requant_ch q, int32_t offset, int32_t left_shift, int32_t x)
+{
+    return tk_requant_scale(q, tk_shift_left_wrap(x + offset, left_shift));
+}
+
+TK_INLINE int32_t tk_rescaled_out(tk_rescaled_ctx c, int32_t raw)
+{
+    return tk_clamp_s32(tk_requant_scale(c.out, raw) + c.offset, c.lo, c.hi);
+}
+
+TK_INLINE int16_t tk_add16_elem(tk_rescaled_ctx c, int16_t a, int16_t b)
+{
+    const int32_t x = tk_rescale(c.in1, c.off1, c.left_shift, a);
+    const int32_t y = tk_rescale(c.in2, c.off2, c.left_shift, b);
+    return (int16_t)tk_rescaled_out(c, x + y);
+}
+
+TK_INLINE int16_t tk_sub16_elem(tk_rescaled_ctx c, int16_t a, int16_t b)
+{
+    const int32_t x = tk_rescale(c.in1, c.off1, c.left_shift, a);
+    const int32_t y = tk_rescale(c.in2, c.off2, c.left_shift, b);
+    return (int16_t)tk_rescaled_out(c, x - y);
+}
+
+/* (x - y)^2 of the rescaled inputs; the output multiplier may exceed one (shift > 0). */
+TK_INLINE int32_t tk_sqdiff_raw(tk_rescaled_ctx c, int32_t a, int32_t b)
+{
+    const int32_t d = tk_rescale(c.in1, c.off1, c.left_shift, a) - tk_rescale(c.in2, c.off2, c.left_shift, b);
+    return tk_rescaled_out(c, (int32_t)((uint32_t)d * (uint32_t)d));
+}
+
+TK_INLINE int8_t tk_sqdiff8_elem(tk_rescaled_ctx c, int8_t a, int8_t b) { return (int8_t)tk_sqdiff_raw(c, a, b); }
+TK_INLINE int16_t tk_sqdiff16_elem(tk_rescaled_ctx c, int16_t a, int16_t b)
+{
+    return (int16_t)tk_sqdiff_raw(c, a, b);
+}
+
+/* MUL: the output requantization (tables unused) and the two input offsets. */
+typedef struct {
+    tk_table_ctx q;
+    int32_t off1;
+    int32_t off2;
+} tk_mul_ctx;
+
+TK_INLINE int8_t tk_mul8_elem(tk_mul_ctx c, int8_t a, int8_t b)
+{
+    return (int8_t)tk_out(c.q, (a + c.off1) * (b + c.off2));
+}
+
+TK_INLINE int16_t tk_mul16_elem(tk_mul_ctx c, int16_t a, int16_t b)
+{
+    return (int16_t)tk_out(c.q, (a + c.off1) * (b + c.off2));
+}
+
+TK_INLINE int32_t tk_add32_elem(tk_clamp_ctx c, int32_t a, int32_t b)
+{
+    (void)c; /* TFLM ignores the fused activation of an int32 ADD */
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+TK_INLINE int32_t tk_sub32_elem(tk_clamp_ctx c, int32_t a, int32_t b)
+{
+    return tk_clamp_s32((int32_t)((uint32_t)a - (uint32_t)b), c.lo, c.hi);
+}
+
+TK_INLINE int32_t tk_mul32_elem(tk_clamp_ctx c, int32_t a, int32_t b)
+{
+    return tk_clamp_s32((int32_t)((uint32_t)a * (uint32_t)b), c.lo, c.hi);
+}
+
+TK_INLINE int32_t tk_sqdiff32_elem(tk_clamp_ctx c, int32_t a, int32_t b)
+{
+    const uint32_t d = (uint32_t)a - (uint32_t)b;
+    (void)c;
+    return (int32_t)(d * d);
+}
+
+#define TK_MAX_ELEM(c, a, b) ((a) > (b) ? (a) : (b))
+#define TK_MIN_ELEM(c, a, b) ((a) < (b) ? (a) : (b))
+
+/* ---- entry points -------------------------------------------------------------------------- */
+
+tk_status tk_add_s8(const tk_add_params *params, const int8_t *input, const int8_t *input2, int8_t *output)
+{
+    const tk_table_ctx c = tk_table_ctx_make(params);
+    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, input2, output, tk_add8_elem, c);
+    return TK_OK;
+}
+
+/* SUB's second table holds the negated rescaled input, so the sum is the difference. */
+tk_status tk_sub_s8(const tk_add_params *params, const int8_t *input, const int8_t *input2, int8_t *output)
+{
+    return tk_add_s8(params, input, input2, output);
+}
+
+tk_status tk_add_s16(const tk_rescaled_params *params, const int16_t *input, const int16_t *input2,
+                     int16_t *output)
+{
+    const tk_rescaled_ctx c = tk_rescaled_ctx_make(params);
+    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int16_t, input2, output, tk_add16_elem, c);
+    return TK_OK;
+}
+
+tk_status tk_sub_s16(const tk_rescaled_params *params, const int16_t *input, const int16_t *input2,
+                     int16_t *output)
+{
+    const tk_rescaled_ctx c = tk_rescaled_ctx_make(params);
+    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int16_t, input2, output, tk_sub16_elem, c);
+    return TK_OK;
+}
+
+tk_status tk_squared_difference_s8(const tk_rescaled_params *params, const int8_t *input, const int8_t *input2,
+                                   int8_t *output)
+{
+    const tk_rescaled_ctx c = tk_rescaled_ctx_make(params);
+    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, input2, output, tk_sqdiff8_elem, c);
+    return TK_OK;
+}
+
+tk_status tk_squared_difference_s16(const tk_rescaled_params *params, const int16_t *input,
+                                    const int16_t *input2, int16_t *output)
+{
+    const tk_rescaled_ctx c = tk_rescaled_ctx_make(params);
+    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int16_t, input2, output, tk_sqdiff16_elem, c);
+    return TK_OK;
+}
+
+static tk_mul_ctx tk_mul_make(const tk_mul_params *params)
+{
+    tk_mul_ctx c;
+    c.q.t1 = 0;
+    c.q.t2 = 0;
+    c.q.out = tk_requant_prepare(params->output_q.multiplier, params->output_q.shift);
+    c.q.offset = params->output_offset;
+    c.q.lo = params->act.min;
+    c.q.hi = params->act.max;
+    c.off1 = params->input1_offset;
+    c.off2 = params->input2_offset;
+    return c;
+}
+
+tk_status tk_mul_s8(const tk_mul_params *params, const int8_t *input, const int8_t *input2, int8_t *output)
+{
+    const tk_mul_ctx c = tk_mul_make(params);
+    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, input2, output, tk_mul8_elem, c);
+    return TK_OK;
+}
+
+tk_status tk_mul_s16(const tk_mul_params *params, const int16_t *input, const int16_t *input2, int16_t *output)
+{
+    const tk_mul_ctx c = tk_mul_make(params);
+    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int16_t, input2, output, tk_mul16_elem, c);
+    return TK_OK;
+}
+
+#define TK_S32_KERNEL(name, elem)                                                                       \
+    tk_status name(const tk_arith_s32_params *params, const int32_t *input, const int32_t *input2,      \
+                   int32_t *output)                                                                     \
+    {                                                                                                   \
+        tk_clamp_ctx c;                                                                                 \
+        c.lo = params->act.min;                                                                         \
+        c.hi = params->act.max;                                                                         \
+        TK_BROADCAST_BINARY(&params->shape, int32_t, input, int32_t, input2, output, elem, c);          \
+        return TK_OK;                                                                                   \
+    }
+
+TK_S32_KERNEL(tk_add_s32, tk_add32_elem)
+TK_S32_KERNEL(tk_sub_s32, tk_sub32_elem)
+TK_S32_KERNEL(tk_mul_s32, tk_mul32_elem)
+TK_S32_KERNEL(tk_squared_difference_s32, tk_sqdiff32_elem)
+
+#define TK_MINMAX_KERNEL(name, type, elem)                                                              \
+    tk_status name(const tk_minmax_params *params, const type *input, const type *input2, type *output) \
+    {                                                                                                   \
+        TK_BROADCAST_BINARY(&params->shape, type, input, type, input2, output, elem, 0);                \
+        return TK_OK;                                                                                   \
+    }
+
+TK_MINMAX_KERNEL(tk_maximum_s8, int8_t, TK_MAX_ELEM)
+TK_MINMAX_KERNEL(tk_minimum_s8, int8_t, TK_MIN_ELEM)
+TK_MINMAX_KERNEL(tk_maximum_s16, int16_t, TK_MAX_ELEM)
+TK_MINMAX_KERNEL(tk_minimum_s16, int16_t, TK_MIN_ELEM)
+TK_MINMAX_KERNEL(tk_maximum_s32, int32_t, TK_MAX_ELEM)
+TK_MINMAX_KERNEL(tk_minimum_s32, int32_t, TK_MIN_ELEM)

@@ -1,0 +1,105 @@
+/* Binary arithmetic with TFLite broadcasting (any rank up to 6): ADD, SUB, MUL, SQUARED_DIFFERENCE,
+ * MAXIMUM, MINIMUM, DIV, PRELU, ADD_N; int8, 16x8 (int16) and int32, TFLite Micro reference
+ * semantics bit for bit.
+ *
+ * ADD/SUB int8: TFLM shifts each input left by 20 and rescales it to a common scale with its own
+ * multiplier; that rescaled value depends on one input byte only, so the generator precomputes it
+ * for all 256 bytes of each input (two int32 tables; SUB's second table is negated). The kernel
+ * adds two table entries and requantizes the sum to the output.
+ * ADD/SUB int16 and SQUARED_DIFFERENCE (tk_rescaled_params): the same rescaling computed per
+ * element (left shift 15 for int16, 7 for int8 SQUARED_DIFFERENCE, 0 for int16 SQUARED_DIFFERENCE).
+ * MUL: (a + off1) * (b + off2) requantized to the output. MAXIMUM/MINIMUM compare raw values (TFLM
+ * ignores the quantization). int32 ops wrap on overflow like the x86 oracle. All clamp to the fused
+ * activation range computed at generation time.
+ * Broadcasting walks a tk_broadcast loop nest (tk_loops.h); the output may alias an input of the
+ * output's shape.
+ */
+#ifndef TK_BINARY_H
+#define TK_BINARY_H
+
+#include "tk_loops.h"
+#include "tk_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    tk_broadcast shape;
+    const int32_t *table1; /* 256 entries by input-1 byte: input rescaled to the common scale */
+    const int32_t *table2; /* same for input 2 (negated for SUB) */
+    int32_t output_offset; /* +zero point */
+    tk_quant_params output_q;
+    tk_activation act;
+} tk_add_params;
+
+/* Both inputs rescaled per element: ((x + offset) << left_shift) * input_q, then combined. */
+typedef struct {
+    tk_broadcast shape;
+    int32_t input1_offset; /* -zero point */
+    int32_t input2_offset;
+    int32_t left_shift;
+    tk_quant_params input1_q; /* shift <= 0 */
+    tk_quant_params input2_q;
+    int32_t output_offset;
+    tk_quant_params output_q;
+    tk_activation act;
+} tk_rescaled_params;
+
+typedef struct {
+    tk_broadcast shape;
+    int32_t input1_offset;
+    int32_t input2_offset;
+    int32_t output_offset;
+    tk_quant_params output_q;
+    tk_activation act;
+} tk_mul_params;
+
+/* int32 arithmetic (shape computations): wrapping, then the fused activation clamp. */
+typedef struct {
+    tk_broadcast shape;
+    tk_activation act;
+} tk_arith_s32_params;
+
+typedef struct {
+    tk_broadcast shape;
+} tk_minmax_params;
+
+tk_status tk_add_s8(const tk_add_params *params, const int8_t *input, const int8_t *input2, int8_t *output);
+tk_status tk_sub_s8(const tk_add_params *params, const int8_t *input, const int8_t *input2, int8_t *output);
+tk_status tk_add_s16(const tk_rescaled_params *params, const int16_t *input, const int16_t *input2,
+                     int16_t *output);
+tk_status tk_sub_s16(const tk_rescaled_params *params, const int16_t *input, const int16_t *input2,
+                     int16_t *output);
+tk_status tk_squared_difference_s8(const tk_rescaled_params *params, const int8_t *input, const int8_t *input2,
+                                   int8_t *output);
+tk_status tk_squared_difference_s16(const tk_rescaled_params *params, const int16_t *input,
+                                    const int16_t *input2, int16_t *output);
+tk_status tk_mul_s8(const tk_mul_params *params, const int8_t *input, const int8_t *input2, int8_t *output);
+tk_status tk_mul_s16(const tk_mul_params *params, const int16_t *input, const int16_t *input2, int16_t *output);
+
+tk_status tk_add_s32(const tk_arith_s32_params *params, const int32_t *input, const int32_t *input2,
+                     int32_t *output);
+tk_status tk_sub_s32(const tk_arith_s32_params *params, const int32_t *input, const int32_t *input2,
+                     int32_t *output);
+tk_status tk_mul_s32(const tk_arith_s32_params *params, const int32_t *input, const int32_t *input2,
+                     int32_t *output);
+tk_status tk_squared_difference_s32(const tk_arith_s32_params *params, const int32_t *input,
+                                    const int32_t *input2, int32_t *output);
+
+tk_status tk_maximum_s8(const tk_minmax_params *params, const int8_t *input, const int8_t *input2, int8_t *output);
+tk_status tk_minimum_s8(const tk_minmax_params *params, const int8_t *input, const int8_t *input2, int8_t *output);
+tk_status tk_maximum_s16(const tk_minmax_params *params, const int16_t *input, const int16_t *input2,
+                         int16_t *output);
+tk_status tk_minimum_s16(const tk_minmax_params *params, const int16_t *input, const int16_t *input2,
+                         int16_t *output);
+tk_status tk_maximum_s32(const tk_minmax_params *params, const int32_t *input, const int32_t *input2,
+                         int32_t *output);
+tk_status tk_minimum_s32(const tk_minmax_params *params, const int32_t *input, const int32_t *input2,
+                         int32_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TK_BINARY_H */

@@ -1,0 +1,241 @@
+"""Binary arithmetic ops bit-exact against the tflite-micro runtime: ADD, SUB, MUL, SQUARED_DIFFERENCE,
+MAXIMUM, MINIMUM, DIV, ADD_N, PRELU in int8 and 16x8 (int16), with TFLite broadcasting up to 6-D.
+
+Models are converted from Keras/TF with real TensorFlow (cached, see tests/opzoo.py); several ops
+share one model (one output each) to keep conversions few.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import opzoo
+import pytest
+
+pytestmark = pytest.mark.host
+
+TF_OPS = {
+    "add": ("ADD", lambda tf, x, y: tf.add(x, y)),
+    "sub": ("SUB", lambda tf, x, y: tf.subtract(x, y)),
+    "rsub": ("SUB", lambda tf, x, y: tf.subtract(y, x)),
+    "mul": ("MUL", lambda tf, x, y: tf.multiply(x, y)),
+    "sqdiff": ("SQUARED_DIFFERENCE", lambda tf, x, y: tf.math.squared_difference(x, y)),
+    "max": ("MAXIMUM", lambda tf, x, y: tf.maximum(x, y)),
+    "min": ("MINIMUM", lambda tf, x, y: tf.minimum(x, y)),
+    "div": ("DIV", lambda tf, x, y: tf.math.divide(x, y)),
+    "sub_relu": ("SUB", lambda tf, x, y: tf.nn.relu(x - y)),
+    "add_relu6": ("ADD", lambda tf, x, y: tf.nn.relu6(x + y)),
+}
+
+
+def arith(ops, shape_a, shape_b, const_b=False):
+    """One output per op in ``ops`` (keys of TF_OPS) of input a and input b (or a constant b)."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    a = k.Input(shape_a[1:], batch_size=shape_a[0])
+    outs = []
+    if const_b:
+        value = np.random.default_rng(1).uniform(-1, 1, shape_b).astype(np.float32)
+        for name in ops:
+            fn = TF_OPS[name][1]
+            outs.append(k.layers.Lambda(lambda t, fn=fn: fn(tf, t, tf.constant(value)))(a))
+        return k.Model(a, outs)
+    b = k.Input(shape_b[1:], batch_size=shape_b[0])
+    for name in ops:
+        fn = TF_OPS[name][1]
+        outs.append(k.layers.Lambda(lambda ts, fn=fn: fn(tf, ts[0], ts[1]))([a, b]))
+    return k.Model([a, b], outs)
+
+
+def add_sub_to_max_min(model) -> None:
+    """Flatbuffer edit: every ADD becomes MAXIMUM and every SUB MINIMUM (TFLM compares the stored
+    values whatever their quantization; Keras' own int16 MAXIMUM needs int16 requantizations)."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    ops = schema.BuiltinOperator
+    for code in model.operatorCodes:
+        new = {ops.ADD: ops.MAXIMUM, ops.SUB: ops.MINIMUM}.get(max(code.builtinCode, code.deprecatedBuiltinCode))
+        if new is not None:
+            code.builtinCode = code.deprecatedBuiltinCode = new
+    for op in model.subgraphs[0].operators:
+        if op.builtinOptionsType in (schema.BuiltinOptions.AddOptions, schema.BuiltinOptions.SubOptions):
+            op.builtinOptionsType = schema.BuiltinOptions.MaximumMinimumOptions
+            op.builtinOptions = schema.MaximumMinimumOptionsT()
+
+
+BINARY8 = ("add", "sub", "rsub", "mul", "sqdiff", "max", "min")
+BINARY16 = ("add", "sub", "rsub", "mul", "sqdiff")
+
+
+def _cases() -> list[opzoo.Case]:
+    c = opzoo.Case
+    cases = []
+    for act, ops in (("int8", BINARY8), ("int16", BINARY16)):
+        s = "8" if act == "int8" else "16"
+        cases += [
+            c(f"arith{s}_same", arith, dict(ops=ops, shape_a=(1, 4, 5, 3), shape_b=(1, 4, 5, 3)), activations=act),
+            c(f"arith{s}_bcast4", arith, dict(ops=ops[:-2] if act == "int8" else ops, shape_a=(1, 4, 1, 3),
+                                               shape_b=(1, 1, 5, 3)), activations=act),
+            c(f"arith{s}_bcast5", arith, dict(ops=("add", "sub", "mul"), shape_a=(1, 2, 1, 3, 4),
+                                               shape_b=(1, 1, 5, 1, 4)), activations=act),
+            c(f"arith{s}_bcast6", arith, dict(ops=("add", "sub", "mul"), shape_a=(2, 1, 2, 1, 3, 2),
+                                               shape_b=(1, 2, 1, 3, 1, 2)), activations=act),
+            c(f"arith{s}_const", arith, dict(ops=("sub", "rsub", "add", "mul", *(("max", "min") if s == "8" else ())),
+                                              shape_a=(1, 3, 4, 5), shape_b=(4, 1), const_b=True), activations=act),
+            c(f"arith{s}_fused", arith, dict(ops=("sub_relu", "add_relu6"), shape_a=(1, 6, 7), shape_b=(1, 6, 7)),
+              activations=act, rep_range=(-4, 4)),
+        ]
+    cases += [
+        c("minmax16_bcast", arith, dict(ops=("add", "sub"), shape_a=(1, 3, 1, 4), shape_b=(1, 1, 5, 4)),
+          activations="int16", edit=add_sub_to_max_min),
+        c("sub_all_pairs", arith, dict(ops=("sub",), shape_a=(1, 256, 1), shape_b=(1, 1, 32)), exhaustive=True),
+        c("sqdiff_all_pairs", arith, dict(ops=("sqdiff",), shape_a=(1, 256, 1), shape_b=(1, 1, 32)),
+          exhaustive=True),
+        c("minmax_all_pairs", arith, dict(ops=("max", "min"), shape_a=(1, 256, 1), shape_b=(1, 1, 32)),
+          exhaustive=True),
+    ]
+    return cases
+
+
+CASES = {case.name: case for case in _cases()}
+
+# (case, op, option, value): the converter really produced the option under test
+OPTION_CHECKS = (
+    ("arith8_fused", "SUB", "fused_activation_function", "RELU"),
+    ("arith8_fused", "ADD", "fused_activation_function", "RELU6"),
+    ("arith16_fused", "SUB", "fused_activation_function", "RELU"),
+    ("arith16_fused", "ADD", "fused_activation_function", "RELU6"),
+)
+
+
+def _expected_ops(case: opzoo.Case) -> set[str]:
+    ops = {TF_OPS[name][0] for name in case.kwargs["ops"]}
+    if case.edit is add_sub_to_max_min:
+        return {{"ADD": "MAXIMUM", "SUB": "MINIMUM"}[o] for o in ops}
+    return ops
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_binary_bit_exact(name: str) -> None:
+    case = CASES[name]
+    graph = opzoo.graph_of(case)
+    found = {op.opcode for op in graph.operators}
+    assert _expected_ops(case) <= found, f"{name}: converter produced {sorted(found)}"
+    dtypes = {graph.tensors[op.outputs[0]].dtype for op in graph.operators if op.opcode in _expected_ops(case)}
+    assert dtypes == {case.activations}, dtypes
+    opzoo.check_bit_exact(case)
+
+
+@pytest.mark.parametrize(("name", "opcode", "option", "value"), OPTION_CHECKS)
+def test_binary_options_present(name: str, opcode: str, option: str, value: object) -> None:
+    graph = opzoo.graph_of(CASES[name])
+    found = [op.options.get(option) for op in graph.operators if op.opcode == opcode]
+    assert value in found, f"{name}: {opcode}.{option} values {found}"
+
+
+def _random_quant(rng, n: int, bits: int = 8, zero: bool = False) -> list[tuple[float, int]]:
+    zp = (lambda: 0) if zero else (lambda: int(rng.integers(-(1 << (bits - 1)), 1 << (bits - 1))))
+    low = -3 if bits == 8 else -5.5
+    return [(float(np.float32(10 ** rng.uniform(low, low + 3))), zp()) for _ in range(n)]
+
+
+def _check_int8_pairs(case_name: str, trial: int, tmp_path) -> None:
+    rng = np.random.default_rng(5000 + trial + 97 * sorted(CASES).index(case_name))
+    options = {"fusedActivationFunction": int(rng.integers(0, 4))} if case_name.startswith("sub") else None
+    edit = opzoo.requantize_first_op(_random_quant(rng, 3), options)
+    opzoo.check_requantized(CASES[case_name], edit, tmp_path / "m.tflite", opzoo.exhaustive_inputs)
+
+
+@pytest.mark.parametrize("trial", range(4))
+@pytest.mark.parametrize("case_name", ["sub_all_pairs", "sqdiff_all_pairs"])
+def test_int8_all_byte_pairs_over_quantizations(case_name: str, trial: int, tmp_path) -> None:
+    """All 65,536 input byte pairs under random scales, zero points and fused activations."""
+    _check_int8_pairs(case_name, trial, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", range(4, 40))
+@pytest.mark.parametrize("case_name", ["sub_all_pairs", "sqdiff_all_pairs"])
+def test_int8_all_byte_pairs_sweep(case_name: str, trial: int, tmp_path) -> None:
+    _check_int8_pairs(case_name, trial, tmp_path)
+
+
+def _int16_extremes(sizes: list[int]) -> list[bytes]:
+    """Random int16 inputs plus every input at its minimum, its maximum and alternating."""
+    rng = np.random.default_rng(7)
+    blobs = [rng.integers(-32768, 32768, sum(sizes) // 2, dtype=np.int16).tobytes() for _ in range(6)]
+    for values in ((-32768,), (32767,), (-32768, 32767), (32767, -32768, 0, 1)):
+        blobs.append(np.resize(np.array(values, np.int16), sum(sizes) // 2).tobytes())
+    return blobs
+
+
+def _check_int16(opcode: str, trial: int, tmp_path) -> None:
+    case = CASES["arith16_same"]
+    index = next(op.index for op in opzoo.graph_of(case).operators if op.opcode == opcode)
+    rng = np.random.default_rng(6000 + trial + 31 * index)
+    zero = opcode in ("MUL", "SQUARED_DIFFERENCE") or trial % 2 == 0  # TFLM requires 0 for these
+    options = {"fusedActivationFunction": int(rng.integers(0, 4))} if opcode != "SQUARED_DIFFERENCE" else None
+    edit = opzoo.requantize_first_op(_random_quant(rng, 3, bits=16, zero=zero), options, op_index=index)
+    opzoo.check_requantized(case, edit, tmp_path / "m.tflite", _int16_extremes)
+
+
+@pytest.mark.parametrize("trial", range(3))
+@pytest.mark.parametrize("opcode", ["ADD", "SUB", "MUL", "SQUARED_DIFFERENCE"])
+def test_int16_over_quantizations(opcode: str, trial: int, tmp_path) -> None:
+    """16x8 ADD/SUB/MUL/SQUARED_DIFFERENCE under random scales (and zero points where TFLM allows
+    them), with random and extreme int16 inputs."""
+    _check_int16(opcode, trial, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", range(3, 30))
+@pytest.mark.parametrize("opcode", ["ADD", "SUB", "MUL", "SQUARED_DIFFERENCE"])
+def test_int16_over_quantizations_sweep(opcode: str, trial: int, tmp_path) -> None:
+    _check_int16(opcode, trial, tmp_path)
+
+
+def test_int32_fold_wraps_and_clamps_like_tflm() -> None:
+    from tinykit.ir.graph import Operator
+    from tinykit.ir.ops import op_handler
+
+    a = np.array([2**31 - 1, -5, 7, -(2**31)], np.int32)
+    b = np.array([1, 3, -2, -1], np.int32)
+
+    def fold(opcode: str, act: str = "NONE") -> list[int]:
+        op = Operator(0, opcode, {"fused_activation_function": act}, (0, 1), (2,))
+        return op_handler(opcode).fold(op, None, [a, b])[0].tolist()
+
+    assert fold("ADD", "RELU") == [-(2**31), -2, 5, 2**31 - 1]  # wraps; int32 ADD ignores RELU
+    assert fold("SUB", "RELU6") == [6, 0, 6, 0]
+    assert fold("MUL") == [2**31 - 1, -15, -14, -(2**31)]
+    assert fold("MAXIMUM") == [2**31 - 1, 3, 7, -1]
+    assert fold("FLOOR_DIV") == [2**31 - 1, -2, -4, -(2**31)]  # -2^31 // -1 wraps back to -2^31
+    assert fold("FLOOR_MOD") == [0, 1, -1, 0]
+    assert op_handler("ADD").fold(Operator(0, "ADD", {}, (0, 1), (2,)), None, [a.astype(np.int8), b]) is None
+
+
+def _zero_point_edit(opcode: str, zero_point: int):
+    def edit(model) -> None:
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        code = getattr(schema.BuiltinOperator, opcode)
+        sub = model.subgraphs[0]
+        for op in sub.operators:
+            if model.operatorCodes[op.opcodeIndex].builtinCode == code:
+                sub.tensors[op.outputs[0]].quantization.zeroPoint = [zero_point]
+
+    return edit
+
+
+def test_int16_mul_with_zero_point_is_a_one_line_error(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from tinykit.cli import main
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(opzoo._edit(opzoo.convert(CASES["arith16_same"]).read_bytes(), _zero_point_edit("MUL", 3)))
+    result = CliRunner().invoke(main, ["generate", str(path), "-o", str(tmp_path / "lib")])
+    assert result.exit_code == 2, result.output
+    first = result.output.strip().splitlines()[0]
+    assert first.startswith("error: ") and "MUL" in first and "zero point 3" in first, first
+    assert "Traceback" not in result.output and not (tmp_path / "lib").exists()
