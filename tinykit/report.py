@@ -7,8 +7,6 @@ directory and renamed over the target, so an interrupted or failed run never lea
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import os
 import shlex
 import sys
 import tempfile
@@ -20,6 +18,7 @@ from rich.table import Table
 
 from tinykit import __version__
 from tinykit.errors import TinykitError
+from tinykit.files import write_json
 
 
 def provenance(toolchain: str | None = None, argv: list[str] | None = None) -> dict[str, Any]:
@@ -52,18 +51,10 @@ def check_writable(path: str | Path) -> Path:
 def write_json_atomic(path: str | Path, data: dict[str, Any]) -> Path:
     """Write ``data`` as JSON via a temporary file + ``os.replace`` (all or nothing)."""
     path = check_writable(path)
-    text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        return write_json(path, data, fsync=True)
     except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
         raise TinykitError(f"cannot write results to {path}: {err.strerror or err}") from None
-    return path
 
 
 # -- terminal ------------------------------------------------------------------------------------

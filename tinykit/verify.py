@@ -26,6 +26,7 @@ import numpy as np
 
 from tinykit import oracle
 from tinykit.errors import BuildError, ToolMissingError
+from tinykit.files import atomic_path
 
 HOST_CC = os.environ.get("TINYKIT_HOST_CC", "gcc")
 HOST_CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC")
@@ -70,16 +71,14 @@ def build_host_library(lib_dir: str | os.PathLike, name: str = "model", defines:
     target = CACHE_DIR / _source_hash(lib_dir, flags) / f"lib{name}.so"
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".so.tmp{os.getpid()}")
     sources = sorted(str(p) for p in lib_dir.glob("*.c"))
-    cmd = [HOST_CC, *flags, f"-I{lib_dir}", *sources, "-o", str(tmp)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
-    if proc.returncode != 0:
-        first = (proc.stderr.strip().splitlines() or ["(no output)"])[0]
-        raise BuildError(f"host compile of the generated C failed: {first}",
-                         hint=f"full command: {' '.join(cmd)}")
-    os.replace(tmp, target)
+    with atomic_path(target, suffix=".so") as tmp:
+        cmd = [HOST_CC, *flags, f"-I{lib_dir}", *sources, "-o", str(tmp)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
+        if proc.returncode != 0:
+            first = (proc.stderr.strip().splitlines() or ["(no output)"])[0]
+            raise BuildError(f"host compile of the generated C failed: {first}",
+                             hint=f"full command: {' '.join(cmd)}")
     return target
 
 

@@ -20,11 +20,9 @@ import jinja2
 from tinykit import __version__
 from tinykit.codegen.context import ALWAYS_HEADERS, ModelContext, build_context, validate_name
 from tinykit.errors import CodegenError, UnsupportedOpError
+from tinykit.render import environment
+from tinykit.resources import firmware_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_DIR = REPO_ROOT / "templates" / "model"
-KERNEL_DIR = REPO_ROOT / "firmware" / "kernels"
-KERNEL_INCLUDE_DIR = KERNEL_DIR / "include"
 MANIFEST = "manifest.json"
 
 
@@ -42,11 +40,7 @@ class GeneratedLibrary:
 
 
 def _env() -> jinja2.Environment:
-    if not TEMPLATE_DIR.is_dir():
-        raise CodegenError(f"templates not found at {TEMPLATE_DIR}", hint="reinstall tinykit from its source tree")
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                              autoescape=False)
+    return environment("model")
 
 
 def render(ctx: ModelContext) -> dict[str, str]:
@@ -61,12 +55,14 @@ def render(ctx: ModelContext) -> dict[str, str]:
 
 def kernel_files(sources: list[str]) -> list[Path]:
     """Kernel .c files the model needs, their headers, and the shared headers."""
-    files = [KERNEL_INCLUDE_DIR / h for h in sorted(os.listdir(KERNEL_INCLUDE_DIR)) if h.endswith(".h")]
+    kernel_dir = firmware_dir("kernels")
+    include_dir = kernel_dir / "include"
+    files = [include_dir / h for h in sorted(os.listdir(include_dir)) if h.endswith(".h")]
     for src in sources:
-        c_file = KERNEL_DIR / src
+        c_file = kernel_dir / src
         files += [c_file, c_file.with_suffix(".h")]
     missing = [str(f) for f in files if not f.is_file()]
-    if missing or not all((KERNEL_INCLUDE_DIR / h).is_file() for h in ALWAYS_HEADERS):
+    if missing or not all((include_dir / h).is_file() for h in ALWAYS_HEADERS):
         raise CodegenError(f"kernel sources missing: {', '.join(missing) or ', '.join(ALWAYS_HEADERS)}")
     return files
 

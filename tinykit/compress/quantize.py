@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from tinykit.compress.health import Health, check, interpreter
 from tinykit.data.datasets import Dataset, load_dataset
 from tinykit.data.features import FeatureConfig, write_json
 from tinykit.errors import DataError, QuantizationError
+from tinykit.files import write_atomic
 from tinykit.train.artifacts import copy_sidecars, load_keras
 
 CALIBRATION_SAMPLES = 300
@@ -114,11 +113,7 @@ def load_for_model(model_path: Path, data_path: Path, dataset: Dataset | None = 
 
 
 def write_tflite(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
 
 
 def quantize_model(model_path: Path, data_path: Path | None, output_path: Path, qat: bool = False,

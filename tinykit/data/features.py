@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from tinykit import files
 from tinykit.errors import DataError
 
 FEATURES_FILE = "features.json"
@@ -100,14 +99,7 @@ class FeatureConfig:
 
 def write_json(path: Path, data: object) -> Path:
     """Write JSON atomically (temp file + rename), as every results file is."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, default=_json_default)
-        fh.write("\n")
-    os.replace(tmp, path)
-    return path
+    return files.write_json(path, data, default=_json_default)
 
 
 def _json_default(obj: object) -> object:

@@ -6,14 +6,13 @@ scipy is needed. Wrong-rate files are *resampled* (never refused): the loader re
 
 from __future__ import annotations
 
-import os
-import tempfile
 import wave
 from pathlib import Path
 
 import numpy as np
 
 from tinykit.errors import DataError
+from tinykit.files import atomic_path
 
 _SAMPLE_SCALE = {1: 128.0, 2: 32768.0, 4: 2147483648.0}
 
@@ -41,15 +40,11 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> None:
     """Write float samples in [-1, 1] as a 16-bit mono WAV (atomically)."""
     pcm = np.clip(np.round(np.asarray(samples) * 32767.0), -32768, 32767).astype("<i2")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".wav.tmp")
-    os.close(fd)
-    with wave.open(tmp, "wb") as w:
+    with atomic_path(path, suffix=".wav") as tmp, wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(pcm.tobytes())
-    os.replace(tmp, path)
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

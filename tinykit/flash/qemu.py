@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from tinykit.errors import FlashError
+from tinykit.files import write_json
 from tinykit.flash.base import DeviceLink, Flasher
 
 QEMU = "qemu-system-arm"
@@ -95,10 +96,7 @@ class QemuFlasher(Flasher):
         """Start QEMU and leave it running; DIR/device.json records the URL and pid for `measure`."""
         link = self.flash(build_dir)
         link._release = None  # keep it running past this process
-        info = {"url": link.url, "pid": link.pid, "board": self.board.id}
-        tmp = Path(build_dir) / f".{DEVICE_FILE}.tmp"
-        tmp.write_text(json.dumps(info) + "\n")
-        os.replace(tmp, Path(build_dir) / DEVICE_FILE)
+        write_json(Path(build_dir) / DEVICE_FILE, {"url": link.url, "pid": link.pid, "board": self.board.id})
         return link
 
 

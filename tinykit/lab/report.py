@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from tinykit import __version__
+from tinykit.files import write_atomic
+from tinykit.render import render_template
 
-REPO_DIR = Path(__file__).resolve().parents[2]
-TEMPLATES_DIR = REPO_DIR / "templates" / "report"
 DPI = 96
 
 
@@ -180,14 +179,7 @@ def _labels(model: Path) -> list[str]:
 def write_report(res, model: Path) -> Path:
     """Render OUT/report.html from a LabResult (tinykit.lab)."""
     ctx = build_sections(res, Path(model))
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"]),
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    text = env.get_template("report.html.j2").render(ctx=ctx)
-    path = Path(res.out) / "report.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return write_atomic(Path(res.out) / "report.html", render_template("report", "report.html.j2", ctx=ctx))
 
 
 def banner() -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tinykit.errors import ModelFormatError
+from tinykit.resources import models_dir
 
-MODELS_DIR = Path(__file__).resolve().parent
+MODELS_DIR = models_dir()
 
 # Short names used by the CLI, tests and benchmarks.
 REFERENCE_MODELS = {

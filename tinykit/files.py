@@ -1,0 +1,52 @@
+"""Writing files all or nothing: a temporary file in the same folder, renamed over the target.
+
+An interrupted or failed step never leaves half a file where the next stage (or the user) would
+read it. Every writer of an artefact goes through :func:`atomic_path` (for tools that want a path:
+a compiler's ``-o``, ``wave``, ``numpy.save``) or :func:`write_atomic` (text or bytes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path next to ``path``; renamed onto ``path`` if the block succeeds, else removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; an artefact is an ordinary file
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes, *, fsync: bool = False) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically; ``fsync`` also survives a power cut."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data.encode() if isinstance(data, str) else data)
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(path)
+
+
+def write_json(path: str | os.PathLike, data: Any, *, default=str, fsync: bool = False) -> Path:
+    """JSON (indented, newline-terminated) written atomically."""
+    return write_atomic(path, json.dumps(data, indent=2, default=default) + "\n", fsync=fsync)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
