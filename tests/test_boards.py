@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from tinykit.cli import main
 from tinykit.errors import BoardError
+from tinykit.resources import boards_dir
 from tinykit.targets.boards import (
-    BOARDS_DIR,
     attachment,
     board_ids,
     estimate_fit,
@@ -50,7 +50,7 @@ def test_memory_maps_match_the_emulators():
 
 
 def _board_dict(bid: str = "qemu-m4") -> dict:
-    return yaml.safe_load((BOARDS_DIR / f"{bid}.yaml").read_text())
+    return yaml.safe_load((boards_dir() / f"{bid}.yaml").read_text())
 
 
 def test_unknown_key_is_rejected():
@@ -117,3 +117,62 @@ def test_boards_cli_json_and_table():
     assert sorted(b["id"] for b in data["boards"]) == board_ids()
     res = runner.invoke(main, ["boards"])
     assert res.exit_code == 0 and "qemu-m0" in res.output
+
+
+@pytest.mark.parametrize(("bid", "params", "message"), [
+    ("nucleo-l4r5zi", {}, "flasher.pyocd.params.target: Field required"),
+    ("stm32f746g-disco", {"cfg": "x"}, "flasher.openocd.params.cfg: Extra inputs"),
+    ("pico", {"family_id": "rp2040"}, "flasher.uf2.params.family_id"),
+    ("qemu-m4", {"target": "x"}, "flasher.qemu.params.target: Extra inputs"),
+])
+def test_flasher_parameters_are_typed_per_kind(bid, params, message):
+    """A pyocd board without `target` is a board-file error naming the key, not a KeyError when flashing."""
+    data = _board_dict(bid)
+    data["flasher"]["params"] = params
+    with pytest.raises(BoardError, match=message.replace(".", r"\.")):
+        parse_board(data, "test.yaml")
+
+
+def test_pyocd_board_without_target_is_a_cli_error(tmp_path):
+    data = _board_dict("nucleo-l4r5zi")
+    del data["flasher"]["params"]
+    path = tmp_path / "nucleo-l4r5zi.yaml"
+    path.write_text(yaml.safe_dump(data))
+    res = CliRunner().invoke(main, ["build", "hello_world", "--board", str(path), "-o", str(tmp_path / "b")])
+    assert res.exit_code == 2 and "error: invalid board file" in res.output and "params" in res.output, res.output
+    assert "Traceback" not in res.output
+
+
+def test_board_inherits_cpu_capabilities_and_flags():
+    """The CPU table is the one place for flags and capabilities; a board only names its core."""
+    m4, m0, m55 = load_board("qemu-m4"), load_board("qemu-m0"), load_board("qemu-m55")
+    assert m4.compile_flags == ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+    assert (m4.cpu_spec.fpu, m4.cpu_spec.dsp, m4.cpu_spec.mve) == (True, True, False)
+    assert (m0.cpu_spec.fpu, m0.cpu_spec.dsp, m0.cpu_spec.vtor) == (False, False, False)
+    assert m55.cpu_spec.mve and m55.cpu_spec.kernel_defines(host=True) == ("TK_DSP_EMULATE",)
+    assert m0.cpu_spec.kernel_defines(host=True) == () and m4.cpu_spec.kernel_defines() == ()
+    data = _board_dict()
+    data["cflags"] = ["-fstack-usage"]
+    assert parse_board(data, "x.yaml").compile_flags[-1] == "-fstack-usage"
+
+
+def test_every_cpu_of_the_table_compiles_with_its_flags(tmp_path):
+    """Each table entry's flags are accepted by the cross compiler and give the capabilities it claims."""
+    import shutil
+    import subprocess
+
+    from tinykit.targets.cpus import CPUS
+
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    src = tmp_path / "caps.c"
+    src.write_text("#if defined(__ARM_FEATURE_DSP)\nint dsp = 1;\n#endif\n"
+                   "#if defined(__ARM_FP)\nint fpu = 1;\n#endif\n"
+                   "#if defined(__ARM_FEATURE_MVE)\nint mve = 1;\n#endif\nint x;\n")
+    for cpu in CPUS.values():
+        proc = subprocess.run(["arm-none-eabi-gcc", *cpu.cflags, "-E", "-dM", str(src)], capture_output=True, text=True)
+        assert proc.returncode == 0, (cpu.id, proc.stderr)
+        macros = proc.stdout
+        assert ("__ARM_FEATURE_DSP" in macros) == cpu.dsp, cpu.id
+        assert ("__ARM_FP " in macros) == cpu.fpu, cpu.id
+        assert ("__ARM_FEATURE_MVE" in macros) == cpu.mve, cpu.id

@@ -12,6 +12,7 @@ from firmware_helpers import FIXTURE_IO, FixtureLibrary
 
 from tinykit.cli import main
 from tinykit.errors import BoardFitError, BuildError, ToolMissingError
+from tinykit.firmware.apps import FirmwareApp
 from tinykit.firmware.build import build_firmware, crc32_mpeg2, parse_pin, read_build_record
 from tinykit.models import reference_model
 from tinykit.targets.boards import load_board
@@ -57,15 +58,20 @@ def test_stack_that_does_not_fit_is_a_fit_error(tmp_path):
     assert "16,384" in err.value.message and "tinykit fit" in err.value.hint
 
 
-def test_overflow_found_by_the_linker_reports_numbers(tmp_path):
-    """An arena the pre-check accepts but the linker rejects: the relink reports the real sizes."""
+def _big_arena_library(tmp_path) -> FixtureLibrary:
+    """The fixture with a 15,000-byte arena its ModelLibrary does not announce (only the linker sees it)."""
     src = tmp_path / "src"
     src.mkdir()
     for f in ("model.h", "tk_types.h"):
         shutil.copy(FixtureLibrary().dir / f, src / f)
     code = (FixtureLibrary().dir / "model.c").read_text()
     (src / "model.c").write_text(code.replace("arena[MODEL_ARENA_BYTES]", "arena[15000]"))
-    lib = FixtureLibrary(dir=src, sources=[src / "model.c"], include_dir=src)
+    return FixtureLibrary(dir=src, sources=[src / "model.c"], include_dir=src)
+
+
+def test_overflow_found_by_the_linker_reports_numbers(tmp_path):
+    """An arena the pre-check accepts but the linker rejects: the relink reports the real sizes."""
+    lib = _big_arena_library(tmp_path)
     with pytest.raises(BoardFitError) as err:
         build_firmware(None, "qemu-m0", tmp_path / "out", library=lib, model_io=FIXTURE_IO)
     assert re.search(r"RAM needs [\d,]+ bytes \(arena 48, other data\+bss 1[\d,]+, stack 2,048\) of 16,384",
@@ -172,3 +178,65 @@ def test_model_data_is_told_apart_from_runtime_code(tmp_path):
     assert weights <= size.model_data < weights + 2048  # plus requantization tables and padding
     assert size.runtime_code == size.flash_used - size.model_data
     assert 0 < size.runtime_code < size.text + size.rodata
+
+
+class _HelloApp(FirmwareApp):
+    """A firmware app of the test's own: one C file it renders, a define, a build.json field."""
+
+    mode = "hello"
+
+    def sources(self) -> list[str]:
+        return ["hello/hello.c"]
+
+    def cflags(self) -> list[str]:
+        return ["-DHELLO_WORD=\"hello-app\""]
+
+    def render(self, out_dir, board) -> None:
+        (out_dir / "hello").mkdir(exist_ok=True)
+        (out_dir / "hello" / "hello.c").write_text(
+            '#include "tk_fw.h"\nint main(void)\n{\n    tk_hal_init();\n    tk_put_line(HELLO_WORD " " TK_BOARD_ID);\n'
+            "    for (;;) {\n    }\n}\n")
+
+    def record(self) -> dict:
+        return {"hello": {"word": "hello-app"}}
+
+
+@pytest.mark.qemu
+def test_a_firmware_app_brings_its_own_sources_flags_and_record(tmp_path):
+    """Apps plug into one build: the runner is absent, the app's main runs on the board."""
+    from firmware_helpers import RawDevice
+
+    from tinykit.flash import get_flasher
+
+    res = build_firmware(None, "qemu-m4", tmp_path, library=FixtureLibrary(), model_io=FIXTURE_IO, app=_HelloApp())
+    makefile = (tmp_path / "Makefile").read_text()
+    assert "hello/hello.c" in makefile and "runner.c" not in makefile and "HELLO_WORD" in makefile
+    record = read_build_record(tmp_path)
+    assert record["mode"] == "hello" and record["hello"] == {"word": "hello-app"}
+    with get_flasher("qemu-m4").flash(res.dir) as link:
+        device = RawDevice(link.url)
+        try:
+            assert device.readline() == "hello-app qemu-m4"
+        finally:
+            device.close()
+
+
+def test_overflow_relink_uses_a_rendered_linker_script(tmp_path, monkeypatch):
+    """The sizing relink renders the linker template with big regions (no text edits of linker.ld)."""
+    from tinykit.firmware import project
+
+    scripts = []
+    real = project.render_linker_script
+
+    def spy(ctx, path):
+        scripts.append((path.name, ctx.flash_size, ctx.ram_size))
+        return real(ctx, path)
+
+    monkeypatch.setattr("tinykit.firmware.build.render_linker_script", spy)
+    monkeypatch.setattr("tinykit.firmware.project.render_linker_script", spy)
+    out = tmp_path / "out"
+    with pytest.raises(BoardFitError, match="RAM needs"):
+        build_firmware(None, "qemu-m0", out, library=_big_arena_library(tmp_path), model_io=FIXTURE_IO)
+    assert [name for name, *_ in scripts] == ["linker.ld", "sizing.ld"]
+    assert scripts[0][1:] == ("0x40000", "0x4000") and scripts[1][1:] == ("0x8000000", "0x8000000")
+    assert not (out / "sizing.ld").exists() and "0x4000" in (out / "linker.ld").read_text()

@@ -14,6 +14,7 @@ from tinykit import __version__
 from tinykit.audio import frontend as fe
 from tinykit.data.features import FeatureConfig
 from tinykit.errors import DataError, ModelFormatError
+from tinykit.targets.cpus import get_cpu
 
 pytestmark = pytest.mark.host
 MIN_EQUAL = 0.99
@@ -81,17 +82,17 @@ def test_generated_files_have_banner_and_exact_float_tables(tmp_path: Path) -> N
         assert np.float32(float(fe.f32_literal(v))) == np.float32(v)
 
 
-@pytest.mark.parametrize("cpu,fixed", [("cortex-m0plus", True), ("cortex-m3", True),
-                                       ("cortex-m4", False), ("cortex-m7", False)])
+@pytest.mark.parametrize("cpu,fixed", [("cortex-m0plus", True), ("cortex-m3", True), ("cortex-m4", True),
+                                       ("cortex-m4f", False), ("cortex-m7", False), ("cortex-m55", False)])
 def test_cross_compiles_for_arm(tmp_path: Path, cpu: str, fixed: bool) -> None:
+    """The CPU table decides the path (integer without an FPU) and the flags it is compiled with."""
     gcc = shutil.which("arm-none-eabi-gcc")
     if gcc is None:
         pytest.skip("arm-none-eabi-gcc not installed")
     src = fe.render_frontend(FeatureConfig(), REF_SCALE, REF_ZP, tmp_path, fixed=fe.fixed_for_cpu(cpu))
     assert src.fixed == fixed
-    fpu = ["-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"] if cpu == "cortex-m4" else []
     for c in src.sources:
-        cmd = [gcc, f"-mcpu={cpu}", "-mthumb", *fpu, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror",
+        cmd = [gcc, *get_cpu(cpu).cflags, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror",
                *[f"-I{d}" for d in src.include_dirs], "-c", str(c), "-o", str(tmp_path / (c.stem + ".o"))]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr

@@ -30,7 +30,7 @@ def test_frame_layout_and_crc() -> None:
     assert (chr(kind), flags, index, length) == ("A", 0, 1234, 6)
     assert frame[10:16] == payload
     assert struct.unpack("<I", frame[16:])[0] == zlib.crc32(frame[2:16])
-    assert st._corrupt(frame) != frame and len(st._corrupt(frame)) == len(frame)
+    assert st.corrupt_frame(frame) != frame and len(st.corrupt_frame(frame)) == len(frame)
 
 
 def test_stream_context_from_model(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_faults_are_reported_and_positions_stay_aligned(m4_build: Path) -> None:
     with get_flasher("qemu-m4").flash(m4_build / "build") as link, st.StreamClient(link.url) as client:
         client.wait_ready()
         res = st.stream_audio(client, pcm, 16000, posteriors=True, drop=frozenset({3}), corrupt=frozenset({5}))
-        client.port.write(b"junk!")
+        client.write_raw(b"junk!")
         lines, final = client.exchange(st.encode_frame("S"))
 
     assert any("lost audio: expected sample 1536, got 2048" in e for e in res.errors), res.errors

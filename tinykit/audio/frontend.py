@@ -21,22 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tinykit import __version__
 from tinykit.data.features import FeatureConfig, compute_features, dct_matrix, mel_matrix
 from tinykit.errors import BuildError, DataError, ModelFormatError, ToolMissingError
+from tinykit.files import write_atomic
+from tinykit.render import render_template
+from tinykit.resources import firmware_dir
+from tinykit.targets.cpus import get_cpu
 
-REPO_DIR = Path(__file__).resolve().parents[2]
-FRONTEND_SRC = REPO_DIR / "firmware" / "frontend"
-TEMPLATES_DIR = REPO_DIR / "templates" / "frontend"
-KERNEL_INCLUDE = REPO_DIR / "firmware" / "kernels" / "include"
 C_SOURCES = ("tk_frontend.c",)
 HEADERS = ("tk_frontend.h", "tk_frontend_tables.h")
 GENERATED = {"tk_frontend_config.h.j2": "tk_frontend_config.h", "tk_frontend_tables.c.j2": "tk_frontend_tables.c"}
-HOST_DRIVER = FRONTEND_SRC / "host" / "tk_frontend_host.c"
-# Cores with no FPU get the integer path (its CPU names as boards/*.yaml spell them).
-NO_FPU_CPUS = ("cortex-m0", "cortex-m0plus", "cortex-m1", "cortex-m3", "cortex-m23")
+HOST_DRIVER = "host/tk_frontend_host.c"
 WINDOW_Q = 31  # window in Q31 (a Q15 window leaks: its rounding is multiplicative noise)
 VALUE_EXP_MAX = 40  # cap of the per-frame block exponent (silence)
 TWIDDLE_Q = 31  # FFT twiddles in Q31
@@ -255,8 +252,8 @@ def feature_config_for(model_path: Path) -> FeatureConfig:
 
 
 def fixed_for_cpu(cpu: str) -> bool:
-    """True for cores without an FPU (integer path)."""
-    return cpu.lower() in NO_FPU_CPUS
+    """True for cores without an FPU (the integer path), from the CPU table."""
+    return not get_cpu(cpu).fpu
 
 
 def render_frontend(cfg: FeatureConfig, input_scale: float, zero_point: int, out_dir: Path,
@@ -265,14 +262,12 @@ def render_frontend(cfg: FeatureConfig, input_scale: float, zero_point: int, out
     ctx = build_context(cfg, input_scale, zero_point, fixed, source)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined,
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     for template, name in GENERATED.items():
-        _write(out_dir / name, env.get_template(template).render(ctx=ctx))
+        write_atomic(out_dir / name, render_template("frontend", template, ctx=ctx))
     for name in (*C_SOURCES, *HEADERS):
-        shutil.copyfile(FRONTEND_SRC / name, out_dir / name)
+        shutil.copyfile(firmware_dir("frontend") / name, out_dir / name)
     sources = tuple(out_dir / n for n in (*C_SOURCES, "tk_frontend_tables.c"))
-    return FrontendSources(out_dir, sources, (out_dir, KERNEL_INCLUDE), fixed)
+    return FrontendSources(out_dir, sources, (out_dir, firmware_dir("kernels") / "include"), fixed)
 
 
 def render_for_model(model_path: Path, out_dir: Path, fixed: bool = False) -> FrontendSources:
@@ -282,12 +277,6 @@ def render_for_model(model_path: Path, out_dir: Path, fixed: bool = False) -> Fr
                            source=f"{Path(model_path).name} + features.json")
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def host_compile(fe: FrontendSources, exe: Path | None = None, fixed: bool | None = None) -> Path:
     """Compile the front end with the host gcc and a small driver (PCM file in, int8 file out)."""
     gcc = shutil.which("gcc")
@@ -295,8 +284,9 @@ def host_compile(fe: FrontendSources, exe: Path | None = None, fixed: bool | Non
         raise ToolMissingError("host gcc not found", hint="sudo apt-get install gcc")
     exe = Path(exe or fe.dir / "tk_frontend_host")
     flag = int(fe.fixed if fixed is None else fixed)
+    driver = firmware_dir("frontend") / HOST_DRIVER
     cmd = [gcc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", f"-DTK_FE_FIXED={flag}",
-           *[f"-I{d}" for d in fe.include_dirs], *map(str, fe.sources), str(HOST_DRIVER), "-lm", "-o", str(exe)]
+           *[f"-I{d}" for d in fe.include_dirs], *map(str, fe.sources), str(driver), "-lm", "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BuildError(f"host compile of the front end failed: {proc.stderr.strip()[:2000]}")

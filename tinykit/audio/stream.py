@@ -13,37 +13,43 @@ reported by the device as gaps and filled with silence so sample positions stay 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import struct
-import sys
-import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tinykit import __version__
+from tinykit.device.stream import (
+    CHUNK_SAMPLES,
+    FLAG_POSTERIORS,
+    HEADER,
+    MAX_PAYLOAD,
+    StreamClient,
+    corrupt_frame,
+    encode_frame,
+    parse_kv,
+    parse_reply,
+)
 from tinykit.errors import BuildError, DataError, DeviceError
+from tinykit.files import write_atomic
+from tinykit.firmware.apps import FirmwareApp
+from tinykit.firmware.context import FIRMWARE_SUBDIR
+from tinykit.render import render_template
+from tinykit.targets.boards import Board
 
-REPO_DIR = Path(__file__).resolve().parents[2]
-TEMPLATES_DIR = REPO_DIR / "templates" / "stream"
-MAGIC = b"\xa5\x5a"
-HEADER = struct.Struct("<BBIH")  # type, flags, sample_index, length
-CHUNK_SAMPLES = 512
-MAX_PAYLOAD = 2 * CHUNK_SAMPLES
 DEFAULT_INFER_EVERY = 4  # frames between inferences (80 ms at a 20 ms stride)
 DEFAULT_SMOOTH = 3
 DEFAULT_THRESHOLD = 0.6
 DEFAULT_REFRACTORY = 8  # inferences
-BOOT_TIMEOUT_S = 20.0
-REPLY_TIMEOUT_S = 30.0
-MAX_RESENDS = 3
-STREAM_RECORD = "stream.json"
-FLAG_POSTERIORS = 0x01
+STREAM_CONFIG = "tk_stream_config.h"
+FRONTEND_SUBDIR = "frontend"
+
+__all__ = ["CHUNK_SAMPLES", "HEADER", "MAX_PAYLOAD", "Detection", "StreamApp", "StreamClient", "StreamContext",
+           "StreamResult", "build_stream_firmware", "corrupt_frame", "device_features", "encode_frame",
+           "read_pcm", "run_stream", "stream_audio", "stream_context"]
 
 
 @dataclass
@@ -149,166 +155,100 @@ def stream_context(model_path: Path, infer_every: int = DEFAULT_INFER_EVERY, smo
 
 def render_stream_config(ctx: StreamContext, path: Path) -> Path:
     """Write tk_stream_config.h (labels, detection parameters) from its typed context."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined,
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    Path(path).write_text(env.get_template("tk_stream_config.h.j2").render(ctx=ctx))
-    return Path(path)
+    return write_atomic(path, render_template("stream", "tk_stream_config.h.j2", ctx=ctx))
+
+
+@dataclass(frozen=True)
+class StreamApp(FirmwareApp):
+    """The streaming detector: the stream loop and the C audio front end instead of the runner."""
+
+    mode = "stream"
+    model_path: Path
+    config: StreamContext
+
+    def sources(self) -> list[str]:
+        return [f"{FIRMWARE_SUBDIR}/stream/tk_stream.c", f"{FRONTEND_SUBDIR}/tk_frontend.c",
+                f"{FRONTEND_SUBDIR}/tk_frontend_tables.c"]
+
+    def cflags(self) -> list[str]:
+        return [f"-I{FRONTEND_SUBDIR}", f"-I{FIRMWARE_SUBDIR}/stream", "-fno-math-errno"]
+
+    def ldflags(self) -> list[str]:
+        return ["-lm"]
+
+    def render(self, out_dir: Path, board: Board) -> None:
+        from tinykit.audio.frontend import render_for_model
+
+        render_for_model(self.model_path, out_dir / FRONTEND_SUBDIR, fixed=not board.cpu_spec.fpu)
+        render_stream_config(self.config, out_dir / STREAM_CONFIG)
+
+    def record(self) -> dict[str, Any]:
+        return {"stream": dataclasses.asdict(self.config) | {"banner": None}}
 
 
 def build_stream_firmware(model_path: Path | str, board, out_dir: Path | str, **detect):
-    """Build the streaming firmware of an int8 keyword model for ``board`` into ``out_dir``.
+    """Build the streaming firmware of an int8 keyword model for ``board`` into ``out_dir``."""
+    from tinykit.firmware.build import build_firmware
 
-    Reuses FW's project (tinykit.firmware.build) and swaps the command runner for firmware/stream.
-    """
-    from tinykit.audio.frontend import fixed_for_cpu, render_for_model
-    from tinykit.codegen import generate
-    from tinykit.firmware import build as fw
-    from tinykit.targets.boards import load_board
-
-    b, model_path, out = load_board(board), Path(model_path), Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    ctx_st = stream_context(model_path, **detect)
-    lib = generate(model_path, out / fw.MODEL_SUBDIR, name="model", force=True)
-    io = fw.model_io_from_graph(model_path)
-    fw.precheck_fit(b, lib)
-    ctx = fw.make_context(b, lib, io, energy_mode=False)
-    runner = f"{fw.FIRMWARE_SUBDIR}/core/runner.c"
-    ctx = dataclasses.replace(
-        ctx, sources=[s for s in ctx.sources if s != runner] + [
-            f"{fw.FIRMWARE_SUBDIR}/stream/tk_stream.c", "frontend/tk_frontend.c", "frontend/tk_frontend_tables.c"],
-        cflags=[*ctx.cflags, "-Ifrontend", f"-I{fw.FIRMWARE_SUBDIR}/stream", "-fno-math-errno"],
-        ldflags=[*ctx.ldflags, "-lm"])
-    fw.render_project(ctx, lib, out)
-    render_for_model(model_path, out / "frontend", fixed=fixed_for_cpu(b.cpu))
-    render_stream_config(ctx_st, out / "tk_stream_config.h")
-    size = fw.compile_project(ctx, out, b, lib)
-    record = {"tinykit_version": __version__, "board": b.id, "mode": "stream", "model": str(model_path),
-              "model_sha256": io.sha256, "toolchain": fw.toolchain_version(fw.require_tool(fw.GCC, fw.APT_TOOLCHAIN)),
-              "arena_bytes": lib.arena_bytes, "weight_bytes": lib.weight_bytes, "size": dataclasses.asdict(size),
-              "stream": dataclasses.asdict(ctx_st) | {"banner": None}, "command": sys.argv}
-    fw.write_atomic(out / fw.BUILD_RECORD, json.dumps(record, indent=2) + "\n")
-    return fw.BuildResult(elf=out / fw.ELF_NAME, dir=out, size=size, toolchain=record["toolchain"],
-                          board=b.id, model_sha256=io.sha256, energy_mode=False)
+    app = StreamApp(Path(model_path), stream_context(Path(model_path), **detect))
+    return build_firmware(model_path, board, out_dir, app=app)
 
 
-def encode_frame(kind: str, index: int = 0, payload: bytes = b"", flags: int = 0) -> bytes:
-    """One host->device frame: magic, header, payload, CRC-32 over header and payload."""
-    if len(payload) > MAX_PAYLOAD:
-        raise DataError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
-    body = HEADER.pack(ord(kind), flags, index, len(payload)) + payload
-    return MAGIC + body + struct.pack("<I", zlib.crc32(body))
+ERROR_TEXT = {
+    "gap": "lost audio: expected sample {0}, got {1} ({2} samples filled with silence)",
+    "dup": "duplicate audio at sample {1} (expected {0}), dropped",
+    "sync": "{0} stray bytes skipped before a frame",
+}
 
 
-def _parse_kv(text: str) -> dict[str, str]:
-    return dict(item.split("=", 1) for item in text.split(",") if "=" in item)
+def _report(res: StreamResult, on_event, kind: str, item) -> None:
+    (res.detections if kind == "detection" else res.errors).append(item)
+    if on_event:
+        on_event(kind, item)
 
 
-def _bracket(line: str) -> str:
-    return line[line.index("[") + 1 : line.rindex("]")]
-
-
-class StreamClient:
-    """Stop-and-wait client of the stream firmware over any pyserial URL."""
-
-    def __init__(self, url: str, baud: int = 115200, on_line: Callable[[str], None] | None = None) -> None:
-        import serial
-
-        try:
-            self.port = serial.serial_for_url(url, baudrate=baud, timeout=0.2)
-        except (serial.SerialException, ValueError) as err:
-            raise DeviceError(f"cannot open {url}: {err}") from err
-        self.on_line = on_line
-        self._buf = b""
-
-    def close(self) -> None:
-        self.port.close()
-
-    def __enter__(self) -> StreamClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def readline(self, timeout: float) -> str:
-        end = time.monotonic() + timeout
-        while b"\n" not in self._buf:
-            if time.monotonic() > end:
-                raise DeviceError(f"no reply from the stream firmware within {timeout:.0f} s",
-                                  hint="is the board running the stream firmware (`tinykit stream --model`)?")
-            self._buf += self.port.read(self.port.in_waiting or 1)
-        line, self._buf = self._buf.split(b"\n", 1)
-        text = line.decode(errors="replace").strip()
-        if self.on_line:
-            self.on_line(text)
-        return text
-
-    def wait_ready(self, timeout: float = BOOT_TIMEOUT_S) -> None:
-        end = time.monotonic() + timeout
-        while self.readline(max(0.1, end - time.monotonic())) != "s-ready":
-            pass
-
-    def exchange(self, frame: bytes) -> tuple[list[str], str]:
-        """Send a frame; return the lines before the final s-ack/s-nak and that final line."""
-        self.port.write(frame)
-        lines = []
-        while True:
-            line = self.readline(REPLY_TIMEOUT_S)
-            if line.startswith(("s-ack-", "s-nak-")):
-                return lines, line
-            if line:
-                lines.append(line)
-
-
-def _corrupt(frame: bytes) -> bytes:
-    """The frame with one payload byte flipped (tests the CRC path)."""
-    data = bytearray(frame)
-    data[len(MAGIC) + HEADER.size] ^= 0x40
-    return bytes(data)
-
-
-def _handle_lines(lines: list[str], res: StreamResult, rate: int, on_event) -> None:
+def _handle_lines(lines: list[str], res: StreamResult, on_event) -> None:
+    """Detections, posteriors and device-side stream errors from a frame's report lines."""
     for line in lines:
-        if line.startswith("s-det-["):
-            label, score, sample = _bracket(line).split(",")
-            det = Detection(label, int(score) / 1000.0, int(sample))
-            res.detections.append(det)
-            if on_event:
-                on_event("detection", det)
-        elif line.startswith("s-post-["):
-            sample, hexbytes = _bracket(line).split(",")
-            res.posteriors.append((int(sample), bytes.fromhex(hexbytes)))
-        elif line.startswith("s-err-["):
-            kind, a, b = _bracket(line).split(",")
-            text = {"gap": f"lost audio: expected sample {a}, got {b} ({int(b) - int(a)} samples filled with silence)",
-                    "dup": f"duplicate audio at sample {b} (expected {a}), dropped",
-                    "sync": f"{a} stray bytes skipped before a frame"}.get(kind, line)
-            res.errors.append(text)
-            if on_event:
-                on_event("error", text)
+        reply = parse_reply(line)
+        if reply is None:
+            continue
+        f = reply.fields
+        if reply.kind == "det" and len(f) == 3:
+            _report(res, on_event, "detection", Detection(f[0], int(f[1]) / 1000.0, int(f[2])))
+        elif reply.kind == "post" and len(f) == 2:
+            res.posteriors.append((int(f[0]), bytes.fromhex(f[1])))
+        elif reply.kind == "err" and len(f) == 3:
+            template = ERROR_TEXT.get(f[0])
+            text = template.format(f[1], f[2], int(f[2]) - int(f[1])) if template else line
+            _report(res, on_event, "error", text)
 
 
-def _send_chunk(client: StreamClient, frame: bytes, corrupt_first: bool, res: StreamResult,
-                start: int, on_event) -> None:
-    for attempt in range(MAX_RESENDS + 1):
-        lines, final = client.exchange(_corrupt(frame) if corrupt_first and attempt == 0 else frame)
-        _handle_lines(lines, res, res.rate, on_event)
-        if final.startswith("s-ack-"):
-            return
-        text = f"chunk at sample {start} rejected by the device ({_bracket(final)}), resent"
-        res.errors.append(text)
-        res.resent += 1
-        if on_event:
-            on_event("error", text)
-    raise DeviceError(f"the device rejected the chunk at sample {start} {MAX_RESENDS + 1} times")
+def _replies(lines: list[str], kind: str) -> list[tuple[str, ...]]:
+    return [r.fields for r in map(parse_reply, lines) if r is not None and r.kind == kind]
+
+
+def _pcm_frame(pcm: np.ndarray, start: int) -> bytes:
+    return encode_frame("A", start, pcm[start : start + CHUNK_SAMPLES].astype("<i2").tobytes())
 
 
 def reset_stream(client: StreamClient, posteriors: bool = False) -> dict[str, str]:
     """Reset the device's stream state; returns its s-info parameters."""
     lines, final = client.exchange(encode_frame("R", flags=FLAG_POSTERIORS if posteriors else 0))
-    infos = [ln for ln in lines if ln.startswith("s-info-[")]
+    infos = _replies(lines, "info")
     if not final.startswith("s-ack-") or not infos:
         raise DeviceError(f"the stream firmware did not accept a reset: {final}")
-    return _parse_kv(_bracket(infos[-1]))
+    return parse_kv(infos[-1])
+
+
+def _send_chunk(client: StreamClient, pcm: np.ndarray, start: int, corrupt: bool, res: StreamResult,
+                on_event) -> None:
+    frame = _pcm_frame(pcm, start)
+    lines, rejected = client.send(frame, corrupt_frame(frame) if corrupt else None)
+    _handle_lines(lines, res, on_event)
+    for reason in rejected:
+        res.resent += 1
+        _report(res, on_event, "error", f"chunk at sample {start} rejected by the device ({reason}), resent")
 
 
 def stream_audio(client: StreamClient, pcm: np.ndarray, rate: int, posteriors: bool = False,
@@ -323,14 +263,12 @@ def stream_audio(client: StreamClient, pcm: np.ndarray, rate: int, posteriors: b
                        info.get("emulated") == "1")
     pcm = np.asarray(pcm, np.int16)
     for i, start in enumerate(range(0, len(pcm), CHUNK_SAMPLES)):
-        if i in drop:
-            continue
-        frame = encode_frame("A", start, pcm[start : start + CHUNK_SAMPLES].astype("<i2").tobytes())
-        _send_chunk(client, frame, i in corrupt, res, start, on_event)
-    lines, _ = client.exchange(encode_frame("S"))
-    _handle_lines([ln for ln in lines if not ln.startswith("s-stats-[")], res, rate, on_event)
-    stats = [ln for ln in lines if ln.startswith("s-stats-[")]
-    res.stats = {k: int(v) for k, v in _parse_kv(_bracket(stats[-1])).items()} if stats else {}
+        if i not in drop:
+            _send_chunk(client, pcm, start, i in corrupt, res, on_event)
+    lines, _ = client.send(encode_frame("S"))
+    _handle_lines(lines, res, on_event)
+    stats = _replies(lines, "stats")
+    res.stats = {k: int(v) for k, v in parse_kv(stats[-1]).items()} if stats else {}
     return res
 
 
@@ -339,14 +277,11 @@ def device_features(client: StreamClient, pcm: np.ndarray) -> bytes:
     reset_stream(client)
     pcm = np.asarray(pcm, np.int16)
     for start in range(0, len(pcm), CHUNK_SAMPLES):
-        _, final = client.exchange(encode_frame("A", start, pcm[start : start + CHUNK_SAMPLES].astype("<i2").tobytes()))
-        if not final.startswith("s-ack-"):
-            raise DeviceError(f"chunk at {start} rejected: {final}")
-    lines, _ = client.exchange(encode_frame("F"))
-    feats = [ln for ln in lines if ln.startswith("s-feat-[")]
+        client.send(_pcm_frame(pcm, start))
+    feats = _replies(client.send(encode_frame("F"))[0], "feat")
     if not feats:
         raise DeviceError("the stream firmware sent no features")
-    return bytes.fromhex(_bracket(feats[-1]))
+    return bytes.fromhex(feats[-1][0])
 
 
 def read_pcm(path: Path) -> tuple[np.ndarray, int]:
@@ -358,7 +293,7 @@ def read_pcm(path: Path) -> tuple[np.ndarray, int]:
 
 
 def run_stream(build_dir: Path, board, wav: Path, port: str | None = None, posteriors: bool = False,
-               on_event: Callable | None = None, on_line: Callable | None = None) -> StreamResult:
+               on_event: Callable | None = None, trace: Callable[[str], None] | None = None) -> StreamResult:
     """Flash (or start QEMU with) a stream build, stream a WAV file, return what the device reported."""
     from tinykit.firmware.build import read_build_record
     from tinykit.flash import get_flasher
@@ -369,6 +304,6 @@ def run_stream(build_dir: Path, board, wav: Path, port: str | None = None, poste
     pcm, rate = read_pcm(wav)
     if pcm.size == 0:
         raise DataError(f"{wav} holds no audio")
-    with get_flasher(board).flash(build_dir, port) as link, StreamClient(link.url, link.baud, on_line) as client:
+    with get_flasher(board).flash(build_dir, port) as link, StreamClient(link.url, link.baud, trace) as client:
         client.wait_ready()
         return stream_audio(client, pcm, rate, posteriors, on_event)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tinykit.cli import main
+from tinykit.cli.measure_cmd import _stderr_trace as stderr_trace
 from tinykit.errors import DataError
 
 
@@ -56,8 +57,9 @@ def summary_lines(res) -> list[str]:
 @click.option("--threshold", type=click.FloatRange(0.01, 1.0), default=0.6, show_default=True,
               help="Smoothed score that triggers a detection.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
 def stream_cmd(wav: Path, board_id: str, port: str | None, model_path: Path | None, build_dir: Path | None,
-               out_dir: Path, infer_every: int, smooth: int, threshold: float, as_json: bool) -> None:
+               out_dir: Path, infer_every: int, smooth: int, threshold: float, as_json: bool, trace: bool) -> None:
     """Stream WAV audio to the device; print keyword detections and the real-time factor."""
     from tinykit.audio.stream import build_stream_firmware, run_stream
 
@@ -77,7 +79,8 @@ def stream_cmd(wav: Path, board_id: str, port: str | None, model_path: Path | No
     from tinykit.audio.stream import read_pcm
 
     rate = read_pcm(wav)[1]
-    result = run_stream(build_dir, board_id, wav, port, on_event=_printer(rate, as_json))
+    result = run_stream(build_dir, board_id, wav, port, on_event=_printer(rate, as_json),
+                        trace=stderr_trace if trace else None)
     if as_json:
         click.echo(json.dumps(result.to_dict() | {"board": board_id, "wav": str(wav)}))
         return

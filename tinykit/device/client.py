@@ -9,8 +9,6 @@ failure becomes a :class:`~tinykit.errors.DeviceError` that names the command.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import time
 import zlib
 from collections.abc import Callable
@@ -19,6 +17,14 @@ from typing import Any
 import serial
 
 from tinykit.device import protocol
+from tinykit.device.link import (
+    POLL_S,
+    DeviceTimeoutError,
+    GarbledLineError,
+    SerialLine,
+    Trace,
+    TransientDeviceError,
+)
 from tinykit.device.protocol import Line
 from tinykit.errors import DeviceError
 
@@ -33,29 +39,10 @@ INFER_TIMEOUT_FACTOR = 10.0
 INFER_MIN_TIMEOUT_S = 10.0
 # Seconds from opening the port (or a reset) until the device has printed its boot lines.
 BOOT_TIMEOUT_S = 10.0
-# Silence that ends a re-synchronisation drain: the device has finished whatever it was saying.
-QUIET_S = 0.3
 # Tries per command (first try included) before a transient fault becomes a DeviceError.
 MAX_ATTEMPTS = 3
-# pyserial read timeout: how often the read loop checks its deadline.
-POLL_S = 0.05
-# A "line" longer than this without a newline is noise, not protocol.
-MAX_LINE_BYTES = 1 << 20
-
-Trace = Callable[[str], None]
-_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
-
-
-class TransientDeviceError(DeviceError):
-    """A fault worth retrying: timeout, garbled line, reset, CRC mismatch."""
-
-
-class DeviceTimeoutError(TransientDeviceError):
-    """The device did not finish its reply in time."""
-
-
-class GarbledLineError(TransientDeviceError):
-    """A reply line matches nothing in the protocol grammar."""
+__all__ = ["DeviceClient", "DeviceResetError", "DeviceTimeoutError", "GarbledLineError", "Trace",
+           "TransientDeviceError"]
 
 
 class DeviceResetError(TransientDeviceError):
@@ -66,7 +53,7 @@ class CrcMismatchError(TransientDeviceError):
     """The device's CRC of the loaded input differs from the host's."""
 
 
-class DeviceClient:
+class DeviceClient(SerialLine):
     """Talks to one device over any pyserial URL (``/dev/tty*``, ``socket://``, ``rfc2217://``)."""
 
     def __init__(
@@ -104,17 +91,6 @@ class DeviceClient:
                 f"cannot open serial port {url}: {err}",
                 hint="check --port (a device path, socket://HOST:PORT or rfc2217://HOST:PORT)",
             ) from None
-
-    # -- context manager -------------------------------------------------------------------
-    def __enter__(self) -> DeviceClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        with contextlib.suppress(serial.SerialException, OSError):
-            self._port.close()
 
     # -- public commands -------------------------------------------------------------------
     def wait_ready(self) -> str:
@@ -260,16 +236,8 @@ class DeviceClient:
 
     def _drain(self, limit_s: float) -> bool:
         """Discard input until the line is quiet for QUIET_S (at most ``limit_s``); True if boot lines seen."""
-        saw_boot = False
-        end = time.monotonic() + limit_s
-        while time.monotonic() < end:
-            try:
-                text = self._read_line(min(end, time.monotonic() + QUIET_S))
-            except DeviceTimeoutError:
-                return saw_boot
-            line = protocol.parse_line(text)
-            saw_boot = saw_boot or (line is not None and line.kind in protocol.BOOT_KINDS)
-        return saw_boot
+        lines = (protocol.parse_line(text) for text in self._drain_lines(limit_s))
+        return any(line is not None and line.kind in protocol.BOOT_KINDS for line in lines)
 
     # -- one command, one reply ----------------------------------------------------------------
     def _transact(self, cmd: bytes, timeout: float | None = None) -> list[Line]:
@@ -303,49 +271,3 @@ class DeviceClient:
             if line.kind == kind:
                 return line.groups
         raise GarbledLineError(f"the reply to '{what}' lacks its m-{kind.replace('_', '-')} line")
-
-    def _write(self, cmd: bytes) -> None:
-        if self._trace:
-            self._trace(f"> {cmd.decode('ascii')}")
-        try:
-            self._port.write(cmd)
-            self._port.flush()
-        except (serial.SerialException, OSError) as err:
-            raise DeviceError(f"cannot write to {self.url}: {err}") from None
-
-    def _quick_ack(self) -> None:
-        """On a TCP link (socket://, e.g. QEMU's UART), acknowledge at once.
-
-        The far end sends a reply a few bytes at a time; with Nagle's algorithm there and delayed
-        ACKs here every round trip costs ~40 ms. TCP_QUICKACK (Linux) is cleared by the kernel after
-        use, so it is re-armed before every read.
-        """
-        sock = getattr(self._port, "_socket", None)
-        if sock is not None and _QUICKACK is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-
-    def _read_line(self, deadline: float) -> str:
-        """Next non-empty line (CR/LF stripped) before ``deadline``, else DeviceTimeoutError."""
-        while True:
-            newline = self._buf.find(b"\n")
-            if newline >= 0:
-                raw = bytes(self._buf[:newline]).rstrip(b"\r")
-                del self._buf[: newline + 1]
-                text = raw.decode("ascii", errors="replace")
-                if self._trace:
-                    self._trace(f"< {text}")
-                if text.strip():
-                    return text
-                continue
-            if len(self._buf) > MAX_LINE_BYTES:
-                self._buf.clear()
-                raise GarbledLineError(f"more than {MAX_LINE_BYTES} bytes without a line end")
-            if time.monotonic() >= deadline:
-                raise DeviceTimeoutError("timed out waiting for a line")
-            self._quick_ack()
-            try:
-                chunk = self._port.read(max(1, self._port.in_waiting))
-            except (serial.SerialException, OSError) as err:
-                raise DeviceError(f"lost the connection to {self.url}: {err}") from None
-            self._buf += chunk

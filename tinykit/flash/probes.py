@@ -32,7 +32,7 @@ class PyocdFlasher(Flasher):
     install_hint = "pip install pyocd (then, for STM32L4+, `pyocd pack install <target>`)"
 
     def command(self, elf: Path, probe: str | None) -> list[str]:
-        cmd = [self.require_tool(), "flash", "-t", str(self.board.flasher.params["target"])]
+        cmd = [self.require_tool(), "flash", "-t", self.board.flasher.params.target]
         if probe:
             cmd += ["-u", probe]
         return [*cmd, str(elf)]
@@ -51,7 +51,7 @@ class OpenocdFlasher(Flasher):
     install_hint = "sudo apt-get install openocd"
 
     def command(self, elf: Path, probe: str | None) -> list[str]:
-        cmd = [self.require_tool(), "-f", str(self.board.flasher.params["config"])]
+        cmd = [self.require_tool(), "-f", self.board.flasher.params.config]
         if probe:
             cmd += ["-c", f"adapter serial {probe}"]
         return [*cmd, "-c", f"program {elf} verify reset exit"]
@@ -78,7 +78,7 @@ class EsptoolFlasher(Flasher):
         if where.port is None:
             raise FlashError(f"esptool needs the serial port of {self.board.id}", hint="pass --port")
         params = self.board.flasher.params
-        cmd = [self.require_tool(), "--chip", str(params.get("chip", "auto")), "--port", where.port,
-               "write_flash", str(params.get("address", "0x0")), str(Path(build_dir) / "firmware.bin")]
+        cmd = [self.require_tool(), "--chip", params.chip, "--port", where.port,
+               "write_flash", hex(params.address), str(Path(build_dir) / "firmware.bin")]
         run_tool(cmd, f"esptool on {self.board.id}")
         return DeviceLink(url=where.port, board=self.board.id, baud=self.board.uart.baud)

@@ -54,7 +54,7 @@ class Uf2Flasher(Flasher):
         configured = attachment(self.board.id).drive
         if configured:
             return Path(configured)
-        label = str(self.board.flasher.params.get("volume_label", "RPI-RP2"))
+        label = self.board.flasher.params.volume_label
         for pattern in MOUNT_PATTERNS:
             hits = [p for p in glob.glob(pattern.format(label=label)) if os.path.isdir(p)]
             if hits:
@@ -67,7 +67,7 @@ class Uf2Flasher(Flasher):
     def flash(self, build_dir: Path | str, port: str | None = None) -> DeviceLink:
         elf = self.firmware(build_dir)
         uf2 = Path(build_dir) / "firmware.uf2"
-        uf2.write_bytes(elf_to_uf2(elf, int(self.board.flasher.params.get("family_id", 0))))
+        uf2.write_bytes(elf_to_uf2(elf, self.board.flasher.params.family_id))
         drive = self.find_drive()
         try:
             shutil.copyfile(uf2, drive / uf2.name)

@@ -11,14 +11,15 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tinykit.errors import BoardError
+from tinykit.resources import boards_dir
+from tinykit.targets.cpus import CPUS, Cpu, get_cpu
 
-BOARDS_DIR = Path(__file__).resolve().parents[2] / "boards"
 DEFAULT_BOARD = "qemu-m4"
 USER_CONFIG_ENV = "TINYKIT_CONFIG"
 USER_CONFIG_PATH = Path("~/.config/tinykit/boards.yaml")
@@ -30,9 +31,7 @@ USER_CONFIG_PATH = Path("~/.config/tinykit/boards.yaml")
 RUNTIME_FLASH_RESERVE = 14 * 1024
 RUNTIME_RAM_RESERVE = 1 * 1024
 
-Cpu = Literal[
-    "cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4f", "cortex-m7", "cortex-m33", "cortex-m55"
-]
+CpuName = Literal[tuple(CPUS)]  # the cores of the CPU table (tinykit.targets.cpus)
 UartKind = Literal["cmsdk", "nrf_uart", "stm32_usart", "stm32_lpuart", "rp2040_pl011"]
 FlasherKind = Literal["qemu", "pyocd", "uf2", "openocd", "esptool"]
 Platform = Literal["mps2", "mps3", "nrf51", "nrf52", "stm32l4", "stm32f7", "rp2040"]
@@ -67,9 +66,60 @@ class Uart(_Strict):
     alternate_function: int | None = None  # STM32 GPIO AF number for the UART pins
 
 
-class Flasher(_Strict):
+class NoParams(_Strict):
+    """A flasher that needs nothing from the board file (QEMU: the emulator machine is `emulator`)."""
+
+
+class PyocdParams(_Strict):
+    target: str = Field(min_length=1)  # pyOCD target type, e.g. stm32l4r5zitx
+
+
+class OpenocdParams(_Strict):
+    config: str = Field(min_length=1)  # OpenOCD board config, e.g. board/stm32f7discovery.cfg
+
+
+class Uf2Params(_Strict):
+    family_id: int = Field(ge=0, lt=1 << 32)
+    volume_label: str = "RPI-RP2"
+
+
+class EsptoolParams(_Strict):
+    chip: str = "auto"
+    address: int = Field(default=0, ge=0)
+
+
+class _FlasherBase(_Strict):
     kind: FlasherKind
-    params: dict[str, str | int | list[str]] = Field(default_factory=dict)
+
+
+class QemuFlasherSpec(_FlasherBase):
+    kind: Literal["qemu"]
+    params: NoParams = Field(default_factory=NoParams)
+
+
+class PyocdFlasherSpec(_FlasherBase):
+    kind: Literal["pyocd"]
+    params: PyocdParams
+
+
+class OpenocdFlasherSpec(_FlasherBase):
+    kind: Literal["openocd"]
+    params: OpenocdParams
+
+
+class Uf2FlasherSpec(_FlasherBase):
+    kind: Literal["uf2"]
+    params: Uf2Params
+
+
+class EsptoolFlasherSpec(_FlasherBase):
+    kind: Literal["esptool"]
+    params: EsptoolParams = Field(default_factory=EsptoolParams)
+
+
+# Typed parameters per flasher kind: a pyocd board without `target` is a board-file error.
+Flasher = Annotated[QemuFlasherSpec | PyocdFlasherSpec | OpenocdFlasherSpec | Uf2FlasherSpec | EsptoolFlasherSpec,
+                    Field(discriminator="kind")]
 
 
 class Power(_Strict):
@@ -83,8 +133,8 @@ class Power(_Strict):
 class Board(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
-    cpu: Cpu
-    cflags: list[str] = Field(min_length=1)
+    cpu: CpuName  # capabilities and compiler flags come from the CPU table
+    cflags: list[str] = Field(default_factory=list)  # extra flags after the CPU's (rarely needed)
     platform: Platform  # which firmware/hal/<platform>.c provides clock, UART and GPIO setup
     clock_hz: int = Field(gt=0)
     memory: Memory
@@ -100,6 +150,16 @@ class Board(_Strict):
     @property
     def emulated(self) -> bool:
         return self.emulator is not None
+
+    @property
+    def cpu_spec(self) -> Cpu:
+        """The core's entry in the CPU table."""
+        return get_cpu(self.cpu)
+
+    @property
+    def compile_flags(self) -> list[str]:
+        """The CPU's code generation flags, then the board's own."""
+        return [*self.cpu_spec.cflags, *self.cflags]
 
     @model_validator(mode="after")
     def _consistent(self) -> Board:
@@ -122,12 +182,12 @@ class FitEstimate:
 
 
 def _board_file(board_id: str) -> Path:
-    return BOARDS_DIR / f"{board_id}.yaml"
+    return boards_dir() / f"{board_id}.yaml"
 
 
 def board_ids() -> list[str]:
     """Ids of every board file shipped in ``boards/``, sorted."""
-    return sorted(p.stem for p in BOARDS_DIR.glob("*.yaml"))
+    return sorted(p.stem for p in boards_dir().glob("*.yaml"))
 
 
 def parse_board(data: object, source: str) -> Board:

@@ -1,0 +1,182 @@
+"""The firmware's typed template context: every number the templates substitute, computed here.
+
+A board (with its CPU from the CPU table), the generated model library, facts about the model's
+interface and the firmware app together decide the project: defines for ``tk_board.h``, the model
+glue, the linker script's regions and the one list of sources and flags the compiler (and the
+project's Makefile) use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from tinykit import __version__
+from tinykit.errors import BuildError
+from tinykit.targets.boards import Board
+
+if TYPE_CHECKING:
+    from tinykit.firmware.apps import FirmwareApp
+
+FIRMWARE_SUBDIR = "fw"
+MODEL_SUBDIR = "model"
+NUM_IRQ_VECTORS = 48
+ENERGY_BAUD = 9600
+# Board support every app runs on (the app adds its main program).
+BOARD_SOURCES = ("core/startup.c", "core/timer.c", "core/tk_io.c")
+COMMON_CFLAGS = (
+    "-Os", "-g", "-std=c99", "-Wall", "-Wextra", "-Werror",
+    "-ffunction-sections", "-fdata-sections", "-fno-common",
+)
+LINKER_SCRIPT = "linker.ld"
+LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections", "-Wl,-Map=firmware.map")
+BOOT2_SOURCE = "boot2_padded.S"
+UART_DRIVERS = {
+    "cmsdk": "uart/cmsdk.c",
+    "nrf_uart": "uart/nrf_uart.c",
+    "stm32_usart": "uart/stm32_usart.c",
+    "stm32_lpuart": "uart/stm32_usart.c",
+    "rp2040_pl011": "uart/rp2040_pl011.c",
+}
+# MLPerf Tiny benchmark ids (`m-model-[...]`), by reference model file and by input size.
+MLPERF_MODEL_IDS = {"kws_ref_model": "kws01", "pretrainedResnet_quant": "ic01",
+                    "vww_96_int8": "vww01", "ad01_int8": "ad01"}
+MLPERF_IDS_BY_INPUT = {490: "kws01", 3072: "ic01", 27648: "vww01", 640: "ad01"}
+C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
+
+
+class ModelLibrary(Protocol):
+    """What the firmware needs from the code generator's GeneratedLibrary."""
+
+    dir: Path
+    name: str
+    sources: list[Path]
+    include_dir: Path
+    arena_bytes: int
+    weight_bytes: int
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    """Facts about the model's interface that the firmware glue needs at compile time."""
+
+    input_bytes: int
+    output0_dtype: str
+    sha256: str
+    model_id: str
+
+
+@dataclass(frozen=True)
+class FirmwareContext:
+    """Everything the firmware templates substitute; computed here, never in a template."""
+
+    banner: str
+    board_id: str
+    board_name: str
+    clock_hz: int
+    emulated: int
+    counter_dwt: int
+    cycles_per_tick_num: int
+    cycles_per_tick_den: int
+    has_fpu: int
+    has_vtor: int
+    num_irqs: int
+    energy_mode: int
+    uart_base: str
+    uart_baud: int
+    pin_defines: list[tuple[str, int]]
+    input_bytes: int
+    flash_origin: str
+    flash_size: str
+    ram_origin: str
+    ram_size: str
+    stack_bytes: int
+    boot2: bool
+    model_name: str
+    model_upper: str
+    model_hash16: str
+    model_id: str
+    output0_dtype: str
+    output0_ctype: str
+    output0_float: bool
+    cflags: list[str] = field(default_factory=list)
+    ldflags: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def with_regions(self, flash_size: int, ram_size: int) -> FirmwareContext:
+        """The same project with other region sizes (the relink that measures an overflow)."""
+        return replace(self, flash_size=hex(flash_size), ram_size=hex(ram_size))
+
+
+def parse_pin(pin: str) -> tuple[int, int]:
+    """(port, pin) from 'PG7' (STM32), 'P1.03' (nRF) or 'GP0' (RP2040)."""
+    for pattern, port_of in ((r"^P([A-K])(\d+)$", lambda s: ord(s) - ord("A")),
+                             (r"^P(\d)\.(\d+)$", int), (r"^GP()(\d+)$", lambda s: 0)):
+        m = re.match(pattern, pin)
+        if m:
+            return port_of(m.group(1)), int(m.group(2))
+    raise BuildError(f"cannot parse pin name {pin!r} (expected PG7, P1.03 or GP0)")
+
+
+def _pin_defines(board: Board) -> list[tuple[str, int]]:
+    defines: list[tuple[str, int]] = []
+    for role, pin in (("UART_TX", board.uart.tx_pin), ("UART_RX", board.uart.rx_pin),
+                      ("ENERGY", board.energy_gpio)):
+        if pin is not None:
+            port, num = parse_pin(pin)
+            defines += [(f"TK_{role}_PORT", port), (f"TK_{role}_PIN", num),
+                        (f"TK_{role}_PSEL", port * 32 + num)]
+    if board.uart.alternate_function is not None:
+        defines.append(("TK_UART_AF", board.uart.alternate_function))
+    defines.append(("TK_UART_LPUART", int(board.uart.kind == "stm32_lpuart")))
+    return defines
+
+
+def model_io_from_graph(model_path: Path) -> ModelIO:
+    """Input size, output dtype, hash and MLPerf id of a .tflite model, from the IR."""
+    from tinykit.ir import read_model
+
+    g = read_model(model_path)
+    input_bytes = sum(g.tensors[i].nbytes for i in g.inputs)
+    out0 = g.tensors[g.outputs[0]].dtype
+    model_id = MLPERF_MODEL_IDS.get(Path(model_path).stem) or MLPERF_IDS_BY_INPUT.get(input_bytes, "tinykit")
+    return ModelIO(input_bytes=input_bytes, output0_dtype=out0, sha256=g.sha256, model_id=model_id)
+
+
+def _build_lists(board: Board, lib: ModelLibrary, app: FirmwareApp) -> dict[str, list[str]]:
+    """Sources, compiler and linker flags: board support + the app + the model glue and library."""
+    board_support = [*BOARD_SOURCES, UART_DRIVERS[board.uart.kind], f"hal/{board.platform}.c"]
+    sources = [*(f"{FIRMWARE_SUBDIR}/{s}" for s in board_support), *app.sources(), "tk_model.c",
+               *(f"{MODEL_SUBDIR}/{Path(s).name}" for s in lib.sources)]
+    if board.platform == "rp2040":
+        sources.append(BOOT2_SOURCE)
+    cflags = [*board.compile_flags, *COMMON_CFLAGS, "-I.", f"-I{FIRMWARE_SUBDIR}/include", f"-I{MODEL_SUBDIR}",
+              "-include", f"{FIRMWARE_SUBDIR}/include/tk_layers.h", *app.cflags()]
+    return {"sources": sources, "cflags": cflags, "ldflags": ["-T", LINKER_SCRIPT, *LDFLAGS, *app.ldflags()]}
+
+
+def make_context(board: Board, lib: ModelLibrary, io: ModelIO, app: FirmwareApp,
+                 energy_mode: bool = False) -> FirmwareContext:
+    """Typed template context for one board + model library + app."""
+    if io.output0_dtype not in C_TYPES:
+        raise BuildError(f"output 0 has dtype {io.output0_dtype}; the firmware handles {sorted(C_TYPES)}")
+    per_tick = Fraction(10**9, board.clock_hz) if board.emulated else Fraction(1)
+    cpu = board.cpu_spec
+    return FirmwareContext(
+        banner=f"generated by tinykit {__version__}, do not edit",
+        board_id=board.id, board_name=board.name, clock_hz=board.clock_hz,
+        emulated=int(board.emulated), counter_dwt=int(board.cycle_counter == "dwt"),
+        cycles_per_tick_num=per_tick.numerator, cycles_per_tick_den=per_tick.denominator,
+        has_fpu=int(cpu.fpu), has_vtor=int(cpu.vtor), num_irqs=NUM_IRQ_VECTORS, energy_mode=int(energy_mode),
+        uart_base=hex(board.uart.base), uart_baud=ENERGY_BAUD if energy_mode else board.uart.baud,
+        pin_defines=_pin_defines(board), input_bytes=max(io.input_bytes, 1),
+        flash_origin=hex(board.memory.flash.origin), flash_size=hex(board.memory.flash.size),
+        ram_origin=hex(board.memory.ram.origin), ram_size=hex(board.memory.ram.size),
+        stack_bytes=board.stack_bytes, boot2=board.platform == "rp2040",
+        model_name=lib.name, model_upper=lib.name.upper(), model_hash16=io.sha256[:16],
+        model_id=io.model_id, output0_dtype=io.output0_dtype, output0_ctype=C_TYPES[io.output0_dtype],
+        output0_float=io.output0_dtype == "float32", **_build_lists(board, lib, app),
+    )
