@@ -46,8 +46,8 @@ class _Page:
     banner = "b"
     title = "<b>"
     subtitle = ""
-    headline: list = []
-    sections: list = []
+    headline = ()
+    sections = ()
 
 
 def test_resources_are_found_from_the_package():
