@@ -252,9 +252,11 @@ def test_int16_activations_rejected(tmp_path):
 
 
 def test_dynamic_shape_rejected(tmp_path):
+    """A -1 in a tensor's `shape` itself (not only in its `shape_signature`) is truly dynamic."""
     def edit(model):
         def dynamic(op, sg):
             t = sg.tensors[op.outputs[0]]
+            t.shape = np.array([1, -1], dtype=np.int32)
             t.shapeSignature = np.array([1, -1], dtype=np.int32)
         _set_first(model, "FULLY_CONNECTED", dynamic)
 

@@ -10,9 +10,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tinykit.errors import QuantizationError, UnsupportedOpError
-from tinykit.ir import Graph, is_keras_model, read_model, supported_ops
+from tinykit.errors import QuantizationError
+from tinykit.ir import FoldedOp, Graph, is_keras_model, read_model
 from tinykit.plan import MemoryPlan, plan_memory
+
+# Folded tensors up to this many elements show their values (shape vectors, axes).
+FOLDED_VALUES_SHOWN = 16
 
 
 def load_for_inspection(model: Path, data: Path | None) -> Graph:
@@ -42,7 +45,8 @@ def inspect_graph(graph: Graph, board: str | None = None) -> dict[str, Any]:
             "inputs": [_tensor_summary(t) for t in graph.input_tensors],
             "outputs": [_tensor_summary(t) for t in graph.output_tensors],
         },
-        "ops": [_op_row(graph, op, plan) for op in graph.operators],
+        "ops": [_op_row(graph, op, step, plan) for step, op in enumerate(graph.operators)],
+        "folded": [_folded_row(graph, record) for record in graph.folded],
         "totals": {
             "ops": len(graph.operators),
             "macs": graph.total_macs,
@@ -55,7 +59,8 @@ def inspect_graph(graph: Graph, board: str | None = None) -> dict[str, Any]:
             "state_tensors": [t.index for t in graph.variable_tensors],
         },
         "unsupported_ops": [
-            {"index": op.index, "op": op.opcode, "reason": op.unsupported_reason} for op in graph.unsupported_ops
+            {"index": op.index, "op": op.opcode, "reason": op.unsupported_reason, "tflite_micro_runs": op.tflm_runs}
+            for op in graph.unsupported_ops
         ],
     }
     if board is not None and plan is not None:
@@ -68,7 +73,7 @@ def _tensor_summary(tensor) -> dict[str, Any]:
             "scale": tensor.scale, "zero_point": tensor.zero_point}
 
 
-def _op_row(graph: Graph, op, plan: MemoryPlan | None) -> dict[str, Any]:
+def _op_row(graph: Graph, op, step: int, plan: MemoryPlan | None) -> dict[str, Any]:
     constants = [graph.tensors[i] for i in op.inputs if i >= 0 and graph.tensors[i].is_constant]
     return {
         "index": op.index,
@@ -77,9 +82,21 @@ def _op_row(graph: Graph, op, plan: MemoryPlan | None) -> dict[str, Any]:
         "params": sum(t.num_elements for t in constants),
         "macs": op.macs,
         "weight_bytes": sum(t.nbytes for t in constants),
-        "live_bytes": plan.live_bytes[op.index] if plan else None,
+        "live_bytes": plan.live_bytes[step] if plan else None,
         "supported": op.supported,
     }
+
+
+def _folded_row(graph: Graph, record: FoldedOp) -> dict[str, Any]:
+    """An op that does not run on the device: folded into constants (shown, when small) or dead."""
+    row: dict[str, Any] = {"index": record.index, "op": record.opcode, "kind": record.kind, "tensors": []}
+    for index in record.outputs:
+        tensor = graph.tensors[index]
+        item = {"index": index, "name": tensor.name, "shape": list(tensor.shape), "dtype": tensor.dtype}
+        if tensor.is_constant and tensor.num_elements <= FOLDED_VALUES_SHOWN:
+            item["values"] = tensor.data.reshape(-1).tolist()
+        row["tensors"].append(item)
+    return row
 
 
 def board_fit(board_id: str, plan: MemoryPlan, graph: Graph) -> dict[str, Any]:
@@ -98,12 +115,3 @@ def board_fit(board_id: str, plan: MemoryPlan, graph: Graph) -> dict[str, Any]:
         "ram_missing": max(0, fit.ram_needed - fit.ram_available),
         "flash_missing": max(0, fit.flash_needed - fit.flash_available),
     }
-
-
-def unsupported_error(graph: Graph) -> UnsupportedOpError:
-    """One line naming every unsupported op with its index, plus the supported set as the hint."""
-    listed = "; ".join(f"op {op.index} {op.opcode}: {op.unsupported_reason}" for op in graph.unsupported_ops)
-    return UnsupportedOpError(
-        f"{len(graph.unsupported_ops)} unsupported op(s): {listed}",
-        hint="supported ops: " + ", ".join(supported_ops()),
-    )

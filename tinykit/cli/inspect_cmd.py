@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tinykit.cli import main
-from tinykit.inspect import inspect_graph, load_for_inspection, unsupported_error
+from tinykit.inspect import inspect_graph, load_for_inspection
+from tinykit.ir.support import require_supported
 
 
 @main.command()
@@ -26,8 +27,7 @@ def inspect(model: Path, board: str | None, data: Path | None, as_json: bool) ->
         click.echo(json.dumps(report, indent=2))
     else:
         _print_report(report)
-    if graph.unsupported_ops:
-        raise unsupported_error(graph)
+    require_supported(graph)
 
 
 def _print_report(report: dict) -> None:
@@ -42,6 +42,7 @@ def _print_report(report: dict) -> None:
         table.add_row(str(row["index"]), op, "x".join(map(str, row["output_shape"])), f"{row['params']:,}",
                       f"{row['macs']:,}", f"{row['weight_bytes']:,}", live)
     console.print(table)
+    _print_folded(console, report["folded"])
     totals = report["totals"]
     console.print(f"MACs {totals['macs']:,}   params {totals['params']:,}   weights {totals['weight_bytes']:,} B")
     if totals["arena_bytes"] is not None:
@@ -59,3 +60,16 @@ def _print_report(report: dict) -> None:
         if not fit["fits"]:
             console.print(f"  short by {fit['ram_missing']:,} B of RAM and {fit['flash_missing']:,} B of flash;"
                           " try `tinykit prune`, `tinykit fit`, or a bigger board")
+
+
+def _print_folded(console: Console, folded: list[dict]) -> None:
+    """What the reader evaluated at generation time or dropped: these ops never run on the device."""
+    for row in folded:
+        if row["kind"] == "dead":
+            console.print(f"dropped op {row['index']} {row['op']}: its result reaches no model output")
+            continue
+        results = []
+        for t in row["tensors"]:
+            shown = f" = {t['values']}" if "values" in t else ""
+            results.append(f"tensor {t['index']} {t['dtype']}[{'x'.join(map(str, t['shape']))}]{shown}")
+        console.print(f"folded op {row['index']} {row['op']} -> {', '.join(results)}", markup=False)

@@ -19,7 +19,7 @@ import jinja2
 
 from tinykit import __version__
 from tinykit.codegen.context import ALWAYS_HEADERS, ModelContext, build_context, validate_name
-from tinykit.errors import CodegenError, UnsupportedOpError
+from tinykit.errors import CodegenError
 from tinykit.render import environment
 from tinykit.resources import firmware_dir
 
@@ -121,26 +121,17 @@ def _umask() -> int:
     return mask
 
 
-def unsupported_message(op) -> str:
-    """One line naming the op, its index and the offending option."""
-    reason = op.unsupported_reason or "not supported"
-    if f"op {op.index}" in reason:
-        return reason
-    return f"op {op.index} ({op.opcode}): {reason}"
-
-
 def generate(model_path: str | os.PathLike, out_dir: str | os.PathLike, name: str = "model",
              force: bool = False) -> GeneratedLibrary:
     """Generate the C library of ``model_path`` into ``out_dir`` (see the module docstring)."""
     from tinykit.ir import read_model
+    from tinykit.ir.support import require_supported
     from tinykit.plan import plan_memory
 
     model_path, out_dir = Path(model_path), Path(out_dir)
     validate_name(name)
     _check_destination(out_dir, force)
-    graph = read_model(model_path)
-    if graph.unsupported_ops:
-        raise UnsupportedOpError(unsupported_message(graph.unsupported_ops[0]))
+    graph = require_supported(read_model(model_path))
     ctx = build_context(graph, plan_memory(graph), name)
     texts = render(ctx)
     kernels = kernel_files(ctx.sources)

@@ -56,20 +56,25 @@ def _converter(model_or_path):
 
 
 def fixed_batch(model):
-    """The same functional model with batch size 1, so every shape is static and Flatten becomes
-    one RESHAPE (no SHAPE / STRIDED_SLICE / PACK ops that microcontroller runtimes lack)."""
-    import keras
+    """The same model with batch size 1, so every shape is static and Flatten becomes one RESHAPE.
 
+    Rebuilt from its config by its own class (a Sequential model's config is not a functional
+    one's). A model that cannot be rebuilt this way (subclassed, custom layers) is converted as it
+    is: its dynamic batch then arrives as SHAPE -> STRIDED_SLICE -> PACK, which the reader folds.
+    """
     config = model.get_config()
-    changed = False
-    for layer in config.get("layers", []):
-        if layer.get("class_name") == "InputLayer" and layer["config"].get("batch_shape"):
-            layer["config"]["batch_shape"] = [1, *layer["config"]["batch_shape"][1:]]
-            changed = True
-    if not changed:
+    layers = config.get("layers", []) if isinstance(config, dict) else []
+    inputs = [layer["config"] for layer in layers
+              if layer.get("class_name") == "InputLayer" and layer.get("config", {}).get("batch_shape")]
+    if not inputs:
         return model
-    clone = keras.Model.from_config(config)
-    clone.set_weights(model.get_weights())
+    for layer_config in inputs:
+        layer_config["batch_shape"] = [1, *layer_config["batch_shape"][1:]]
+    try:
+        clone = type(model).from_config(config)
+        clone.set_weights(model.get_weights())
+    except (ValueError, TypeError, KeyError):
+        return model
     return clone
 
 

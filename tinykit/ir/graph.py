@@ -90,7 +90,8 @@ class Operator:
     ``options_type`` names the builtin options table the file carries (``"Conv2DOptions"``; ``""``
     when it has none). ``intermediates`` lists the op's intermediate tensors (16x8 LSTM scales).
     ``macs`` is computed by the op's handler; ``supported`` is False when no handler exists or the
-    handler rejected an option (``unsupported_reason`` says why).
+    handler rejected an option (``unsupported_reason`` says why); for such an op ``tflm_runs`` says
+    whether the tflite-micro runtime itself prepares it (None: not asked, e.g. a custom op).
     """
 
     index: int
@@ -103,15 +104,32 @@ class Operator:
     macs: int = 0
     supported: bool = True
     unsupported_reason: str = ""
+    tflm_runs: bool | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.options, MappingProxyType):
             object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
 
 
+@dataclass(frozen=True)
+class FoldedOp:
+    """An op of the file that does not run on the device: ``kind`` is ``"folded"`` when the reader
+    evaluated it once (its ``outputs`` are now constant tensors of the graph) or ``"dead"`` when
+    nothing it computes reaches a graph output."""
+
+    index: int
+    opcode: str
+    outputs: tuple[int, ...]
+    kind: str = "folded"
+
+
 @dataclass(frozen=True, eq=False)
 class Graph:
-    """A single-subgraph model: tensors, operators in execution order, graph inputs and outputs."""
+    """A single-subgraph model: tensors, operators in execution order, graph inputs and outputs.
+
+    ``operators`` are the ops that run; each keeps its index in the file, so after constant folding
+    the indices may have gaps (``folded`` says what became of the missing ones).
+    """
 
     tensors: tuple[Tensor, ...]
     operators: tuple[Operator, ...]
@@ -120,6 +138,7 @@ class Graph:
     sha256: str
     description: str = ""
     path: str = ""
+    folded: tuple[FoldedOp, ...] = ()
 
     def tensor(self, index: int) -> Tensor:
         return self.tensors[index]

@@ -7,6 +7,7 @@ bounds, one subgraph, int8-ness) and turns their objects into tinykit's immutabl
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import struct
@@ -17,8 +18,11 @@ import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 from tinykit.errors import ModelFormatError, QuantizationError
+from tinykit.ir.fold import fold_constants
 from tinykit.ir.graph import Graph, Operator, Quantization, Tensor
-from tinykit.ir.ops import analyse_operator
+from tinykit.ir.ops import analyse_operator, op_handler
+from tinykit.ir.ops.base import check_contract
+from tinykit.ir.support import judge_unsupported
 
 TFLITE_IDENTIFIER = b"TFL3"
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -27,7 +31,7 @@ QUANTIZE_HINT = "quantize it with `tinykit quantize MODEL --data DATASET -o mode
 _TENSOR_TYPES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
 _OPCODES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 _OPTION_TABLES = {v: k for k, v in vars(schema.BuiltinOptions).items() if not k.startswith("_")}
-_OPTION_ENUMS = {
+OPTION_ENUMS = {
     "padding": {v: k for k, v in vars(schema.Padding).items() if not k.startswith("_")},
     "fused_activation_function": {
         v: k for k, v in vars(schema.ActivationFunctionType).items() if not k.startswith("_")
@@ -47,8 +51,10 @@ def is_keras_model(path: Path) -> bool:
     return path.suffix.lower() in KERAS_SUFFIXES or (path.is_dir() and (path / "saved_model.pb").exists())
 
 
-def read_model(path: str | Path, *, require_int8: bool = True) -> Graph:
-    """Read and analyse a ``.tflite`` file; raise a :class:`TinykitError` for anything unusable."""
+def read_model(path: str | Path, *, require_int8: bool = True, fold: bool = True) -> Graph:
+    """Read and analyse a ``.tflite`` file; raise a :class:`TinykitError` for anything unusable.
+
+    ``fold=False`` keeps every op of the file (no constant folding, no dead-op removal)."""
     path = Path(path)
     if not path.exists():
         raise ModelFormatError(f"{path}: no such file")
@@ -59,10 +65,10 @@ def read_model(path: str | Path, *, require_int8: bool = True) -> Graph:
         )
     if path.is_dir():
         raise ModelFormatError(f"{path} is a directory, not a .tflite model")
-    return parse_model(path.read_bytes(), source=str(path), require_int8=require_int8)
+    return parse_model(path.read_bytes(), source=str(path), require_int8=require_int8, fold=fold)
 
 
-def parse_model(buf: bytes, *, source: str = "<bytes>", require_int8: bool = True) -> Graph:
+def parse_model(buf: bytes, *, source: str = "<bytes>", require_int8: bool = True, fold: bool = True) -> Graph:
     """Parse flatbuffer bytes; ``source`` names the model in error messages."""
     _check_flatbuffer(buf, source)
     try:
@@ -78,7 +84,7 @@ def parse_model(buf: bytes, *, source: str = "<bytes>", require_int8: bool = Tru
             f"{source}: model has {len(subgraphs)} subgraphs; tinykit supports exactly one "
             "(no control flow or multi-signature models)"
         )
-    graph = _build_graph(model, subgraphs[0], buf, source)
+    graph = _build_graph(model, subgraphs[0], buf, source, fold)
     if require_int8:
         check_int8(graph, source)
     return graph
@@ -110,7 +116,9 @@ def _vtable_in_bounds(buf: bytes, root: int) -> bool:
     return vt_size >= 4 and vt_size % 2 == 0 and vtable + vt_size <= len(buf) and obj_size >= 4
 
 
-def _build_graph(model: Any, subgraph: Any, buf: bytes, source: str) -> Graph:
+def _build_graph(model: Any, subgraph: Any, buf: bytes, source: str, fold: bool = True) -> Graph:
+    """Tensors and ops of the file, each op's contract checked, constants folded (unless ``fold`` is
+    False), then every op analysed by its handler and, where refused, judged by TFLite Micro."""
     buffers = model.buffers or []
     tensors = tuple(
         _tensor(i, t, buffers, buf, source) for i, t in enumerate(subgraph.tensors or [])
@@ -130,11 +138,14 @@ def _build_graph(model: Any, subgraph: Any, buf: bytes, source: str) -> Graph:
         description=_text(model.description),
         path=source,
     )
-    analysed = tuple(analyse_operator(op, graph) for op in graph.operators)
-    return Graph(
-        tensors=graph.tensors, operators=analysed, inputs=graph.inputs, outputs=graph.outputs,
-        sha256=graph.sha256, description=graph.description, path=graph.path,
-    )
+    for op in graph.operators:
+        handler = op_handler(op.opcode)
+        if handler is not None:
+            check_contract(handler, op, graph)
+    if fold:
+        graph = fold_constants(graph)
+    graph = dataclasses.replace(graph, operators=tuple(analyse_operator(op, graph) for op in graph.operators))
+    return judge_unsupported(graph)
 
 
 def _indices(values: Any, count: int, source: str, what: str) -> tuple[int, ...]:
@@ -153,10 +164,10 @@ def _text(value: Any) -> str:
 
 def _tensor(index: int, t: Any, buffers: list, buf: bytes, source: str) -> Tensor:
     dtype = _TENSOR_TYPES.get(t.type, f"type{t.type}")
+    # TFLite Micro allocates by `shape` (a dynamic batch is 1 there) and never reads
+    # `shape_signature`; a -1 left in `shape` itself is a truly dynamic tensor, which the op
+    # handlers reject by name.
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-    signature = tuple(int(d) for d in t.shapeSignature) if t.shapeSignature is not None else shape
-    if any(d < 0 for d in signature[1:]) or any(d < 0 for d in shape):
-        shape = signature  # a dynamic dimension; the op handlers reject it by name
     data = None
     # A variable (state) tensor is never a constant: TFLite Micro ignores its buffer and starts it
     # at its reset value (MicroInterpreterGraph::ResetTensorData).
@@ -228,15 +239,20 @@ def _option_table_name(type_code: int, options: Any) -> str:
     return "" if name == "NONE" else name
 
 
+def snake_case(name: str) -> str:
+    """Schema attribute name (``fusedActivationFunction``) -> options key (``fused_activation_function``)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
 def decode_options(options: Any) -> dict[str, Any]:
     """Builtin options object -> dict with snake_case keys and enum values as their names."""
     if options is None:
         return {}
     decoded: dict[str, Any] = {}
     for key, value in vars(options).items():
-        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", key).lower()
-        if snake in _OPTION_ENUMS:
-            value = _OPTION_ENUMS[snake].get(value, f"UNKNOWN_{value}")
+        snake = snake_case(key)
+        if snake in OPTION_ENUMS:
+            value = OPTION_ENUMS[snake].get(value, f"UNKNOWN_{value}")
         elif isinstance(value, np.ndarray | list):
             value = tuple(int(v) for v in value)
         elif isinstance(value, bytes):

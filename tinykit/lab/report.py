@@ -245,10 +245,10 @@ def _layers_section(res, model: Path) -> tuple[Section, Section]:
     names = [op.opcode for op in g.operators]
     macs = [int(op.macs) for op in g.operators]
     rows = []
-    for op in g.operators:
+    for step, op in enumerate(g.operators):  # the device numbers layers by step, not by file index
         outs = sum(g.tensors[i].nbytes for i in op.outputs if i >= 0)
         weights = sum(g.tensors[i].nbytes for i in op.inputs if i >= 0 and g.tensors[i].is_constant)
-        rows.append([str(op.index), op.opcode, _n(int(op.macs)), _n(weights), _n(outs), _n(dev.get(op.index))])
+        rows.append([str(op.index), op.opcode, _n(int(op.macs)), _n(weights), _n(outs), _n(dev.get(step))])
     layers = Section("Per-layer MACs, memory and time", "layers", table_head=[
         "#", "op", "MACs", "weights B", "output B", f"{unit} on device"], table_rows=rows,
         facts=[("total MACs", _n(int(g.total_macs))), ("weights", f"{_n(int(g.weight_bytes))} B")])

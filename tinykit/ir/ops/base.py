@@ -2,8 +2,9 @@
 
 One handler per TFLite op owns that op's rules: its contract (how many inputs and outputs, which
 are optional, which options table it carries, the ranks it accepts, its activation types), its
-semantic validation, output shapes, MACs, scratch memory and, for ops that constant folding may
-evaluate on the host, a numpy ``fold``. The registry rejects a second handler for an opcode.
+semantic validation, output shapes, MACs and scratch memory. (Constant folding needs nothing from
+a handler: :mod:`tinykit.ir.fold` evaluates ops with the tflite-micro runtime itself.) The registry
+rejects a second handler for an opcode.
 
 Errors: a model that breaks an op's *contract* is malformed (:class:`ModelFormatError`, raised
 while reading); a well-formed op that tinykit cannot run raises :class:`UnsupportedOpError`, which
@@ -68,11 +69,6 @@ class OpHandler:
     def in_place_input(self, op: Operator, graph: Graph) -> int | None:
         """Position of an input whose memory the output may take over (the kernel is safe with
         output == input, element by element), or None. The planner decides whether it is free."""
-        return None
-
-    def fold(self, op: Operator, graph: Graph, inputs: list[np.ndarray | None]) -> list[np.ndarray] | None:
-        """The op's outputs computed on the host from constant ``inputs`` (constant folding), exactly
-        as TFLite Micro would compute them; None when this op cannot be folded."""
         return None
 
 
