@@ -81,6 +81,7 @@ def _tensor_entry(tensor: Tensor, buffer: int) -> Any:
     t.type = _TENSOR_TYPES[tensor.dtype]
     t.buffer = buffer
     t.name = (tensor.name or f"t{tensor.index}").encode("utf-8")
+    t.isVariable = tensor.is_variable
     if tensor.quantization is not None:
         q = schema.QuantizationParametersT()
         q.scale = list(tensor.quantization.scale)
@@ -93,8 +94,8 @@ def _tensor_entry(tensor: Tensor, buffer: int) -> Any:
 def one_op_model(graph: Graph, op: Operator) -> tuple[bytes, list[Tensor]]:
     """``op`` alone as a .tflite model; also returns the tensors that became the model's inputs.
 
-    Constant inputs keep their data; every other input becomes a subgraph input; the op's outputs
-    are the subgraph outputs. Raises ValueError for what cannot be expressed (custom ops).
+    Constant inputs keep their data, variable ones (state) stay variable; every other input becomes
+    a subgraph input; the op's outputs are the subgraph outputs. Raises ValueError for what cannot be expressed (custom ops).
     """
     if op.opcode not in _BUILTIN_CODES:
         raise ValueError(f"{op.opcode} is not a builtin op")
@@ -104,7 +105,7 @@ def one_op_model(graph: Graph, op: Operator) -> tuple[bytes, list[Tensor]]:
     model.buffers = [schema.BufferT()]
     local: dict[int, int] = {}
     tensors, inputs = [], []
-    for index in (*op.inputs, *op.outputs):
+    for index in (*op.inputs, *op.outputs, *op.intermediates):
         if index < 0 or index in local:
             continue
         tensor = graph.tensors[index]
@@ -114,7 +115,7 @@ def one_op_model(graph: Graph, op: Operator) -> tuple[bytes, list[Tensor]]:
             entry.data = np.ascontiguousarray(tensor.data).view(np.uint8).reshape(-1)
             model.buffers.append(entry)
             buffer = len(model.buffers) - 1
-        elif index in op.inputs:
+        elif index in op.inputs and not tensor.is_variable:
             inputs.append(tensor)
         local[index] = len(tensors)
         tensors.append(_tensor_entry(tensor, buffer))
@@ -122,6 +123,7 @@ def one_op_model(graph: Graph, op: Operator) -> tuple[bytes, list[Tensor]]:
     operator.opcodeIndex = 0
     operator.inputs = [local.get(i, -1) for i in op.inputs]
     operator.outputs = [local[i] for i in op.outputs]
+    operator.intermediates = [local[i] for i in op.intermediates if i >= 0] or None
     operator.builtinOptionsType, operator.builtinOptions = encode_options(op)
     subgraph = schema.SubGraphT()
     subgraph.tensors = tensors
@@ -157,7 +159,7 @@ def captured_output() -> Iterator[list[str]]:
 
 
 def _arena_bytes(graph: Graph, op: Operator) -> int:
-    used = sum(graph.tensors[i].nbytes for i in (*op.inputs, *op.outputs) if i >= 0)
+    used = sum(graph.tensors[i].nbytes for i in (*op.inputs, *op.outputs, *op.intermediates) if i >= 0)
     return 2 * used + _ARENA_OVERHEAD_BYTES
 
 
