@@ -61,10 +61,15 @@ def _arena_size(model_bytes: bytes) -> int:
 def _interpreter(model_bytes: bytes):
     from tflite_micro.python.tflite_micro import runtime
 
-    try:
-        return runtime.Interpreter.from_bytes(model_bytes, arena_size=_arena_size(model_bytes))
-    except (RuntimeError, ValueError) as err:
-        raise ModelFormatError(f"the tflite-micro runtime cannot load the model: {err}") from None
+    from tinykit.ir.tflm import captured_output
+
+    with captured_output() as printed:  # the runtime's own complaint, instead of noise on the terminal
+        try:
+            return runtime.Interpreter.from_bytes(model_bytes, arena_size=_arena_size(model_bytes))
+        except (RuntimeError, ValueError) as err:
+            error = err
+    said = f" ({' '.join(printed[0].split())[:160]})" if printed else ""
+    raise ModelFormatError(f"the tflite-micro runtime cannot load the model: {error}{said}") from None
 
 
 def _read(model_path: str | Path) -> bytes:

@@ -95,7 +95,8 @@ def one_op_model(graph: Graph, op: Operator) -> tuple[bytes, list[Tensor]]:
     """``op`` alone as a .tflite model; also returns the tensors that became the model's inputs.
 
     Constant inputs keep their data, variable ones (state) stay variable; every other input becomes
-    a subgraph input; the op's outputs are the subgraph outputs. Raises ValueError for what cannot be expressed (custom ops).
+    a subgraph input; the op's outputs are the subgraph outputs. Raises ValueError for what cannot
+    be expressed (custom ops).
     """
     if op.opcode not in _BUILTIN_CODES:
         raise ValueError(f"{op.opcode} is not a builtin op")
