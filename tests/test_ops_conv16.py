@@ -15,10 +15,18 @@ from pathlib import Path
 import numpy as np
 import opzoo
 import pytest
+from conv16_helpers import (
+    BUILD_IDS,
+    BUILDS,
+    compile_for_arm,
+    retype_biases,
+    retype_constant,
+    run_on_board,
+    tensor_type,
+)
 
 pytestmark = pytest.mark.host
 
-BUILDS = ((False, ()), (True, ()), (True, ("TK_NO_FAST_REQUANT",)))
 
 
 def _k():
@@ -46,25 +54,9 @@ def conv_stack(shape, layers, batch=1):
     return k.Model(inp, x)
 
 
-def _tensor_type(name: str) -> int:
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-
-    return getattr(schema.TensorType, name)
-
-
 def bias_to_int32(model) -> None:
-    """Flatbuffer edit: every int64 bias of a weighted op becomes int32 (TFLM's int32 accumulator)."""
-    sub = model.subgraphs[0]
-    for op in sub.operators:
-        if len(op.inputs) < 3 or op.inputs[2] < 0:
-            continue
-        tensor = sub.tensors[op.inputs[2]]
-        if tensor.type != _tensor_type("INT64"):
-            continue
-        buf = model.buffers[tensor.buffer]
-        values = np.frombuffer(bytes(bytearray(buf.data)), np.int64)
-        tensor.type = _tensor_type("INT32")
-        buf.data = np.frombuffer(values.astype(np.int32).tobytes(), np.uint8).copy()
+    """Flatbuffer edit: every int64 bias becomes int32 (TFLM's int32 accumulator)."""
+    retype_biases(model, "INT64", "INT32", np.int64, np.int32)
 
 
 def drop_bias_int32_accumulator(model) -> None:
@@ -74,7 +66,7 @@ def drop_bias_int32_accumulator(model) -> None:
     for op in sub.operators:
         if len(op.inputs) == 3 and hasattr(op.builtinOptions, "quantizedBiasType"):
             op.inputs = list(op.inputs[:2])
-            op.builtinOptions.quantizedBiasType = _tensor_type("INT32")
+            op.builtinOptions.quantizedBiasType = tensor_type("INT32")
 
 
 def drop_bias(model) -> None:
@@ -122,7 +114,7 @@ OPTION_CHECKS = (
 
 
 @pytest.mark.parametrize("name", sorted(CASES_BY_NAME))
-@pytest.mark.parametrize(("dsp", "defines"), BUILDS, ids=("plain", "dsp", "dsp-int64"))
+@pytest.mark.parametrize(("dsp", "defines"), BUILDS, ids=BUILD_IDS)
 def test_conv16_bit_exact(name: str, dsp: bool, defines: tuple[str, ...]) -> None:
     opzoo.check_bit_exact(CASES_BY_NAME[name], dsp_emulate=dsp, defines=defines)
 
@@ -202,18 +194,13 @@ def test_conv16_sweep_bit_exact(case: opzoo.Case) -> None:
 def _retype_output(type_name: str):
     def edit(model) -> None:
         sub = model.subgraphs[0]
-        sub.tensors[sub.operators[0].outputs[0]].type = _tensor_type(type_name)
+        sub.tensors[sub.operators[0].outputs[0]].type = tensor_type(type_name)
 
     return edit
 
 
 def _weights_to_int16(model) -> None:
-    sub = model.subgraphs[0]
-    tensor = sub.tensors[sub.operators[0].inputs[1]]
-    buf = model.buffers[tensor.buffer]
-    values = np.frombuffer(bytes(bytearray(buf.data)), np.int8)
-    tensor.type = _tensor_type("INT16")
-    buf.data = np.frombuffer(values.astype(np.int16).tobytes(), np.uint8).copy()
+    retype_constant(model, model.subgraphs[0].operators[0].inputs[1], "INT16", np.int8, np.int16)
 
 
 @pytest.mark.parametrize(("edit", "words"), [
@@ -258,66 +245,9 @@ QEMU_CASES = ("c16_conv_stack", "c16_conv_deep_k", "c16_conv_bias_int32")
 @pytest.mark.parametrize("board", ["qemu-m4", "qemu-m0"])
 @pytest.mark.parametrize("name", QEMU_CASES)
 def test_conv16_on_emulated_cores(name: str, board: str, tmp_path: Path) -> None:
-    import shutil
-
-    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
-        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
-    from tinykit.run import run
-
-    result = run(opzoo.convert(CASES_BY_NAME[name]), board, tmp_path, num_inputs=4, runs=1)
-    assert result["validation"]["checked"] and result["validation"]["compared_bytes"] > 0
-    assert result["mismatched_bytes"] == 0, result["validation"]
+    run_on_board(opzoo.convert(CASES_BY_NAME[name]), board, tmp_path)
 
 
 @pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4", "cortex-m33", "cortex-m55"])
 def test_conv16_kernels_compile_for_arm(cpu: str, tmp_path: Path) -> None:
-    import shutil
-    import subprocess
-
-    cc = shutil.which("arm-none-eabi-gcc")
-    if cc is None:
-        pytest.skip("arm-none-eabi-gcc not installed")
-    kernels = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
-    flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-mthumb", f"-mcpu={cpu}",
-             f"-I{kernels / 'include'}", f"-I{kernels}"]
-    for src in KERNELS:
-        proc = subprocess.run([cc, *flags, "-c", str(kernels / src), "-o", str(tmp_path / "k.o")],
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, f"{src}: {proc.stderr}"
-
-
-KERNELS = ("tk_conv2d_s16.c",)
-
-
-# ---- the int64 requantization against a transcription of TFLite's ------------------------------
-
-
-def test_requantize_s64_matches_tflite_on_random_values(tmp_path: Path) -> None:
-    """tk_requantize_s64 and its int32-accumulator form equal MultiplyByQuantizedMultiplier(int64_t)
-    (ops_fixedpoint.mbqm64) on edge cases and 200,000 random accumulators, multipliers and shifts."""
-    import ctypes
-
-    from tinykit.codegen.ops_fixedpoint import mbqm64
-    from tinykit.codegen.quant import reduced_multiplier
-    from tinykit.verify import build_host_library
-
-    kernels = Path(__file__).resolve().parents[1] / "firmware" / "kernels" / "include"
-    for header in kernels.iterdir():
-        (tmp_path / header.name).write_bytes(header.read_bytes())
-    (tmp_path / "rq.c").write_text(
-        '#include "tk_fixedpoint.h"\n'
-        "int32_t rq64(int64_t x, int32_t m, int32_t s) { return tk_requantize_s64(x, m, s); }\n"
-        "int32_t rq32(int32_t x, int32_t m, int32_t s) { return tk_requantize_s64_from32(x, m, s); }\n")
-    lib = ctypes.CDLL(str(build_host_library(tmp_path, "rq")))
-    lib.rq64.argtypes = [ctypes.c_int64, ctypes.c_int32, ctypes.c_int32]
-    lib.rq32.argtypes = [ctypes.c_int32, ctypes.c_int32, ctypes.c_int32]
-    rng = np.random.default_rng(5)
-    mults = [0, 1 << 30, (1 << 31) - 1, 0x7FFF0000, 0x7FFEFFFF, *rng.integers(1 << 30, 1 << 31, 40).tolist()]
-    for _ in range(200_000 // 40):
-        m = int(mults[rng.integers(len(mults))])
-        shift = int(rng.integers(-31, 8))
-        rm, total = reduced_multiplier(m), 15 - shift
-        for x in rng.integers(-(1 << 47), 1 << 47, 20).tolist() + rng.integers(-(1 << 31), 1 << 31, 20).tolist():
-            assert lib.rq64(x, rm, total) == mbqm64(x, m, shift), (x, m, shift)
-            if -(1 << 31) <= x < (1 << 31) and abs(x) * rm < (1 << 46):
-                assert lib.rq32(x, rm, total) == mbqm64(x, m, shift), (x, m, shift)
+    compile_for_arm(cpu, ("tk_conv2d_s16.c", "tk_transpose_conv.c"), tmp_path)

@@ -13,8 +13,6 @@
 #endif
 #include "tk_conv2d_s16.h"
 
-#include <string.h>
-
 static int32_t padded_depth(const tk_conv2d_s16_params *p)
 {
     return (p->filter.h * p->filter.w * p->filter.c + 3) & ~3;
@@ -23,28 +21,6 @@ static int32_t padded_depth(const tk_conv2d_s16_params *p)
 size_t tk_conv2d_s16_buffer_size(const tk_conv2d_s16_params *params)
 {
     return (size_t)2 * 2u * (size_t)padded_depth(params);
-}
-
-/* Column slot of value k of one pixel in the [k / 4][pixel][4] layout. */
-#define TK_COL_SLOT(k) ((((k) >> 2) << 3) | ((k) & 3))
-
-/* in_c values of one tap (NULL: outside the image) to column values k0 .. k0 + in_c - 1. */
-static void put_tap(const int16_t *src, int32_t in_c, int32_t k0, int16_t *col)
-{
-    if (((in_c | k0) & 3) == 0) { /* whole groups: 8 bytes each */
-        int16_t *dst = col + 2 * k0;
-        for (int32_t g = 0; g < in_c; g += 4, dst += 8) {
-            if (src != NULL) {
-                memcpy(dst, src + g, 8);
-            } else {
-                memset(dst, 0, 8);
-            }
-        }
-        return;
-    }
-    for (int32_t c = 0; c < in_c; ++c) {
-        col[TK_COL_SLOT(k0 + c)] = src != NULL ? src[c] : 0;
-    }
 }
 
 /* The receptive field of output pixel `pix` into its column slot (col points at the slot). */
@@ -63,12 +39,10 @@ static void gather(const tk_conv2d_s16_params *p, const int16_t *in, int32_t pix
             const int16_t *src = row_ok && x >= 0 && x < p->input.w
                                      ? in + ((size_t)y * (size_t)p->input.w + (size_t)x) * (size_t)in_c
                                      : NULL;
-            put_tap(src, in_c, k, col);
+            tk_s16_put(src, in_c, k, col);
         }
     }
-    for (; k < kp; ++k) {
-        col[TK_COL_SLOT(k)] = 0;
-    }
+    tk_s16_put_zeros(k, kp, col);
 }
 
 /* Every output channel of the two pixels whose columns are in col. */
@@ -77,31 +51,15 @@ static void conv_pixels(const tk_conv2d_s16_params *p, int32_t mode, const int16
 {
     const int32_t groups = padded_depth(p) >> 2;
     const int32_t out_c = p->output.c;
-    const tk_s16_requant *q = &p->rq;
     const int8_t *w = p->filter_data;
     for (int32_t o = 0; o < out_c; o += 2, w += 8 * groups) {
         const int32_t o1 = o + 1 < out_c ? o + 1 : o;
-        int16_t r0, r1, r2, r3;
-        if (mode == TK_S16_ACC64) {
-            const int64_t b0 = tk_s16_bias64(q, o), b1 = tk_s16_bias64(q, o1);
-            int64_t s[4] = {b0, b0, b1, b1};
-            tk_mac_s16_2x2_wide(w, col, groups, s);
-            r0 = tk_s16_output(q, mode, o, s[0]);
-            r1 = tk_s16_output(q, mode, o, s[1]);
-            r2 = tk_s16_output(q, mode, o1, s[2]);
-            r3 = tk_s16_output(q, mode, o1, s[3]);
-        } else {
-            int32_t acc[4] = {q->bias32[o], q->bias32[o], q->bias32[o1], q->bias32[o1]};
-            tk_mac_s16_2x2(w, col, groups, acc);
-            r0 = tk_s16_output(q, mode, o, acc[0]);
-            r1 = tk_s16_output(q, mode, o, acc[1]);
-            r2 = tk_s16_output(q, mode, o1, acc[2]);
-            r3 = tk_s16_output(q, mode, o1, acc[3]);
-        }
-        out0[o1] = r2;
-        out1[o1] = r3;
-        out0[o] = r0;
-        out1[o] = r1;
+        int16_t r[4];
+        tk_s16_pair(&p->rq, mode, w, col, groups, o, o1, r);
+        out0[o1] = r[2];
+        out1[o1] = r[3];
+        out0[o] = r[0];
+        out1[o] = r[1];
     }
 }
 

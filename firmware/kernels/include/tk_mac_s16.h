@@ -19,6 +19,8 @@
 #ifndef TK_MAC_S16_H
 #define TK_MAC_S16_H
 
+#include <string.h>
+
 #include "tk_dsp.h"
 #include "tk_fixedpoint.h"
 
@@ -275,6 +277,70 @@ TK_INLINE void tk_mac_s16_4x1_wide(const int8_t *w, const int16_t *x, int32_t gr
         w += 16 * n;
         x += 4 * n;
         groups -= n;
+    }
+}
+
+/* The four outputs {channel o . col 0, o . col 1, o1 . col 0, o1 . col 1} of one channel pair
+ * (weights w: [group][2][4 permuted], o1 = o + 1 or o for an odd last channel over a zero row)
+ * against two columns ([group][2][4] int16), accumulated and requantized as the layer's mode says. */
+TK_INLINE void tk_s16_pair(const tk_s16_requant *q, int32_t mode, const int8_t *w, const int16_t *col,
+                           int32_t groups, int32_t o, int32_t o1, int16_t r[4])
+{
+    if (mode == TK_S16_ACC64) {
+        const int64_t b0 = tk_s16_bias64(q, o), b1 = tk_s16_bias64(q, o1);
+        int64_t s[4] = {b0, b0, b1, b1};
+        tk_mac_s16_2x2_wide(w, col, groups, s);
+        r[0] = tk_s16_output(q, mode, o, s[0]);
+        r[1] = tk_s16_output(q, mode, o, s[1]);
+        r[2] = tk_s16_output(q, mode, o1, s[2]);
+        r[3] = tk_s16_output(q, mode, o1, s[3]);
+    } else {
+        int32_t acc[4] = {q->bias32[o], q->bias32[o], q->bias32[o1], q->bias32[o1]};
+        tk_mac_s16_2x2(w, col, groups, acc);
+        r[0] = tk_s16_output(q, mode, o, acc[0]);
+        r[1] = tk_s16_output(q, mode, o, acc[1]);
+        r[2] = tk_s16_output(q, mode, o1, acc[2]);
+        r[3] = tk_s16_output(q, mode, o1, acc[3]);
+    }
+}
+
+/* Column slot of value k of one pixel in the two-pixel column layout [k / 4][pixel][4]. */
+#define TK_S16_COL_SLOT(k) ((((k) >> 2) << 3) | ((k) & 3))
+
+/* n int16 values (src NULL: zeros) into one pixel's column slots k0 .. k0 + n - 1 (col points at
+ * the pixel's slot); whole groups of 4 are one 8-byte copy. */
+TK_INLINE void tk_s16_put(const int16_t *src, int32_t n, int32_t k0, int16_t *col)
+{
+    if (((n | k0) & 3) == 0) {
+        int16_t *dst = col + 2 * k0;
+        for (int32_t g = 0; g < n; g += 4, dst += 8) {
+            if (src != NULL) {
+                memcpy(dst, src + g, 8);
+            } else {
+                memset(dst, 0, 8);
+            }
+        }
+        return;
+    }
+    for (int32_t c = 0; c < n; ++c) {
+        col[TK_S16_COL_SLOT(k0 + c)] = src != NULL ? src[c] : 0;
+    }
+}
+
+/* The same for int8 values widened with their offset (src[c] + offset, the input minus its zero
+ * point; src NULL: 0, a tap TFLite skips). */
+TK_INLINE void tk_s16_put_s8(const int8_t *src, int32_t n, int32_t offset, int32_t k0, int16_t *col)
+{
+    for (int32_t c = 0; c < n; ++c) {
+        col[TK_S16_COL_SLOT(k0 + c)] = (int16_t)(src != NULL ? src[c] + offset : 0);
+    }
+}
+
+/* Zeros in one pixel's column slots from k up to kp (the padding of K to a multiple of 4). */
+TK_INLINE void tk_s16_put_zeros(int32_t k, int32_t kp, int16_t *col)
+{
+    for (; k < kp; ++k) {
+        col[TK_S16_COL_SLOT(k)] = 0;
     }
 }
 

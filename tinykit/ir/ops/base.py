@@ -203,14 +203,15 @@ def conv_out(size: int, kernel: int, stride: int, dilation: int, padding: str) -
 
 
 def constant_weights(op: Operator, graph: Graph, dtypes: tuple[str, ...] = ("int8",),
-                     bias_dtypes: tuple[str, ...] = ("int32",)) -> Tensor:
-    """Input 1 as constant weights of an accepted type, with an optional bias of an accepted type."""
+                     bias_dtypes: tuple[str, ...] = ("int32",), bias_index: int = 2) -> Tensor:
+    """Input 1 as constant weights of an accepted type, with an optional bias (input ``bias_index``)
+    of an accepted type."""
     weights = input_tensor(graph, op, 1)
     if weights is None or not weights.is_constant:
         raise unsupported(op, "non-constant weights")
     if weights.dtype not in dtypes:
         raise unsupported(op, f"{weights.dtype} weights (tinykit supports {', '.join(dtypes)})")
-    bias = input_tensor(graph, op, 2)
+    bias = input_tensor(graph, op, bias_index)
     if bias is not None and bias.dtype not in bias_dtypes:
         raise unsupported(op, f"{bias.dtype} bias (tinykit supports {', '.join(bias_dtypes)})")
     return weights

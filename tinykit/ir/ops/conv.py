@@ -27,6 +27,14 @@ CONV_BIAS_TYPES = {"int8": ("int32",), "int16": ("int64", "int32")}
 DEPTHWISE_BIAS_TYPES = {"int8": ("int32",), "int16": ("int64",)}
 
 
+def require_positive(op: Operator, *keys: str) -> None:
+    """Strides and dilations must be at least 1 (0 would divide by zero in TFLM's Prepare)."""
+    for key in keys:
+        value = op.options.get(key, 1)
+        if not isinstance(value, int) or value < 1:
+            raise unsupported(op, f"{key} {value} (must be at least 1)")
+
+
 def weighted_input_type(op: Operator, graph: Graph) -> str:
     """The op's activation type (int8 or int16; the contract already checked it is one of them),
     with its output of the same type, as TFLM's Prepare requires."""
@@ -54,6 +62,7 @@ class Conv2D(OpHandler):
         super().validate(op, graph)
         require_padding(op)
         require_activation(op)
+        require_positive(op, "stride_h", "stride_w", "dilation_h_factor", "dilation_w_factor")
         weights = constant_weights(op, graph, bias_dtypes=CONV_BIAS_TYPES[weighted_input_type(op, graph)])
         if input_tensor(graph, op, 0).shape[3] != weights.shape[3]:
             raise unsupported(op, "grouped convolution (input channels differ from filter depth)")
@@ -89,6 +98,7 @@ class DepthwiseConv2D(OpHandler):
         super().validate(op, graph)
         require_padding(op)
         require_activation(op)
+        require_positive(op, "stride_h", "stride_w", "dilation_h_factor", "dilation_w_factor")
         weights = constant_weights(op, graph, bias_dtypes=DEPTHWISE_BIAS_TYPES[weighted_input_type(op, graph)])
         in_c = input_tensor(graph, op, 0).shape[3]
         multiplier = op.options.get("depth_multiplier", 1) or weights.shape[3] // in_c
