@@ -14,16 +14,14 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-import serial
-
 from tinykit.device import protocol
 from tinykit.device.link import (
-    POLL_S,
     DeviceTimeoutError,
     GarbledLineError,
     SerialLine,
     Trace,
     TransientDeviceError,
+    open_port,
 )
 from tinykit.device.protocol import Line
 from tinykit.errors import DeviceError
@@ -84,13 +82,7 @@ class DeviceClient(SerialLine):
         # of a sequence loses it, which no replay of the last input can restore.
         self.stateful = stateful
         self._runs_since_reset = 0
-        try:
-            self._port = serial.serial_for_url(url, baudrate=baud, timeout=POLL_S)
-        except (serial.SerialException, ValueError, OSError) as err:
-            raise DeviceError(
-                f"cannot open serial port {url}: {err}",
-                hint="check --port (a device path, socket://HOST:PORT or rfc2217://HOST:PORT)",
-            ) from None
+        self._port = open_port(url, baud)
 
     # -- public commands -------------------------------------------------------------------
     def wait_ready(self) -> str:
