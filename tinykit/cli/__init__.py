@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -54,8 +55,14 @@ class TinykitGroup(click.Group):
 
 @click.group(cls=TinykitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tinykit")
-def main() -> None:
+@click.option("--boards-dir", "boards_dirs", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
+              help="A folder of your own board files (*.yaml), searched before $TINYKIT_BOARDS_PATH "
+                   "and the boards tinykit ships; may be repeated.")
+def main(boards_dirs: tuple[Path, ...]) -> None:
     """tinykit: train, compress, generate C, build firmware and measure TinyML models."""
+    from tinykit.targets.boards import set_boards_dirs
+
+    set_boards_dirs(list(boards_dirs))
 
 
 for _name in COMMAND_MODULES:

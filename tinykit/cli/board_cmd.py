@@ -13,7 +13,7 @@ from tinykit.cli import main
 from tinykit.errors import FlashError
 from tinykit.firmware.build import BuildResult, build_firmware, read_build_record
 from tinykit.models import resolve_model
-from tinykit.targets.boards import DEFAULT_BOARD, board_summary, list_boards
+from tinykit.targets.boards import DEFAULT_BOARD, board_file, board_summary, list_boards
 
 
 def _kib(n: int) -> str:
@@ -23,13 +23,13 @@ def _kib(n: int) -> str:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def boards(as_json: bool) -> None:
-    """List the boards tinykit can build for (boards/*.yaml)."""
+    """List the boards tinykit can build for, and where each comes from (tinykit or your board files)."""
     all_boards = list_boards()
     if as_json:
         click.echo(json.dumps({"boards": [board_summary(b) for b in all_boards], "default": DEFAULT_BOARD}))
         return
     table = Table(title="tinykit boards")
-    for col in ("id", "name", "cpu", "clock", "flash", "ram", "counter", "flasher"):
+    for col in ("id", "name", "cpu", "clock", "flash", "ram", "counter", "flasher", "source"):
         table.add_column(col, no_wrap=col in ("id", "cpu"))
     for b in all_boards:
         table.add_row(
@@ -41,6 +41,7 @@ def boards(as_json: bool) -> None:
             _kib(b.memory.ram.size),
             b.cycle_counter,
             b.flasher.kind + (f" ({b.emulator})" if b.emulator else ""),
+            board_file(b.id).origin,
         )
     Console().print(table)
 

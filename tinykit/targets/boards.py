@@ -1,8 +1,12 @@
-"""Board descriptions: one YAML file per board in ``boards/``, validated by a strict schema.
+"""Board files: the search path, inheritance between boards, lookup, fit estimate, attachment.
 
-Boards are data (see DESIGN.md): cpu and compiler flags, clock, memory map, UART, cycle counter,
-flasher, emulator machine and a power model with its datasheet source. Where a board is attached
-(serial port, probe id) is per-machine configuration and lives in a user file, never here.
+Boards are data (see DESIGN.md): the schema is :mod:`tinykit.targets.schema`. Board files are
+found on a search path: directories given with ``tinykit --boards-dir DIR``, then the directories
+of ``$TINYKIT_BOARDS_PATH`` (separated like ``$PATH``), then the boards shipped with tinykit; the
+first file named ``<id>.yaml`` wins. A user board may start from another one (``extends:
+nucleo-l4r5zi``) and change only what differs (clock, memory, pins): mappings are merged key by
+key, everything else is replaced, and the result is validated like any board file. Where a board
+is attached (serial port, probe id) is per-machine configuration and lives in a user file.
 """
 
 from __future__ import annotations
@@ -11,18 +15,23 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tinykit.errors import BoardError
 from tinykit.resources import boards_dir
-from tinykit.targets.cpus import CPUS, Cpu, get_cpu
+from tinykit.targets.schema import Board, parse_board
+
+__all__ = ["DEFAULT_BOARD", "Board", "BoardFile", "FitEstimate", "attachment", "board_file", "board_ids",
+           "board_summary", "estimate_fit", "list_boards", "load_board", "parse_board", "search_path",
+           "set_boards_dirs"]
 
 DEFAULT_BOARD = "qemu-m4"
 USER_CONFIG_ENV = "TINYKIT_CONFIG"
 USER_CONFIG_PATH = Path("~/.config/tinykit/boards.yaml")
+BOARDS_PATH_ENV = "TINYKIT_BOARDS_PATH"
+EXTENDS_KEY = "extends"
+MAX_EXTENDS_DEPTH = 8
 
 # Named reserves used by estimate_fit before anything is compiled: the firmware's own code
 # (protocol loop, UART driver, startup, libc pieces; 11.4 KB on qemu-m4, 13.5 KB on qemu-m0 with
@@ -31,143 +40,7 @@ USER_CONFIG_PATH = Path("~/.config/tinykit/boards.yaml")
 RUNTIME_FLASH_RESERVE = 14 * 1024
 RUNTIME_RAM_RESERVE = 1 * 1024
 
-CpuName = Literal[tuple(CPUS)]  # the cores of the CPU table (tinykit.targets.cpus)
-UartKind = Literal["cmsdk", "nrf_uart", "stm32_usart", "stm32_lpuart", "rp2040_pl011"]
-FlasherKind = Literal["qemu", "pyocd", "uf2", "openocd", "esptool"]
-Platform = Literal["mps2", "mps3", "nrf51", "nrf52", "stm32l4", "stm32f7", "rp2040"]
-
-
-class _Strict(BaseModel):
-    """Every board model rejects unknown keys, so a typo in a YAML file is an error, not a default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Region(_Strict):
-    origin: int = Field(ge=0)
-    size: int = Field(gt=0)
-
-    @property
-    def end(self) -> int:
-        return self.origin + self.size
-
-
-class Memory(_Strict):
-    flash: Region
-    ram: Region
-
-
-class Uart(_Strict):
-    kind: UartKind
-    base: int = Field(ge=0)
-    baud: int = Field(default=115200, gt=0)
-    tx_pin: str | None = None  # e.g. "PG7", "P1.03", "GP0"; None where the emulator needs no pin mux
-    rx_pin: str | None = None
-    alternate_function: int | None = None  # STM32 GPIO AF number for the UART pins
-
-
-class NoParams(_Strict):
-    """A flasher that needs nothing from the board file (QEMU: the emulator machine is `emulator`)."""
-
-
-class PyocdParams(_Strict):
-    target: str = Field(min_length=1)  # pyOCD target type, e.g. stm32l4r5zitx
-
-
-class OpenocdParams(_Strict):
-    config: str = Field(min_length=1)  # OpenOCD board config, e.g. board/stm32f7discovery.cfg
-
-
-class Uf2Params(_Strict):
-    family_id: int = Field(ge=0, lt=1 << 32)
-    volume_label: str = "RPI-RP2"
-
-
-class EsptoolParams(_Strict):
-    chip: str = "auto"
-    address: int = Field(default=0, ge=0)
-
-
-class _FlasherBase(_Strict):
-    kind: FlasherKind
-
-
-class QemuFlasherSpec(_FlasherBase):
-    kind: Literal["qemu"]
-    params: NoParams = Field(default_factory=NoParams)
-
-
-class PyocdFlasherSpec(_FlasherBase):
-    kind: Literal["pyocd"]
-    params: PyocdParams
-
-
-class OpenocdFlasherSpec(_FlasherBase):
-    kind: Literal["openocd"]
-    params: OpenocdParams
-
-
-class Uf2FlasherSpec(_FlasherBase):
-    kind: Literal["uf2"]
-    params: Uf2Params
-
-
-class EsptoolFlasherSpec(_FlasherBase):
-    kind: Literal["esptool"]
-    params: EsptoolParams = Field(default_factory=EsptoolParams)
-
-
-# Typed parameters per flasher kind: a pyocd board without `target` is a board-file error.
-Flasher = Annotated[QemuFlasherSpec | PyocdFlasherSpec | OpenocdFlasherSpec | Uf2FlasherSpec | EsptoolFlasherSpec,
-                    Field(discriminator="kind")]
-
-
-class Power(_Strict):
-    active_current_ma: float = Field(gt=0)
-    supply_voltage_v: float = Field(gt=0)
-    sleep_current_ua: float = Field(ge=0)
-    datasheet: str = Field(min_length=3)
-    note: str | None = None
-
-
-class Board(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    name: str
-    cpu: CpuName  # capabilities and compiler flags come from the CPU table
-    cflags: list[str] = Field(default_factory=list)  # extra flags after the CPU's (rarely needed)
-    platform: Platform  # which firmware/hal/<platform>.c provides clock, UART and GPIO setup
-    clock_hz: int = Field(gt=0)
-    memory: Memory
-    uart: Uart
-    cycle_counter: Literal["dwt", "systick"]
-    energy_gpio: str | None = None
-    flasher: Flasher
-    emulator: str | None = None  # QEMU machine name, None for real hardware
-    stack_bytes: int = Field(default=4096, ge=512)
-    power: Power
-    notes: str | None = None
-
-    @property
-    def emulated(self) -> bool:
-        return self.emulator is not None
-
-    @property
-    def cpu_spec(self) -> Cpu:
-        """The core's entry in the CPU table."""
-        return get_cpu(self.cpu)
-
-    @property
-    def compile_flags(self) -> list[str]:
-        """The CPU's code generation flags, then the board's own."""
-        return [*self.cpu_spec.cflags, *self.cflags]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Board:
-        if (self.emulator is None) == (self.flasher.kind == "qemu"):
-            raise ValueError("a board has an emulator machine exactly when its flasher kind is 'qemu'")
-        if self.stack_bytes >= self.memory.ram.size:
-            raise ValueError("stack_bytes must be smaller than the RAM region")
-        return self
+_cli_dirs: tuple[Path, ...] = ()  # from --boards-dir
 
 
 @dataclass(frozen=True)
@@ -181,38 +54,121 @@ class FitEstimate:
     flash_available: int
 
 
-def _board_file(board_id: str) -> Path:
-    return boards_dir() / f"{board_id}.yaml"
+@dataclass(frozen=True)
+class BoardFile:
+    """Where a board came from: its file, whether tinykit ships it, and the board it extends."""
+
+    id: str
+    path: Path
+    packaged: bool
+    extends: str | None = None
+
+    @property
+    def origin(self) -> str:
+        base = "tinykit" if self.packaged else str(self.path)
+        return base + (f" (extends {self.extends})" if self.extends else "")
+
+
+def set_boards_dirs(dirs: list[str | os.PathLike]) -> None:
+    """Directories of user board files searched first (``tinykit --boards-dir``)."""
+    global _cli_dirs
+    paths = tuple(Path(d).expanduser() for d in dirs)
+    for d in paths:
+        if not d.is_dir():
+            raise BoardError(f"boards directory {d} does not exist", hint="--boards-dir takes a folder of *.yaml")
+    _cli_dirs = paths
+
+
+def search_path() -> list[Path]:
+    """User directories first (--boards-dir, then $TINYKIT_BOARDS_PATH), the shipped boards last."""
+    env = [Path(p).expanduser() for p in os.environ.get(BOARDS_PATH_ENV, "").split(os.pathsep) if p]
+    for d in env:
+        if not d.is_dir():
+            raise BoardError(f"{BOARDS_PATH_ENV} names {d}, which is not a directory")
+    return [*_cli_dirs, *env, boards_dir()]
+
+
+def _files() -> dict[str, Path]:
+    """Board id -> file, the first on the search path winning."""
+    found: dict[str, Path] = {}
+    for d in search_path():
+        for path in sorted(d.glob("*.yaml")):
+            found.setdefault(path.stem, path.resolve())
+    return found
 
 
 def board_ids() -> list[str]:
-    """Ids of every board file shipped in ``boards/``, sorted."""
-    return sorted(p.stem for p in boards_dir().glob("*.yaml"))
+    """Ids of every board on the search path, sorted."""
+    return sorted(_files())
 
 
-def parse_board(data: object, source: str) -> Board:
-    """Validate one board mapping; the error names the file and every offending key."""
-    if not isinstance(data, dict):
-        raise BoardError(f"board file {source} is not a mapping")
-    try:
-        return Board.model_validate(data)
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<board>'}: {e['msg']}" for e in err.errors()
-        )
-        raise BoardError(f"invalid board file {source}: {problems}") from None
+def _unknown(board_id: str) -> BoardError:
+    return BoardError(f"unknown board {board_id!r}",
+                      hint=f"known boards: {', '.join(board_ids())} (see `tinykit boards`; "
+                           f"your own with --boards-dir DIR or ${BOARDS_PATH_ENV})")
 
 
-@lru_cache(maxsize=64)
-def _load_path(path: Path) -> Board:
+def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
         raise BoardError(f"cannot read board file {path}: {err}") from None
-    board = parse_board(data, str(path))
+    if not isinstance(data, dict):
+        raise BoardError(f"board file {path} is not a mapping")
+    return data
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``: nested mappings merged key by key, anything else replaced."""
+    merged = dict(base)
+    for key, value in over.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) \
+            else value
+    return merged
+
+
+def _resolved_mapping(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """The board file's mapping with what it extends merged in (cycles and unknown bases are errors)."""
+    data = _read_yaml(path)
+    parent = data.pop(EXTENDS_KEY, None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise BoardError(f"board file {path}: `{EXTENDS_KEY}` must name a board id, not {parent!r}")
+    files = _files()
+    base_path = files.get(parent)
+    if base_path == path:  # a user board that shadows the one it extends: take the next on the path
+        base_path = next((p for d in search_path() if (p := (d / f"{parent}.yaml").resolve()) != path
+                          and p.is_file()), None)
+    if base_path is None and parent == path.stem:
+        raise BoardError(f"board file {path} extends itself", hint=f"name the board it starts from, not {parent!r}")
+    if base_path is None:
+        raise BoardError(f"board file {path} extends unknown board {parent!r}", hint=_unknown(parent).hint)
+    if base_path in chain or len(chain) >= MAX_EXTENDS_DEPTH:
+        raise BoardError(f"board file {path}: `{EXTENDS_KEY}` goes round in a circle ({parent!r})")
+    return _merge(_resolved_mapping(base_path, (*chain, path)), data)
+
+
+def _load_path(path: Path) -> Board:
+    return _load_cached(path, tuple(search_path()))
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path: Path, search: tuple[Path, ...]) -> Board:
+    """One validated board per file and search path (what it extends depends on the path)."""
+    board = parse_board(_resolved_mapping(path), str(path))
     if board.id != path.stem:
         raise BoardError(f"board file {path} declares id {board.id!r}; it must match the file name")
     return board
+
+
+def board_file(board_id: str) -> BoardFile:
+    """Where board ``board_id`` comes from on the search path."""
+    path = _files().get(board_id)
+    if path is None:
+        raise _unknown(board_id)
+    parent = _read_yaml(path).get(EXTENDS_KEY)
+    return BoardFile(board_id, path, path.parent == boards_dir().resolve(), parent)
 
 
 def load_board(board: str | Board) -> Board:
@@ -222,17 +178,14 @@ def load_board(board: str | Board) -> Board:
     path = Path(board)
     if path.suffix in (".yaml", ".yml") and path.exists():
         return _load_path(path.resolve())
-    candidate = _board_file(board)
-    if not candidate.exists():
-        raise BoardError(
-            f"unknown board {board!r}",
-            hint=f"known boards: {', '.join(board_ids())} (see `tinykit boards`)",
-        )
+    candidate = _files().get(board)
+    if candidate is None:
+        raise _unknown(board)
     return _load_path(candidate)
 
 
 def list_boards() -> list[Board]:
-    """Every shipped board, sorted by id."""
+    """Every board on the search path, sorted by id."""
     return [load_board(i) for i in board_ids()]
 
 
@@ -282,8 +235,11 @@ def attachment(board_id: str, port: str | None = None) -> Attachment:
 
 def board_summary(b: Board) -> dict:
     """JSON-ready description used by `tinykit boards --json`."""
+    source = board_file(b.id)
     return {
         "id": b.id,
+        "source": "tinykit" if source.packaged else str(source.path),
+        "extends": source.extends,
         "name": b.name,
         "cpu": b.cpu,
         "clock_hz": b.clock_hz,
