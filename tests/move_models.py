@@ -76,6 +76,47 @@ def int8_only(shape):
     return k.Model(inp, outs)
 
 
+def index_spatial(shape):
+    """GATHER (axis, batch_dims), GATHER_ND, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND (int8 in TFLM)."""
+    import tensorflow as tf
+
+    k = _k()
+    inp = k.Input(shape, batch_size=1)
+    lam = k.layers.Lambda
+    outs = [
+        lam(lambda t: tf.gather(t, [2, 0, 1, 1], axis=2))(inp),
+        lam(lambda t: tf.gather(t, [[2, 0, 1]], axis=2, batch_dims=1))(inp),
+        lam(lambda t: tf.gather_nd(t, [[0, 1], [0, 3]]))(inp),
+        lam(lambda t: tf.space_to_batch_nd(t, [2, 2], [[1, 1], [0, 2]]))(inp),
+        lam(lambda t: tf.compat.v1.batch_to_space_nd(tf.concat([t, t, t, t], 0), [2, 2], [[1, 0], [0, 1]]))(inp),
+    ]
+    return k.Model(inp, outs)
+
+
+def resizes(inp) -> list:
+    import tensorflow as tf
+
+    k = _k()
+    lam = k.layers.Lambda
+    v1 = tf.compat.v1.image
+    return [
+        k.layers.UpSampling2D(2)(inp),
+        lam(lambda t: v1.resize_nearest_neighbor(t, [5, 7], align_corners=True))(inp),
+        lam(lambda t: v1.resize_nearest_neighbor(t, [7, 3]))(inp),
+        k.layers.UpSampling2D(2, interpolation="bilinear")(inp),
+        lam(lambda t: v1.resize_bilinear(t, [5, 7], align_corners=True))(inp),
+        lam(lambda t: v1.resize_bilinear(t, [3, 5]))(inp),
+    ]
+
+
+def resize(shape, count: int = 6):
+    """RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR with half_pixel_centers (UpSampling2D), align_corners
+    and neither; ``count=3``: the nearest-neighbour ones only (16x8: TFLM has no int16 bilinear)."""
+    k = _k()
+    inp = k.Input(shape, batch_size=1)
+    return k.Model(inp, resizes(inp)[:count])
+
+
 # ---------------------------------------------------------------------------------- flatbuffer edits
 
 
@@ -181,13 +222,13 @@ def padv2_value_int16(model) -> None:
 
 # ---------------------------------------------------------------------------------- models built directly
 
-_TYPES = {"int8": np.int8, "int16": np.int16, "int32": np.int32}
+_TYPES = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64}
 
 
 def tensor_spec(shape, dtype: str = "int8", data=None, quant: tuple[float, int] | None = (0.05, 3)):
     """One tensor of :func:`single_op`: a model input when ``data`` is None, else a constant."""
     return dict(shape=tuple(int(d) for d in shape), dtype=dtype, data=data,
-                quant=None if dtype == "int32" or quant is None else quant)
+                quant=None if dtype in ("int32", "int64") or quant is None else quant)
 
 
 def single_op(opcode: str, inputs: list[dict], outputs: list[dict], options=None, options_type: str = "") -> bytes:

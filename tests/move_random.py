@@ -206,6 +206,84 @@ def reshape(rng, dtype, kind: str = "reshape"):
                      options("ReshapeOptions", newShape=out), "ReshapeOptions")
 
 
+def _index_input(values, runtime: bool) -> dict:
+    """Indices as a constant, or as a model input (the test then feeds ``values``)."""
+    return spec(np.shape(values), "int32", None if runtime else np.asarray(values, np.int32))
+
+
+def gather(rng, dtype, runtime: bool = False):
+    shape = _shape(rng, 1, 4, 4)
+    axis = int(rng.integers(0, len(shape)))
+    batch_dims = int(rng.integers(0, axis + 1)) if axis else 0
+    coords_shape = list(shape[:batch_dims]) + list(_shape(rng, 0, 2, 3))
+    coords = rng.integers(0, shape[axis], coords_shape)
+    out = list(shape[:axis]) + coords_shape[batch_dims:] + list(shape[axis + 1:])
+    opts = options("GatherOptions", axis=axis - len(shape) if rng.random() < 0.3 else axis, batchDims=batch_dims)
+    return single_op("GATHER", [_io(shape, dtype), _index_input(coords, runtime)], [_io(out, dtype)],
+                     opts, "GatherOptions"), coords
+
+
+def gather_nd(rng, dtype, runtime: bool = False):
+    shape = _shape(rng, 1, 4, 4)
+    nd = int(rng.integers(1, len(shape) + 1))
+    lead = list(_shape(rng, 0, 2, 3))
+    indices = np.stack([rng.integers(0, d, lead) for d in shape[:nd]], axis=-1)
+    out = lead + list(shape[nd:])
+    return single_op("GATHER_ND", [_io(shape, dtype), _index_input(indices, runtime)], [_io(out, dtype)],
+                     options("GatherNdOptions"), "GatherNdOptions"), indices
+
+
+def embedding_lookup(rng, dtype, runtime: bool = False):
+    table = _shape(rng, 2, 3, 5)
+    ids = rng.integers(0, table[0], int(rng.integers(1, 5)))
+    return single_op("EMBEDDING_LOOKUP", [_index_input(ids, runtime), _io(table, dtype)],
+                     [_io((len(ids), *table[1:]), dtype)]), ids
+
+
+def dynamic_update_slice(rng, dtype, runtime: bool = False):
+    shape = _shape(rng, 1, 4, 5)
+    update = [int(rng.integers(1, d + 1)) for d in shape]
+    starts = [int(rng.integers(-2, d + 2)) for d in shape]  # out of range ones are clamped
+    wide = rng.random() < 0.3 and not runtime
+    index = spec((len(shape),), "int64" if wide else "int32",
+                 None if runtime else np.array(starts, np.int64 if wide else np.int32))
+    return single_op("DYNAMIC_UPDATE_SLICE", [_io(shape, dtype), _io(update, dtype), index], [_io(shape, dtype)],
+                     options("DynamicUpdateSliceOptions"), "DynamicUpdateSliceOptions"), np.array(starts)
+
+
+def _resize_flags(rng) -> tuple[bool, bool]:
+    return _pick(rng, ((False, False), (True, False), (False, True)))
+
+
+def resize(rng, dtype, bilinear: bool = False):
+    n, h, w, c = int(rng.integers(1, 3)), int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(1, 4))
+    size = [int(rng.integers(1, 11)), int(rng.integers(1, 11))]
+    align, half = _resize_flags(rng)
+    name, table = (("RESIZE_BILINEAR", "ResizeBilinearOptions") if bilinear else
+                   ("RESIZE_NEAREST_NEIGHBOR", "ResizeNearestNeighborOptions"))
+    return single_op(name, [_io((n, h, w, c), dtype), _const(size)], [_io((n, *size, c), dtype)],
+                     options(table, alignCorners=align, halfPixelCenters=half), table)
+
+
+def space_batch(rng, dtype, inverse: bool = False):
+    rank = int(rng.integers(3, 5))
+    blocks = [int(b) for b in rng.integers(1, 4, rank - 2)]
+    n, c = int(rng.integers(1, 3)), int(rng.integers(1, 4))
+    spatial = [int(rng.integers(1, 4)) * b for b in blocks]  # the padded/uncropped extents
+    margins = []
+    for s in spatial:  # pads (crops) leave at least one row of the input (output)
+        before = int(rng.integers(0, min(s, 3)))
+        margins.append([before, int(rng.integers(0, min(s - before, 3)))])
+    inner = [s - a - b for s, (a, b) in zip(spatial, margins, strict=True)]
+    batched = [n * int(np.prod(blocks))] + [s // b for s, b in zip(spatial, blocks, strict=True)] + [c]
+    plain = [n, *inner, c]
+    name, table = (("BATCH_TO_SPACE_ND", "BatchToSpaceNDOptions") if inverse else
+                   ("SPACE_TO_BATCH_ND", "SpaceToBatchNDOptions"))
+    src, dst = (batched, plain) if inverse else (plain, batched)
+    return single_op(name, [_io(src, dtype), _const(blocks), _const(margins)], [_io(dst, dtype)],
+                     options(table), table)
+
+
 # kind -> (builder, opcode, element types TFLM runs it on); the seed picks the type in turn
 KINDS = {
     "strided_slice": (strided_slice, "STRIDED_SLICE", ("int8", "int16", "int32")),
@@ -225,6 +303,15 @@ KINDS = {
     "reshape": (reshape, "RESHAPE", ("int8", "int16", "int32")),
     "expand_dims": (lambda rng, t: reshape(rng, t, "expand"), "EXPAND_DIMS", ("int8", "int16")),
     "squeeze": (lambda rng, t: reshape(rng, t, "squeeze"), "SQUEEZE", ("int8", "int16", "int32")),
+    "gather": (lambda rng, t: gather(rng, t)[0], "GATHER", ("int8",)),
+    "gather_nd": (lambda rng, t: gather_nd(rng, t)[0], "GATHER_ND", ("int8",)),
+    "embedding_lookup": (lambda rng, t: embedding_lookup(rng, t)[0], "EMBEDDING_LOOKUP", ("int8",)),
+    "dynamic_update_slice": (lambda rng, t: dynamic_update_slice(rng, t)[0], "DYNAMIC_UPDATE_SLICE",
+                             ("int8", "int16", "int32")),
+    "resize_nearest": (resize, "RESIZE_NEAREST_NEIGHBOR", ("int8", "int16")),
+    "resize_bilinear": (lambda rng, t: resize(rng, t, bilinear=True), "RESIZE_BILINEAR", ("int8",)),
+    "space_to_batch": (space_batch, "SPACE_TO_BATCH_ND", ("int8",)),
+    "batch_to_space": (lambda rng, t: space_batch(rng, t, inverse=True), "BATCH_TO_SPACE_ND", ("int8",)),
     "depth_to_space": (lambda rng, t: space_to_depth(rng, t, inverse=True), "DEPTH_TO_SPACE", ("int8",)),
 }
 

@@ -36,6 +36,11 @@ CASES = [
          ("TRANSPOSE", "REVERSE_V2", "BROADCAST_TO", "CONCATENATION", "PACK", "PAD", "PADV2", "RESHAPE"),
          activations="int16", edit=mm.padv2_value_int16),
     Case("move_int8_only", mm.int8_only, dict(shape=(4, 6, 8)), ("SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "MIRROR_PAD")),
+    Case("move_index_spatial_i8", mm.index_spatial, dict(shape=(4, 6, 3)),
+         ("GATHER", "GATHER_ND", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")),
+    Case("move_resize_i8", mm.resize, dict(shape=(3, 4, 2)), ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
+    Case("move_resize_i16", mm.resize, dict(shape=(3, 4, 2), count=3), ("RESIZE_NEAREST_NEIGHBOR",),
+         activations="int16"),
 ]
 BY_NAME = {c.name: c for c in CASES}
 
@@ -48,6 +53,12 @@ OPTION_CHECKS = (
     ("move_slices_i8", "UNPACK", "num", 4),
     ("move_layout_i8", "PACK", "axis", 2),
     ("move_layout_i16", "CONCATENATION", "axis", 3),
+    ("move_index_spatial_i8", "GATHER", "batch_dims", 1),
+    ("move_resize_i8", "RESIZE_NEAREST_NEIGHBOR", "half_pixel_centers", True),
+    ("move_resize_i8", "RESIZE_NEAREST_NEIGHBOR", "align_corners", True),
+    ("move_resize_i8", "RESIZE_BILINEAR", "half_pixel_centers", True),
+    ("move_resize_i8", "RESIZE_BILINEAR", "align_corners", True),
+    ("move_resize_i16", "RESIZE_NEAREST_NEIGHBOR", "align_corners", True),
 )
 
 # Every op of this stream, with the activation types TFLite Micro runs it on (what the tests cover).
@@ -60,6 +71,9 @@ OWN_OPS = {
     "RESHAPE": ("int8", "int16", "int32"), "EXPAND_DIMS": ("int8", "int16"),
     "SQUEEZE": ("int8", "int16", "int32"),
     "SPACE_TO_DEPTH": ("int8",), "DEPTH_TO_SPACE": ("int8",), "MIRROR_PAD": ("int8",),
+    "GATHER": ("int8",), "GATHER_ND": ("int8",), "EMBEDDING_LOOKUP": ("int8",),
+    "DYNAMIC_UPDATE_SLICE": ("int8", "int16", "int32"), "RESIZE_NEAREST_NEIGHBOR": ("int8", "int16"),
+    "RESIZE_BILINEAR": ("int8",), "SPACE_TO_BATCH_ND": ("int8",), "BATCH_TO_SPACE_ND": ("int8",),
 }
 
 
@@ -158,7 +172,8 @@ def _direct_ops(graph):
             yield op
 
 
-@pytest.mark.parametrize("name", ["move_slices_i8", "move_layout_i8", "move_int8_only"])
+@pytest.mark.parametrize("name", ["move_slices_i8", "move_layout_i8", "move_int8_only", "move_index_spatial_i8",
+                                  "move_resize_i8"])
 def test_move_fold_equals_runtime(name: str) -> None:
     """Each handler's numpy ``fold`` computes what TFLM computes (so constant folding is exact)."""
     from tinykit.ir.ops import op_handler
@@ -170,11 +185,13 @@ def test_move_fold_equals_runtime(name: str) -> None:
     x = np.frombuffer(blob, np.int8).reshape(graph.tensors[graph.inputs[0]].shape)
     checked = set()
     for op in _direct_ops(graph):
+        if op.opcode == "SPACE_TO_BATCH_ND":
+            continue  # TFLM's padding bytes are stale memory: checked in _check_space_to_batch
         inputs = [x if i in graph.inputs else (graph.tensors[i].data if i >= 0 else None) for i in op.inputs]
         for i, value in zip(op.outputs, op_handler(op.opcode).fold(op, graph, inputs), strict=True):
             assert value.tobytes() == refs[i], f"{op.opcode} (op {op.index}) fold differs from TFLM"
         checked.add(op.opcode)
-    assert len(checked) >= 3
+    assert len(checked) >= 2
 
 
 # ---------------------------------------------------------------------------------- random one-op models
@@ -183,7 +200,31 @@ def test_move_fold_equals_runtime(name: str) -> None:
 def _check_random(kind: str, seed: int, tmp_path: Path) -> None:
     path = tmp_path / f"{kind}{seed}.tflite"
     path.write_bytes(move_random.build(kind, seed))
-    _check_path(path, n=2, seed=seed)
+    if kind == "space_to_batch":
+        _check_space_to_batch(path, seed)
+    else:
+        _check_path(path, n=2, seed=seed)
+
+
+def _check_space_to_batch(path: Path, seed: int) -> None:
+    """TFLM fills SPACE_TO_BATCH_ND's padding from a field its Prepare never sets (0 in a fresh arena,
+    stale bytes in a reused one), so padding cells must be 0 in tinykit and are not compared."""
+    from tinykit.ir import read_model
+    from tinykit.ir.ops import op_handler
+    from tinykit.verify import load_host_model
+
+    graph = read_model(path)
+    op = graph.operators[0]
+    ones = np.ones(graph.tensors[op.inputs[0]].shape, np.int8)
+    real = op_handler(op.opcode).fold(op, graph, [ones, None, None])[0].reshape(-1) != 0
+    host, _ = load_host_model(path)
+    blobs = oracle.random_inputs(path, 2, seed=seed)
+    for blob, ref in zip(blobs, oracle.reference_outputs(path, blobs), strict=True):
+        ours = np.frombuffer(host.run([blob])[0], np.int8)
+        assert (ours[real] == np.frombuffer(ref[0], np.int8)[real]).all(), path.name
+        assert not ours[~real].any(), f"{path.name}: padding is not 0"
+        x = np.frombuffer(blob, np.int8).reshape(ones.shape)
+        assert op_handler(op.opcode).fold(op, graph, [x, None, None])[0].tobytes() == ours.tobytes(), "fold"
 
 
 @pytest.mark.parametrize("seed", move_random.SEEDS)
@@ -234,3 +275,95 @@ def test_move_kernels_compile_for_arm(cpu: str, tmp_path: Path) -> None:
         proc = subprocess.run([cc, *flags, "-c", str(KERNEL_DIR / src), "-o", str(tmp_path / "k.o")],
                               capture_output=True, text=True)
         assert proc.returncode == 0, f"{src}: {proc.stderr}"
+
+
+# ---------------------------------------------------------------------------------- run-time indices
+
+# kind -> (builder, position of the indices among the model inputs)
+INDEX_KINDS = {"gather": (move_random.gather, 1), "gather_nd": (move_random.gather_nd, 1),
+               "embedding_lookup": (move_random.embedding_lookup, 0),
+               "dynamic_update_slice": (move_random.dynamic_update_slice, 2)}
+
+
+def _index_inputs(path: Path, position: int, values: np.ndarray, seed: int) -> list[bytes]:
+    """Random bytes for every model input but the indices, which get ``values``."""
+    from tinykit.ir import read_model
+
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k, t in enumerate(read_model(path).input_tensors):
+        if k == position:
+            parts.append(np.asarray(values, np.int32).tobytes())
+        else:
+            info = np.iinfo(t.dtype)
+            parts.append(rng.integers(info.min, info.max, t.num_elements, endpoint=True).astype(t.dtype).tobytes())
+    return parts
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("kind", sorted(INDEX_KINDS))
+def test_move_runtime_indices(kind: str, seed: int, tmp_path: Path) -> None:
+    """Indices as a model input (what the kernels read at run time), in range: identical bytes."""
+    from tinykit.verify import load_host_model
+
+    build, position = INDEX_KINDS[kind]
+    data, values = build(np.random.default_rng(seed), "int8", runtime=True)
+    path = tmp_path / f"{kind}.tflite"
+    path.write_bytes(data)
+    host, _ = load_host_model(path)
+    for trial in range(3):
+        parts = _index_inputs(path, position, values, seed * 10 + trial)
+        assert host.run(parts) == oracle.reference_outputs(path, [b"".join(parts)])[0], f"{kind} trial {trial}"
+
+
+@pytest.mark.parametrize("kind", ["gather_nd", "embedding_lookup"])
+def test_move_runtime_index_out_of_range_fails_like_tflm(kind: str, tmp_path: Path) -> None:
+    """TFLM fails the invocation on an out-of-range GATHER_ND/EMBEDDING_LOOKUP index; so does tinykit."""
+    from tinykit.errors import BuildError
+    from tinykit.verify import load_host_model
+
+    build, position = INDEX_KINDS[kind]
+    data, values = build(np.random.default_rng(5), "int8", runtime=True)
+    path = tmp_path / f"{kind}.tflite"
+    path.write_bytes(data)
+    bad = np.asarray(values).copy()
+    bad.reshape(-1)[-1] = 1000
+    parts = _index_inputs(path, position, bad, 1)
+    host, _ = load_host_model(path)
+    with pytest.raises(BuildError, match="status"):
+        host.run(parts)
+    with pytest.raises(Exception):  # noqa: B017 (the runtime raises a plain RuntimeError)
+        oracle.reference_outputs(path, [b"".join(parts)])
+
+
+# ---------------------------------------------------------------------------------- emulated boards
+
+QEMU_ZOO = (("move_slices_i16", "qemu-m4"), ("move_layout_i8", "qemu-m4"), ("move_index_spatial_i8", "qemu-m4"),
+            ("move_resize_i8", "qemu-m4"), ("move_layout_i16", "qemu-m0"), ("move_int8_only", "qemu-m0"),
+            ("move_resize_i16", "qemu-m0"))
+QEMU_RANDOM = (("dynamic_update_slice", 1, "qemu-m0"), ("gather", 0, "qemu-m0"), ("strided_slice", 2, "qemu-m4"))
+
+
+def _run_on(path: Path, board: str, tmp_path: Path) -> None:
+    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    from tinykit.run import run
+
+    result = run(path, board, tmp_path / "run", num_inputs=3, runs=1)
+    assert result["validation"]["checked"] and result["validation"]["compared_bytes"] > 0
+    assert result["mismatched_bytes"] == 0, result["validation"]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize(("name", "board"), QEMU_ZOO)
+def test_move_zoo_on_emulated_boards(name: str, board: str, tmp_path: Path) -> None:
+    """Firmware for qemu-m4 (Cortex-M4) and qemu-m0 (Cortex-M0, plain C): identical bytes over serial."""
+    _run_on(opzoo.convert(BY_NAME[name]), board, tmp_path)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize(("kind", "seed", "board"), QEMU_RANDOM)
+def test_move_random_on_emulated_boards(kind: str, seed: int, board: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{kind}{seed}.tflite"
+    path.write_bytes(move_random.build(kind, seed))
+    _run_on(path, board, tmp_path)

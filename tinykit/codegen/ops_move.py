@@ -74,6 +74,19 @@ def pointer_list(op: Any, ctx: LoweringContext, tensors: list[Any], arrays: list
     return f"({qualifier}[]){{" + ", ".join(items) + "}"
 
 
+def table_call(op: Any, graph: Any, ctx: LoweringContext, tables: list[np.ndarray], inner: int,
+               comment: str) -> KernelCall:
+    """``tk_table_copy``: per-axis tables of input element offsets, ``inner`` contiguous elements."""
+    inp, out = graph.op_inputs(op)[0], graph.op_outputs(op)[0]
+    name = ctx.symbol(op, "table")
+    values = np.concatenate(tables).astype(np.int32)
+    arrays = [ConstArray(name, "int32_t", values, f"{op.opcode} input element offset per output index, per axis")]
+    params = [("rank", str(len(tables))), ("shape", c_ints([len(t) for t in tables])), ("table", name),
+              ("inner", str(inner))]
+    return KernelCall(kernel("table_copy", out), "tk_table_copy_params", params, [inp.index], [out.index], arrays,
+                      sources=("tk_move.c",), comment=f"op {op.index}: {op.opcode} {comment}")
+
+
 def _view_comment(op: Any, graph: Any) -> str:
     shapes = [list(t.shape) for t in graph.op_inputs(op)[:1] + graph.op_outputs(op)]
     return f"{shapes[0]} -> {shapes[1]}"

@@ -15,7 +15,7 @@ import numpy as np
 
 from tinykit.codegen.lowering import ConstArray, KernelCall, LoweringContext, lowering
 from tinykit.codegen.ops_conv import lower_reshape
-from tinykit.codegen.ops_move import c_ints, kernel, pointer_list
+from tinykit.codegen.ops_move import c_ints, kernel, pointer_list, table_call
 from tinykit.ir.ops import op_handler
 from tinykit.ir.ops.move import row_major_strides
 from tinykit.ir.ops.shape import MAX_PAD_RANK, pad_value, paddings
@@ -50,19 +50,6 @@ def mirror_index(i: int, before: int, size: int, reflect: bool) -> int:
         original = size - (1 + offset)
         return original - min(i, original)
     return i
-
-
-def table_call(op: Any, graph: Any, ctx: LoweringContext, tables: list[np.ndarray], inner: int,
-               comment: str) -> KernelCall:
-    """``tk_table_copy``: per-axis tables of input element offsets, ``inner`` contiguous elements."""
-    inp, out = graph.op_inputs(op)[0], graph.op_outputs(op)[0]
-    name = ctx.symbol(op, "table")
-    values = np.concatenate(tables).astype(np.int32)
-    arrays = [ConstArray(name, "int32_t", values, f"{op.opcode} input element offset per output index, per axis")]
-    params = [("rank", str(len(tables))), ("shape", c_ints([len(t) for t in tables])), ("table", name),
-              ("inner", str(inner))]
-    return KernelCall(kernel("table_copy", out), "tk_table_copy_params", params, [inp.index], [out.index], arrays,
-                      sources=("tk_move.c",), comment=f"op {op.index}: {op.opcode} {comment}")
 
 
 @lowering("MIRROR_PAD")
