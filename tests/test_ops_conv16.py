@@ -54,6 +54,61 @@ def conv_stack(shape, layers, batch=1):
     return k.Model(inp, x)
 
 
+def depthwise_stack(shape, layers, batch=1):
+    """Input(shape) through DepthwiseConv2D layers (kernel, strides, padding, dilation, multiplier, activation)."""
+    k = _k()
+    inp = k.Input(shape, batch_size=batch)
+    x = inp
+    for kernel, strides, padding, dilation, multiplier, act in layers:
+        x = k.layers.DepthwiseConv2D(kernel, strides=strides, padding=padding, dilation_rate=dilation,
+                                     depth_multiplier=multiplier)(x)
+        if act == "relu6":
+            x = k.layers.ReLU(6.0)(x)
+        elif act:
+            x = k.layers.Activation(act)(x)
+    return k.Model(inp, x)
+
+
+def dense_stack(shape, layers):
+    """Input(shape) through Dense layers given as (units, activation)."""
+    k = _k()
+    inp = k.Input(shape, batch_size=1)
+    x = inp
+    for units, act in layers:
+        x = k.layers.Dense(units)(x)
+        if act == "relu6":
+            x = k.layers.ReLU(6.0)(x)
+        elif act:
+            x = k.layers.Activation(act)(x)
+    return k.Model(inp, x)
+
+
+def fc_per_channel_offsets(model) -> None:
+    """Flatbuffer edit: per-unit weight scales on every FULLY_CONNECTED, and non-zero int16 zero
+    points on its input and output (TFLM's 16x8 FC applies both offsets)."""
+    sub = model.subgraphs[0]
+    for op in sub.operators:
+        if type(op.builtinOptions).__name__ != "FullyConnectedOptionsT":
+            continue
+        w = sub.tensors[op.inputs[1]]
+        units = w.shape[0]
+        w.quantization.scale = [float(np.float32(w.quantization.scale[0] * (0.6 + 0.1 * (i % 7))))
+                                for i in range(units)]
+        w.quantization.zeroPoint = [0] * units
+        w.quantization.quantizedDimension = 0
+        sub.tensors[op.inputs[0]].quantization.zeroPoint = [37]
+        sub.tensors[op.outputs[0]].quantization.zeroPoint = [-23]
+
+
+def weights_per_tensor(model) -> None:
+    """Flatbuffer edit: one weight scale (the first channel's) for every weighted op (the 16x8
+    converter cannot make per-tensor depthwise weights)."""
+    sub = model.subgraphs[0]
+    for op in sub.operators:
+        q = sub.tensors[op.inputs[1]].quantization
+        q.scale, q.zeroPoint, q.quantizedDimension = [q.scale[0]], [0], 0
+
+
 def bias_to_int32(model) -> None:
     """Flatbuffer edit: every int64 bias becomes int32 (TFLM's int32 accumulator)."""
     retype_biases(model, "INT64", "INT32", np.int64, np.int32)
@@ -99,6 +154,25 @@ CASES = [
     _case("conv_nobias_acc64", conv_stack, dict(shape=(6, 5, 4), layers=STACK[2:]), ("CONV_2D",),
           edit=drop_bias),
 ]
+FC = [(13, "relu"), (7, "relu6"), (1, None)]
+CASES += [
+    _case("fc_stack", dense_stack, dict(shape=(37,), layers=FC), ("FULLY_CONNECTED",)),
+    _case("fc_keep_dims_odd", dense_stack, dict(shape=(5, 13), layers=[(6, None)]), ("FULLY_CONNECTED",)),
+    _case("fc_bias_int32", dense_stack, dict(shape=(21,), layers=FC[:2]), ("FULLY_CONNECTED",), edit=bias_to_int32),
+    _case("fc_nobias_acc32", dense_stack, dict(shape=(18,), layers=FC[1:]), ("FULLY_CONNECTED",),
+          edit=drop_bias_int32_accumulator),
+    _case("fc_per_channel_offsets", dense_stack, dict(shape=(3, 22), layers=FC[:2]), ("FULLY_CONNECTED",),
+          edit=fc_per_channel_offsets),
+]
+DW = [(3, 1, "same", 1, 1, "relu"), (3, 2, "valid", 1, 2, "relu6"), ((2, 3), 1, "same", 2, 1, None)]
+CASES += [
+    _case("dw_stack", depthwise_stack, dict(shape=(11, 10, 6), layers=DW), ("DEPTHWISE_CONV_2D",)),
+    _case("dw_pt_batch2", depthwise_stack, dict(shape=(7, 6, 5), layers=[((3, 2), (2, 1), "same", 1, 3, "relu"),
+                                                                         (5, 1, "same", 1, 1, None)], batch=2),
+          ("DEPTHWISE_CONV_2D",), edit=weights_per_tensor),
+    _case("dw_wide_quads", depthwise_stack, dict(shape=(6, 7, 16), layers=[(3, 1, "same", 1, 1, None)]),
+          ("DEPTHWISE_CONV_2D",), rep_range=(-3.0, 3.0)),
+]
 CASES_BY_NAME = {c.name: c for c in CASES}
 
 # (case, opcode, option, value): the converter (or the edit) really produced what is under test
@@ -110,6 +184,13 @@ OPTION_CHECKS = (
     ("c16_conv_odd_pt_batch2", "CONV_2D", "fused_activation_function", "RELU_N1_TO_1"),
     ("c16_conv_odd_pt_batch2", "CONV_2D", "stride_w", 3),
     ("c16_conv_nobias_acc32", "CONV_2D", "quantized_bias_type", 2),
+    ("c16_fc_stack", "FULLY_CONNECTED", "fused_activation_function", "RELU6"),
+    ("c16_dw_stack", "DEPTHWISE_CONV_2D", "depth_multiplier", 2),
+    ("c16_dw_stack", "DEPTHWISE_CONV_2D", "dilation_h_factor", 2),
+    ("c16_dw_stack", "DEPTHWISE_CONV_2D", "fused_activation_function", "RELU6"),
+    ("c16_dw_pt_batch2", "DEPTHWISE_CONV_2D", "depth_multiplier", 3),
+    ("c16_fc_keep_dims_odd", "FULLY_CONNECTED", "keep_num_dims", True),
+    ("c16_fc_nobias_acc32", "FULLY_CONNECTED", "quantized_bias_type", 2),
 )
 
 
@@ -132,7 +213,9 @@ def _weighted(name: str):
 
 
 @pytest.mark.parametrize(("name", "bias_type"), [("c16_conv_stack", "int64"), ("c16_conv_bias_int32", "int32"),
-                                                 ("c16_conv_nobias_acc32", None), ("c16_conv_nobias_acc64", None)])
+                                                 ("c16_conv_nobias_acc32", None), ("c16_conv_nobias_acc64", None),
+                                                 ("c16_fc_stack", "int64"), ("c16_fc_bias_int32", "int32"),
+                                                 ("c16_fc_nobias_acc32", None), ("c16_dw_stack", "int64")])
 def test_conv16_cases_have_int16_activations_and_the_bias_under_test(name: str, bias_type: str | None) -> None:
     graph, ops = _weighted(name)
     assert ops
@@ -140,6 +223,14 @@ def test_conv16_cases_have_int16_activations_and_the_bias_under_test(name: str, 
         assert graph.tensors[op.inputs[0]].dtype == "int16" and graph.tensors[op.inputs[1]].dtype == "int8"
         bias = graph.tensors[op.inputs[2]].dtype if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
         assert bias == bias_type
+
+
+def test_fc16_edit_gives_per_channel_weights_and_offsets() -> None:
+    graph, ops = _weighted("c16_fc_per_channel_offsets")
+    for op in ops:
+        assert len(graph.tensors[op.inputs[1]].quantization.scale) == graph.tensors[op.inputs[1]].shape[0] > 1
+        assert graph.tensors[op.inputs[0]].zero_point == 37
+    assert graph.tensors[ops[-1].outputs[0]].zero_point == -23
 
 
 def test_conv16_modes_cover_every_accumulator(tmp_path: Path) -> None:
@@ -168,17 +259,28 @@ def test_conv16_scratch_matches_the_kernel_formula() -> None:
 
 
 def _sweep_case(rng: random.Random, i: int) -> opzoo.Case:
+    kind = ("conv", "depthwise", "dense")[i % 3]
     h, w, c = rng.randint(3, 10), rng.randint(3, 10), rng.randint(1, 9)
+    rep = (-rng.uniform(0.5, 4), rng.uniform(0.5, 4))
+    act = rng.choice((None, "relu", "relu6"))
+    if kind == "dense":
+        shape = (rng.randint(1, 4), rng.randint(1, 40)) if rng.random() < 0.4 else (rng.randint(1, 70),)
+        return _case(f"sweep{i}_fc", dense_stack, dict(shape=shape, layers=[(rng.randint(1, 11), act)]),
+                     ("FULLY_CONNECTED",), rep_range=rep)
     kernel = (rng.randint(1, min(4, h)), rng.randint(1, min(4, w)))
     dilation = rng.choice((1, 1, 2)) if max(kernel) * 2 <= min(h, w) else 1
     strides = 1 if dilation > 1 else (rng.randint(1, 3), rng.randint(1, 3))
-    layer = (rng.randint(1, 9), kernel, strides, rng.choice(("same", "valid")), dilation,
-             rng.choice((None, "relu", "relu6")), rng.random() < 0.8)
+    padding = rng.choice(("same", "valid"))
+    if kind == "depthwise":
+        layer = (kernel, strides, padding, dilation, rng.choice((1, 1, 2)), act)
+        return _case(f"sweep{i}_dw", depthwise_stack, dict(shape=(h, w, c), layers=[layer]), ("DEPTHWISE_CONV_2D",),
+                     rep_range=rep)
+    layer = (rng.randint(1, 9), kernel, strides, padding, dilation, act, rng.random() < 0.8)
     return _case(f"sweep{i}_conv", conv_stack, dict(shape=(h, w, c), layers=[layer]), ("CONV_2D",),
-                 per_channel=rng.random() < 0.7, rep_range=(-rng.uniform(0.5, 4), rng.uniform(0.5, 4)))
+                 per_channel=rng.random() < 0.7, rep_range=rep)
 
 
-SWEEP = [_sweep_case(random.Random(20261201 + i), i) for i in range(16)]
+SWEEP = [_sweep_case(random.Random(20261201 + i), i) for i in range(24)]
 
 
 @pytest.mark.slow
@@ -203,17 +305,27 @@ def _weights_to_int16(model) -> None:
     retype_constant(model, model.subgraphs[0].operators[0].inputs[1], "INT16", np.int8, np.int16)
 
 
-@pytest.mark.parametrize(("edit", "words"), [
-    (_retype_output("INT8"), ("CONV_2D", "op 0", "int16 input with int8 output")),
-    (_weights_to_int16, ("CONV_2D", "op 0", "int16 weights")),
+def _huge_output_multiplier(model) -> None:
+    """Output scale 10^6 times below the input scale: shift >= 8, which TFLM's int64 requantization
+    cannot take."""
+    sub = model.subgraphs[0]
+    op = sub.operators[0]
+    sub.tensors[op.outputs[0]].quantization.scale = [sub.tensors[op.inputs[0]].quantization.scale[0] * 1e-6]
+
+
+@pytest.mark.parametrize(("case", "edit", "words"), [
+    ("c16_conv_nobias_acc64", _retype_output("INT8"), ("CONV_2D", "op 0", "int16 input with int8 output")),
+    ("c16_conv_nobias_acc64", _weights_to_int16, ("CONV_2D", "op 0", "int16 weights")),
+    ("c16_dw_stack", bias_to_int32, ("DEPTHWISE_CONV_2D", "op 0", "int32 bias")),
+    ("c16_fc_stack", _huge_output_multiplier, ("FULLY_CONNECTED", "op 0", "shifts < 8")),
 ])
-def test_conv16_refusals_are_one_line(edit, words, tmp_path: Path) -> None:
+def test_conv16_refusals_are_one_line(case, edit, words, tmp_path: Path) -> None:
     from codegen_helpers import edit_tflite
 
     from tinykit.codegen import generate
     from tinykit.errors import UnsupportedOpError
 
-    model = edit_tflite(opzoo.convert(CASES_BY_NAME["c16_conv_nobias_acc64"]), tmp_path / "bad.tflite", edit)
+    model = edit_tflite(opzoo.convert(CASES_BY_NAME[case]), tmp_path / "bad.tflite", edit)
     with pytest.raises(UnsupportedOpError) as err:
         generate(model, tmp_path / "lib")
     message = str(err.value)
@@ -237,7 +349,8 @@ def test_conv16_cli_refusal_exits_2(tmp_path: Path) -> None:
 
 # ---- emulated cores: the assembly (qemu-m4) and plain C built for ARMv6-M (qemu-m0) -------------
 
-QEMU_CASES = ("c16_conv_stack", "c16_conv_deep_k", "c16_conv_bias_int32")
+QEMU_CASES = ("c16_conv_stack", "c16_conv_deep_k", "c16_conv_bias_int32", "c16_fc_keep_dims_odd",
+              "c16_fc_per_channel_offsets", "c16_dw_stack")
 
 
 @pytest.mark.qemu
@@ -250,4 +363,5 @@ def test_conv16_on_emulated_cores(name: str, board: str, tmp_path: Path) -> None
 
 @pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4", "cortex-m33", "cortex-m55"])
 def test_conv16_kernels_compile_for_arm(cpu: str, tmp_path: Path) -> None:
-    compile_for_arm(cpu, ("tk_conv2d_s16.c", "tk_transpose_conv.c"), tmp_path)
+    compile_for_arm(cpu, ("tk_conv2d_s16.c", "tk_transpose_conv.c", "tk_fully_connected_s16.c",
+                          "tk_depthwise_conv2d_s16.c"), tmp_path)

@@ -244,6 +244,10 @@ def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
 
 @lowering("DEPTHWISE_CONV_2D")
 def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    if graph.op_inputs(op)[0].dtype == "int16":
+        from tinykit.codegen.ops_conv16 import lower_depthwise_s16
+
+        return lower_depthwise_s16(op, graph, ctx)
     inp, weights, bias, out = _weighted_io(op, graph)
     _, kh, kw, out_c = weights.shape
     in_c = dims4(inp.shape)[3]
@@ -270,6 +274,10 @@ def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
 
 @lowering("FULLY_CONNECTED")
 def lower_fully_connected(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    if graph.op_inputs(op)[0].dtype == "int16":
+        from tinykit.codegen.ops_conv16 import lower_fully_connected_s16
+
+        return lower_fully_connected_s16(op, graph, ctx)
     inp, weights, bias, out = _weighted_io(op, graph)
     if len(weights.shape) != 2:
         raise unsupported(op, "weights shape", str(list(weights.shape)))

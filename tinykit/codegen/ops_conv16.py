@@ -1,4 +1,5 @@
-"""Lowerings of the 16x8 weighted ops (int16 activations, int8 weights): CONV_2D for now.
+"""Lowerings of the 16x8 weighted ops (int16 activations, int8 weights): CONV_2D,
+DEPTHWISE_CONV_2D, FULLY_CONNECTED.
 
 ``ops_conv`` dispatches here for int16 inputs. What TFLite Micro computes in Prepare is computed
 here: per-channel multipliers (``PopulateConvolutionQuantizationParams``), and for int64-bias
@@ -25,12 +26,13 @@ from tinykit.codegen.lowering import (
     c_dims,
     conv_multipliers,
     dims4,
+    fc_multiplier,
     fused_activation,
     require_dtype,
     shape_comment,
     unsupported,
 )
-from tinykit.codegen.ops_conv import _conv_geometry, conv_filter_pairs
+from tinykit.codegen.ops_conv import _conv_geometry, conv_filter_pairs, fc_filter_quads
 from tinykit.codegen.quant import reduced_multiplier
 from tinykit.errors import ModelFormatError
 from tinykit.ir.ops.conv import s16_conv_scratch_bytes
@@ -158,3 +160,65 @@ def lower_conv2d_s16(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     return KernelCall("tk_conv2d_s16", "tk_conv2d_s16_params", params, [op.inputs[0]], [op.outputs[0]], arrays,
                       scratch_bytes=s16_conv_scratch_bytes(kh, kw, in_c), sources=("tk_conv2d_s16.c",),
                       comment=f"op {op.index}: CONV_2D 16x8")
+
+
+def fully_connected_s16_params(ctx: LoweringContext, op: Any, w: np.ndarray, bias: Any,
+                               multipliers: tuple[list[int], list[int]], act: tuple[int, int], int32_acc: bool,
+                               input_offset: int, output_offset: int, batches: int,
+                               prefix: str = "") -> tuple[list[ConstArray], list[tuple[str, str]]]:
+    """Constant arrays and the ``tk_fully_connected_s16_params`` fields of an int16 x int8 product
+    (units x depth weights ``w``), reusable by any op that runs one, e.g. a recurrent gate."""
+    units, depth = w.shape
+    arrays, rq = s16_output_stage(ctx, op, w, bias, *multipliers, act, int32_acc, input_offset, output_offset,
+                                  prefix)
+    filt = ctx.symbol(op, f"{prefix}filter")
+    arrays.insert(0, ConstArray(filt, "int8_t", permute_groups(fc_filter_quads(w)),
+                                f"{units}x{depth} int8 weights as [quad][k/4][4][4 as w0 w2 w1 w3], padded to 4"))
+    params = [("batches", str(batches)), ("depth", str(depth)), ("units", str(units)), ("filter_data", filt),
+              ("rq", rq)]
+    return arrays, params
+
+
+def lower_fully_connected_s16(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    inp, weights, bias, out = weighted_io_s16(op, graph)
+    if len(weights.shape) != 2:
+        raise unsupported(op, "weights shape", str(list(weights.shape)))
+    units, depth = weights.shape
+    if inp.num_elements % depth:
+        raise unsupported(op, "input shape", f"{inp.num_elements} elements for depth {depth}")
+    scales = weights.quantization.scale
+    if len(scales) > 1:
+        mults = channel_multipliers(op, inp, weights, out, units)
+    else:
+        m, sh = fc_multiplier(inp.scale, scales[0], out.scale)
+        mults = ([m] * units, [sh] * units)
+    w = np.asarray(weights.data, np.int8)
+    arrays, params = fully_connected_s16_params(ctx, op, w, bias, mults, fused_activation(op, out),
+                                                int32_accumulator(op, bias), -inp.zero_point, out.zero_point,
+                                                inp.num_elements // depth)
+    return KernelCall("tk_fully_connected_s16", "tk_fully_connected_s16_params", params, [op.inputs[0]],
+                      [op.outputs[0]], arrays, sources=("tk_fully_connected_s16.c",),
+                      comment=f"op {op.index}: FULLY_CONNECTED 16x8")
+
+
+def lower_depthwise_s16(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
+    """TFLM reads a 16x8 depthwise bias as int64 whatever its type: only int64 is accepted."""
+    inp, weights, bias, out = weighted_io_s16(op, graph, bias_types=("int64",))
+    _, kh, kw, out_c = weights.shape
+    in_c = dims4(inp.shape)[3]
+    if out_c % in_c or dims4(out.shape)[3] != out_c:
+        raise unsupported(op, "depth_multiplier", f"filter depth {out_c} for {in_c} input channels")
+    w = np.asarray(weights.data, np.int8).reshape(kh * kw, out_c)
+    mults, shifts = channel_multipliers(op, inp, weights, out, out_c)
+    arrays, rq = s16_output_stage(ctx, op, w.T, bias, mults, shifts, fused_activation(op, out), int32_acc=False)
+    padded = np.zeros((kh * kw, (out_c + 3) // 4 * 4), np.int8)
+    padded[:, :out_c] = w
+    filt = ctx.symbol(op, "filter")
+    arrays.insert(0, ConstArray(filt, "int8_t", permute_groups(padded),
+                                shape_comment(weights) + ", [tap][out_c padded to 4, as c0 c2 c1 c3]"))
+    params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
+              ("depth_multiplier", str(out_c // in_c)), *_conv_geometry(op, inp, out, kh, kw),
+              ("filter_data", filt), ("rq", rq)]
+    return KernelCall("tk_depthwise_conv2d_s16", "tk_depthwise_conv2d_s16_params", params, [op.inputs[0]],
+                      [op.outputs[0]], arrays, sources=("tk_depthwise_conv2d_s16.c",),
+                      comment=f"op {op.index}: DEPTHWISE_CONV_2D 16x8")

@@ -93,6 +93,7 @@ class DepthwiseConv2D(OpHandler):
     options_table = "DepthwiseConv2DOptions"
     options_required = True
     input_ranks = MappingProxyType({0: (4,), 1: (4,), 2: (1,)})
+    activation_types = ("int8", "int16")
 
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)
@@ -117,6 +118,8 @@ class DepthwiseConv2D(OpHandler):
         return output_tensor(graph, op).num_elements * kh * kw
 
     def scratch_bytes(self, op, graph):
+        if input_tensor(graph, op, 0).dtype == "int16":
+            return 0  # tk_depthwise_conv2d_s16 reads the input in place
         # = tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows, plus 34 int32 per
         # four channels for the 3x3 fast path's table (3x3, dilation 1, multiplier 1, channels % 4 == 0)
         _, kh, kw, out_c = input_tensor(graph, op, 1).shape
@@ -133,6 +136,7 @@ class FullyConnected(OpHandler):
     num_inputs = (2, 3)
     options_table = "FullyConnectedOptions"
     input_ranks = MappingProxyType({1: (2,), 2: (1,)})
+    activation_types = ("int8", "int16")
 
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)
