@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-TYPE_NAMES = {"int8": "INT8", "int16": "INT16", "int32": "INT32", "float32": "FLOAT32"}
 NP_TYPES = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "float32": np.float32}
 
 
 @dataclass
 class Variant:
     """One copy of the op: its input/output quantization ``(scale, zero_point)``, optional new
-    element types, and an edit of its builtin options table."""
+    element types (a new type without a quantization drops it), and an edit of its options."""
 
     in_q: tuple[float, int] | None = None
     out_q: tuple[float, int] | None = None
@@ -41,13 +40,13 @@ def _schema():
 def _set_tensor(tensor, q: tuple[float, int] | None, dtype: str | None) -> None:
     schema = _schema()
     if dtype is not None:
-        tensor.type = getattr(schema.TensorType, TYPE_NAMES[dtype])
+        tensor.type = getattr(schema.TensorType, dtype.upper())
+        if q is None:  # a new type without a quantization: plain numbers
+            tensor.quantization = None
     if q is not None:
         if tensor.quantization is None:
             tensor.quantization = schema.QuantizationParametersT()
         tensor.quantization.scale, tensor.quantization.zeroPoint = [float(np.float32(q[0]))], [int(q[1])]
-    if dtype == "float32":
-        tensor.quantization = None
 
 
 def replicate_op(opcode: str, variants: Sequence[Variant], shape: Sequence[int] | None = None):
@@ -119,3 +118,32 @@ def check_against_oracle(model: Path, blobs: list[bytes], labels: Sequence[str] 
                 what = labels[i] if i < len(labels) else f"output {i}"
                 raise AssertionError(f"{model.name}: input {k}, {what}: {diff.size} bytes differ, "
                                      f"first at byte {diff[0]}")
+
+
+def swap_opcode(src: str, dst: str, options_type: str | None = None, options: object | None = None):
+    """Flatbuffer edit: every ``src`` op becomes a ``dst`` op (same tensors), with the given
+    builtin options table (schema name, e.g. ``"SoftmaxOptions"``) or none."""
+
+    def edit(model) -> None:
+        schema = _schema()
+        src_code, dst_code = getattr(schema.BuiltinOperator, src), getattr(schema.BuiltinOperator, dst)
+        indices = set()
+        for i, code in enumerate(model.operatorCodes):
+            if max(code.builtinCode, code.deprecatedBuiltinCode) == src_code:
+                code.builtinCode, code.deprecatedBuiltinCode = dst_code, min(dst_code, 127)
+                indices.add(i)
+        for op in model.subgraphs[0].operators:
+            if op.opcodeIndex in indices:
+                op.builtinOptionsType = getattr(schema.BuiltinOptions, options_type) if options_type else 0
+                op.builtinOptions = copy.deepcopy(options)
+
+    return edit
+
+
+def edited(src: Path, dst: Path, *edits) -> Path:
+    """``src`` with each edit applied in turn, written to ``dst``."""
+    from codegen_helpers import edit_tflite
+
+    for edit in edits:
+        src = edit_tflite(src, dst, edit)
+    return dst

@@ -18,7 +18,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import itertools
-import math
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -188,7 +187,3 @@ def softmax16_tables() -> tuple[np.ndarray, np.ndarray]:
     recip_lut = lut_populate_int16(recip, float(_F(_F(1.0) / span)), INT16_MIN, float(_F(_F(2.0) / span)), 0)
     return exp_lut, recip_lut
 
-
-def is_close_f32(value: float, target: float, tolerance: float) -> bool:
-    """``TF_LITE_ENSURE_NEAR`` on float32 operands."""
-    return math.fabs(float(_F(value)) - float(_F(target))) <= float(_F(tolerance))

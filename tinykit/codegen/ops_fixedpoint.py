@@ -199,3 +199,28 @@ def downscale_int32_to_int16_multiplier(m: int) -> int:
     if m >= INT32_MAX - (1 << 15):
         return INT16_MAX
     return (m + (1 << 15)) >> 16
+
+
+def inv_sqrt_quantized_multiplier_exp(value: int, reverse_shift: int = -1) -> tuple[int, int]:
+    """GetInvSqrtQuantizedMultiplierExp: 1/sqrt(value) as (multiplier, shift), by five Newton steps
+    in Q3.28 (RSQRT, and L2_NORMALIZATION's C twin in tk_unary.c)."""
+    if value <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while value >= (1 << 29):
+        value //= 4
+        shift += 1
+    pairs = (count_leading_zeros32(value) - 1) // 2 - 1
+    shift -= pairs
+    value <<= 2 * pairs
+    half_input = rdbpot(value >> 1, 1)
+    half_three = (1 << 28) + (1 << 27)
+    x = 1 << 28
+    for _ in range(5):
+        x3 = sat_mul_pot(srdhm(srdhm(x, x), x), 6)
+        x = sat_mul_pot(wrap32(srdhm(half_three, x) - srdhm(half_input, x3)), 3)
+    x = srdhm(x, 1518500250)  # sqrt(2) / 2
+    if shift < 0:
+        x = wrap32(x << -shift)
+        shift = 0
+    return x, shift * reverse_shift

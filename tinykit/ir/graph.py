@@ -18,6 +18,7 @@ DTYPE_BYTES = {
     "float32": 4,
     "float16": 2,
     "int32": 4,
+    "uint32": 4,
     "uint8": 1,
     "int64": 8,
     "int16": 2,

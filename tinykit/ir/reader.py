@@ -41,7 +41,7 @@ OPTION_ENUMS = {
     },
 }
 _NUMPY_DTYPES = {
-    "float32": np.float32, "float16": np.float16, "int32": np.int32, "uint8": np.uint8,
+    "float32": np.float32, "float16": np.float16, "int32": np.int32, "uint32": np.uint32, "uint8": np.uint8,
     "int64": np.int64, "int16": np.int16, "int8": np.int8, "bool": np.bool_,
 }
 
@@ -261,6 +261,11 @@ def decode_options(options: Any) -> dict[str, Any]:
     return decoded
 
 
+# Ops whose float32 tensors involve no float arithmetic tinykit would have to match (a type
+# conversion, raw zeros, a repeated value): a quantized model may carry them at its edges.
+FLOAT_EXACT_OPS = frozenset({"CAST", "ZEROS_LIKE", "FILL"})
+
+
 def check_int8(graph: Graph, source: str) -> None:
     """Refuse float, hybrid and uint8 models with a hint on how to quantize them."""
     activation_types = set()
@@ -272,6 +277,8 @@ def check_int8(graph: Graph, source: str) -> None:
             if op.opcode == "QUANTIZE" and t.index in op.inputs:
                 continue  # float -> int8 at the graph input is the quantized path
             if op.opcode == "DEQUANTIZE" and t.index in op.outputs:
+                continue
+            if op.opcode in FLOAT_EXACT_OPS:
                 continue
             activation_types.add(t.dtype)
     weights_int8 = any(t.dtype == "int8" for t in graph.weight_tensors())

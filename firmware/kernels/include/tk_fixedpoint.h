@@ -111,6 +111,38 @@ TK_INLINE int32_t tk_requantize_s64_from32(int32_t acc, int32_t reduced_multipli
     return tk_requantize_s64(acc, reduced_multiplier, total_shift);
 }
 
+/* gemmlowp SaturatingRoundingMultiplyByPOT for an exponent in 0..31: a left shift saturating to
+ * int32. */
+TK_INLINE int32_t tk_sat_shift_left(int32_t x, int32_t exponent)
+{
+    if (exponent == 0) {
+        return x;
+    }
+    const int32_t threshold = (int32_t)(((uint32_t)1 << (31 - exponent)) - 1);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    return x < -threshold ? INT32_MIN : tk_shift_left_wrap(x, exponent);
+}
+
+/* Count of leading zero bits (32 for 0). */
+TK_INLINE int32_t tk_clz32(uint32_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return x == 0 ? 32 : __builtin_clz(x);
+#else
+    int32_t n = 0;
+    if (x == 0) {
+        return 32;
+    }
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        ++n;
+    }
+    return n;
+#endif
+}
+
 TK_INLINE int32_t tk_min_s32(int32_t a, int32_t b) { return a < b ? a : b; }
 TK_INLINE int32_t tk_max_s32(int32_t a, int32_t b) { return a > b ? a : b; }
 
