@@ -85,12 +85,12 @@ def test_unsupported_ops_listed_with_supported_set(tmp_path: Path) -> None:
 
     model = schema.ModelT.InitFromPackedBuf(bytearray(reference_model("kws").read_bytes()), 0)
     sub = model.subgraphs[0]
-    model.operatorCodes[sub.operators[12].opcodeIndex].builtinCode = schema.BuiltinOperator.LOG_SOFTMAX
-    model.operatorCodes[sub.operators[12].opcodeIndex].deprecatedBuiltinCode = schema.BuiltinOperator.LOG_SOFTMAX
+    model.operatorCodes[sub.operators[12].opcodeIndex].builtinCode = schema.BuiltinOperator.NEG
+    model.operatorCodes[sub.operators[12].opcodeIndex].deprecatedBuiltinCode = schema.BuiltinOperator.NEG
     bad = tmp_path / "unsupported.tflite"
     bad.write_bytes(_pack(model))
     code, out, err = run_cli("inspect", str(bad), "--json")
-    assert_one_line_error(code, err, "op 12 LOG_SOFTMAX")
+    assert_one_line_error(code, err, "op 12 NEG")
     assert "supported ops: " in err and "CONV_2D" in err
     assert json.loads(out)["unsupported_ops"][0]["index"] == 12
 
