@@ -87,7 +87,8 @@ def index_spatial(shape):
         lam(lambda t: tf.gather(t, [2, 0, 1, 1], axis=2))(inp),
         lam(lambda t: tf.gather(t, [[2, 0, 1]], axis=2, batch_dims=1))(inp),
         lam(lambda t: tf.gather_nd(t, [[0, 1], [0, 3]]))(inp),
-        lam(lambda t: tf.space_to_batch_nd(t, [2, 2], [[1, 1], [0, 2]]))(inp),
+        # unpadded: TFLM fills padding with stale arena bytes (padded cases: move_random, masked)
+        lam(lambda t: tf.space_to_batch_nd(t, [2, 2], [[0, 0], [0, 0]]))(inp),
         lam(lambda t: tf.compat.v1.batch_to_space_nd(tf.concat([t, t, t, t], 0), [2, 2], [[1, 0], [0, 1]]))(inp),
     ]
     return k.Model(inp, outs)
@@ -115,6 +116,31 @@ def resize(shape, count: int = 6):
     k = _k()
     inp = k.Input(shape, batch_size=1)
     return k.Model(inp, resizes(inp)[:count])
+
+
+def pytorch_style(shape):
+    """What PyTorch exporters emit: an NCHW input transposed to NHWC first, the result transposed back."""
+    import tensorflow as tf
+
+    k = _k()
+    inp = k.Input(shape, batch_size=1)
+    x = k.layers.Lambda(lambda t: tf.transpose(t, [0, 2, 3, 1]))(inp)
+    x = k.layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = k.layers.DepthwiseConv2D(3, padding="same")(x)
+    x = k.layers.Conv2D(6, 1)(x)
+    x = k.layers.Lambda(lambda t: tf.transpose(t, [0, 3, 1, 2]))(x)
+    return k.Model(inp, x)
+
+
+def keras_mobilenet():
+    """Keras' MobileNet v1 (alpha 0.25, 32x32) with the default dynamic batch: its top's Reshapes
+    convert to SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE."""
+    import opzoo
+
+    k = _k()
+    model = k.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, weights=None, classes=5)
+    opzoo._randomize(model, 0)  # fresh batch-norm statistics give logits so small TFLM's SOFTMAX aborts
+    return model
 
 
 # ---------------------------------------------------------------------------------- flatbuffer edits
