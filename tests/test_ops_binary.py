@@ -10,58 +10,18 @@ from __future__ import annotations
 import numpy as np
 import opzoo
 import pytest
+from math_models import (
+    TF_OPS,
+    add_chain,
+    add_sub_to_max_min,
+    adds_to_add_n,
+    arith,
+    prelu,
+    prelu_to_int16,
+    tf_function_model,
+)
 
 pytestmark = pytest.mark.host
-
-TF_OPS = {
-    "add": ("ADD", lambda tf, x, y: tf.add(x, y)),
-    "sub": ("SUB", lambda tf, x, y: tf.subtract(x, y)),
-    "rsub": ("SUB", lambda tf, x, y: tf.subtract(y, x)),
-    "mul": ("MUL", lambda tf, x, y: tf.multiply(x, y)),
-    "sqdiff": ("SQUARED_DIFFERENCE", lambda tf, x, y: tf.math.squared_difference(x, y)),
-    "max": ("MAXIMUM", lambda tf, x, y: tf.maximum(x, y)),
-    "min": ("MINIMUM", lambda tf, x, y: tf.minimum(x, y)),
-    "div": ("DIV", lambda tf, x, y: tf.math.divide(x, y)),
-    "sub_relu": ("SUB", lambda tf, x, y: tf.nn.relu(x - y)),
-    "add_relu6": ("ADD", lambda tf, x, y: tf.nn.relu6(x + y)),
-}
-
-
-def arith(ops, shape_a, shape_b, const_b=False):
-    """One output per op in ``ops`` (keys of TF_OPS) of input a and input b (or a constant b)."""
-    import tensorflow as tf
-
-    k = opzoo._k()
-    a = k.Input(shape_a[1:], batch_size=shape_a[0])
-    outs = []
-    if const_b:
-        value = np.random.default_rng(1).uniform(-1, 1, shape_b).astype(np.float32)
-        for name in ops:
-            fn = TF_OPS[name][1]
-            outs.append(k.layers.Lambda(lambda t, fn=fn: fn(tf, t, tf.constant(value)))(a))
-        return k.Model(a, outs)
-    b = k.Input(shape_b[1:], batch_size=shape_b[0])
-    for name in ops:
-        fn = TF_OPS[name][1]
-        outs.append(k.layers.Lambda(lambda ts, fn=fn: fn(tf, ts[0], ts[1]))([a, b]))
-    return k.Model([a, b], outs)
-
-
-def add_sub_to_max_min(model) -> None:
-    """Flatbuffer edit: every ADD becomes MAXIMUM and every SUB MINIMUM (TFLM compares the stored
-    values whatever their quantization; Keras' own int16 MAXIMUM needs int16 requantizations)."""
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-
-    ops = schema.BuiltinOperator
-    for code in model.operatorCodes:
-        new = {ops.ADD: ops.MAXIMUM, ops.SUB: ops.MINIMUM}.get(max(code.builtinCode, code.deprecatedBuiltinCode))
-        if new is not None:
-            code.builtinCode = code.deprecatedBuiltinCode = new
-    for op in model.subgraphs[0].operators:
-        if op.builtinOptionsType in (schema.BuiltinOptions.AddOptions, schema.BuiltinOptions.SubOptions):
-            op.builtinOptionsType = schema.BuiltinOptions.MaximumMinimumOptions
-            op.builtinOptions = schema.MaximumMinimumOptionsT()
-
 
 BINARY8 = ("add", "sub", "rsub", "mul", "sqdiff", "max", "min")
 BINARY16 = ("add", "sub", "rsub", "mul", "sqdiff")
@@ -88,6 +48,13 @@ def _cases() -> list[opzoo.Case]:
     cases += [
         c("minmax16_bcast", arith, dict(ops=("add", "sub"), shape_a=(1, 3, 1, 4), shape_b=(1, 1, 5, 4)),
           activations="int16", edit=add_sub_to_max_min),
+        c("div8_bcast", arith, dict(ops=("div",), shape_a=(1, 3, 4, 5), shape_b=(1, 3, 1, 5)),
+          rep_range=(0.2, 2.0)),
+        c("div_all_pairs", arith, dict(ops=("div",), shape_a=(1, 256, 1), shape_b=(1, 1, 32)), exhaustive=True),
+        c("prelu8_shared", prelu, dict(shape=(4, 5, 3), shared_axes=[1, 2])),
+        c("prelu8_full", prelu, dict(shape=(6, 3))),
+        c("prelu16_shared", prelu, dict(shape=(4, 5, 3), shared_axes=[1, 2]), edit=prelu_to_int16),
+        c("add_n8", add_chain, dict(shape=(4, 5), count=3), edit=adds_to_add_n),
         c("sub_all_pairs", arith, dict(ops=("sub",), shape_a=(1, 256, 1), shape_b=(1, 1, 32)), exhaustive=True),
         c("sqdiff_all_pairs", arith, dict(ops=("sqdiff",), shape_a=(1, 256, 1), shape_b=(1, 1, 32)),
           exhaustive=True),
@@ -109,6 +76,10 @@ OPTION_CHECKS = (
 
 
 def _expected_ops(case: opzoo.Case) -> set[str]:
+    if case.build is prelu:
+        return {"PRELU"}
+    if case.build is add_chain:
+        return {"ADD_N"}
     ops = {TF_OPS[name][0] for name in case.kwargs["ops"]}
     if case.edit is add_sub_to_max_min:
         return {{"ADD": "MAXIMUM", "SUB": "MINIMUM"}[o] for o in ops}
@@ -122,7 +93,7 @@ def test_binary_bit_exact(name: str) -> None:
     found = {op.opcode for op in graph.operators}
     assert _expected_ops(case) <= found, f"{name}: converter produced {sorted(found)}"
     dtypes = {graph.tensors[op.outputs[0]].dtype for op in graph.operators if op.opcode in _expected_ops(case)}
-    assert dtypes == {case.activations}, dtypes
+    assert dtypes == {"int16" if case.edit is prelu_to_int16 else case.activations}, dtypes
     opzoo.check_bit_exact(case)
 
 
@@ -141,13 +112,14 @@ def _random_quant(rng, n: int, bits: int = 8, zero: bool = False) -> list[tuple[
 
 def _check_int8_pairs(case_name: str, trial: int, tmp_path) -> None:
     rng = np.random.default_rng(5000 + trial + 97 * sorted(CASES).index(case_name))
-    options = {"fusedActivationFunction": int(rng.integers(0, 4))} if case_name.startswith("sub") else None
+    fused = case_name.startswith(("sub", "div"))
+    options = {"fusedActivationFunction": int(rng.integers(0, 4))} if fused else None
     edit = opzoo.requantize_first_op(_random_quant(rng, 3), options)
     opzoo.check_requantized(CASES[case_name], edit, tmp_path / "m.tflite", opzoo.exhaustive_inputs)
 
 
 @pytest.mark.parametrize("trial", range(4))
-@pytest.mark.parametrize("case_name", ["sub_all_pairs", "sqdiff_all_pairs"])
+@pytest.mark.parametrize("case_name", ["sub_all_pairs", "sqdiff_all_pairs", "div_all_pairs"])
 def test_int8_all_byte_pairs_over_quantizations(case_name: str, trial: int, tmp_path) -> None:
     """All 65,536 input byte pairs under random scales, zero points and fused activations."""
     _check_int8_pairs(case_name, trial, tmp_path)
@@ -155,7 +127,7 @@ def test_int8_all_byte_pairs_over_quantizations(case_name: str, trial: int, tmp_
 
 @pytest.mark.slow
 @pytest.mark.parametrize("trial", range(4, 40))
-@pytest.mark.parametrize("case_name", ["sub_all_pairs", "sqdiff_all_pairs"])
+@pytest.mark.parametrize("case_name", ["sub_all_pairs", "sqdiff_all_pairs", "div_all_pairs"])
 def test_int8_all_byte_pairs_sweep(case_name: str, trial: int, tmp_path) -> None:
     _check_int8_pairs(case_name, trial, tmp_path)
 
@@ -239,3 +211,19 @@ def test_int16_mul_with_zero_point_is_a_one_line_error(tmp_path) -> None:
     first = result.output.strip().splitlines()[0]
     assert first.startswith("error: ") and "MUL" in first and "zero point 3" in first, first
     assert "Traceback" not in result.output and not (tmp_path / "lib").exists()
+
+
+def int32_arith(tf, a, b):
+    return {"add": a + b, "sub": a - b, "mul": a * b, "max": tf.maximum(a, b), "min": tf.minimum(a, b),
+            "sqdiff": tf.math.squared_difference(a, b), "div": tf.truncatediv(a, b)}
+
+
+def test_int32_arithmetic_on_activations_bit_exact() -> None:
+    """int32 ADD/SUB/MUL/MAXIMUM/MINIMUM/SQUARED_DIFFERENCE/DIV on graph inputs (TFLM runs them on
+    non-constant int32 tensors): wrapping arithmetic, truncating division, broadcasting."""
+    from tinykit.verify import verify_host
+
+    path = tf_function_model(int32_arith, [((1, 3, 4), "int32"), ((1, 1, 4), "int32")], "int32_arith")
+    ops = {op.opcode for op in opzoo.read_path(path).operators}
+    assert {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "DIV"} <= ops, ops
+    assert verify_host(path, n_inputs=12).mismatched_bytes == 0

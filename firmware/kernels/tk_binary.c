@@ -257,3 +257,152 @@ TK_MINMAX_KERNEL(tk_maximum_s16, int16_t, TK_MAX_ELEM)
 TK_MINMAX_KERNEL(tk_minimum_s16, int16_t, TK_MIN_ELEM)
 TK_MINMAX_KERNEL(tk_maximum_s32, int32_t, TK_MAX_ELEM)
 TK_MINMAX_KERNEL(tk_minimum_s32, int32_t, TK_MIN_ELEM)
+
+/* ---- DIV ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const int32_t *num;
+    const int8_t *num_shift;
+    const int32_t *recip;
+    const int8_t *den_shift;
+    const int16_t *den_sign;
+    int32_t multiplier;
+    int32_t offset;
+    int32_t lo;
+    int32_t hi;
+} tk_div_ctx;
+
+/* gemmlowp RoundingDivideByPOT as the x86 oracle runs it for any exponent: TFLM's DIV asks for
+ * right shifts above 31 whenever the dividend is small (and below 0 for large output multipliers);
+ * C++ leaves those undefined and x86 masks the counts, to 6 bits for the 64-bit mask and 5 bits for
+ * the 32-bit shift. Spelled out here so every target computes the oracle's bytes. */
+TK_INLINE int32_t tk_rdbpot_masked(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)(uint32_t)((UINT64_C(1) << (exponent & 63)) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (int32_t)((uint32_t)(mask >> 1) + (uint32_t)(x < 0 ? 1 : 0));
+    return (x >> (exponent & 31)) + (remainder > threshold ? 1 : 0);
+}
+
+TK_INLINE int8_t tk_div8_elem(tk_div_ctx c, int8_t a, int8_t b)
+{
+    const uint8_t ub = (uint8_t)b;
+    const int32_t i = c.den_sign[ub] + (uint8_t)a;
+    int32_t y = tk_sat_rounding_doubling_high_mul(c.num[i], c.recip[ub]);
+    y = tk_rounding_doubling_high_mul(y, c.multiplier);
+    return (int8_t)tk_clamp_s32(tk_rdbpot_masked(y, c.num_shift[i] + c.den_shift[ub]) + c.offset, c.lo, c.hi);
+}
+
+tk_status tk_div_s8(const tk_div_params *params, const int8_t *input, const int8_t *input2, int8_t *output)
+{
+    tk_div_ctx c;
+    c.num = params->dividend;
+    c.num_shift = params->dividend_shift;
+    c.recip = params->reciprocal;
+    c.den_shift = params->divisor_shift;
+    c.den_sign = params->divisor_sign;
+    c.multiplier = params->output_multiplier;
+    c.offset = params->output_offset;
+    c.lo = params->act.min;
+    c.hi = params->act.max;
+    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, input2, output, tk_div8_elem, c);
+    return TK_OK;
+}
+
+/* int32 DIV truncates like C; TFLM divides by zero (a crash on most targets): tinykit reports it. */
+TK_INLINE int32_t tk_div32_elem(tk_clamp_ctx c, int32_t a, int32_t b)
+{
+    const int32_t q = (b == -1) ? (int32_t)(0u - (uint32_t)a) : (b == 0 ? 0 : a / b);
+    return tk_clamp_s32(q, c.lo, c.hi);
+}
+
+tk_status tk_div_s32(const tk_arith_s32_params *params, const int32_t *input, const int32_t *input2,
+                     int32_t *output)
+{
+    tk_clamp_ctx c;
+    int32_t n = 1;
+    for (int32_t d = 0; d < params->shape.dims; ++d) {
+        n *= params->shape.stride[1][d] != 0 ? params->shape.extent[d] : 1;
+    }
+    for (int32_t i = 0; i < n; ++i) {
+        if (input2[i] == 0) {
+            return TK_ERROR;
+        }
+    }
+    c.lo = params->act.min;
+    c.hi = params->act.max;
+    TK_BROADCAST_BINARY(&params->shape, int32_t, input, int32_t, input2, output, tk_div32_elem, c);
+    return TK_OK;
+}
+
+/* ---- PRELU ----------------------------------------------------------------------------------- */
+
+typedef struct {
+    int32_t in_off;
+    int32_t alpha_off;
+    int32_t offset;
+    tk_requant_ch pos;
+    tk_requant_ch neg;
+    int32_t lo;
+    int32_t hi;
+} tk_prelu_ctx;
+
+TK_INLINE int32_t tk_prelu_raw(tk_prelu_ctx c, int32_t x, int32_t alpha)
+{
+    const int32_t v = x + c.in_off;
+    const int32_t y = v >= 0 ? tk_requant_scale(c.pos, v) : tk_requant_scale(c.neg, v * (alpha + c.alpha_off));
+    return tk_clamp_s32(y + c.offset, c.lo, c.hi);
+}
+
+TK_INLINE int8_t tk_prelu8_elem(tk_prelu_ctx c, int8_t x, int8_t alpha) { return (int8_t)tk_prelu_raw(c, x, alpha); }
+TK_INLINE int16_t tk_prelu16_elem(tk_prelu_ctx c, int16_t x, int8_t alpha)
+{
+    return (int16_t)tk_prelu_raw(c, x, alpha);
+}
+
+static tk_prelu_ctx tk_prelu_make(const tk_prelu_params *p, int32_t lo, int32_t hi)
+{
+    tk_prelu_ctx c;
+    c.in_off = p->input_offset;
+    c.alpha_off = p->alpha_offset;
+    c.offset = p->output_offset;
+    c.pos = tk_requant_prepare(p->pos_q.multiplier, p->pos_q.shift);
+    c.neg = tk_requant_prepare(p->neg_q.multiplier, p->neg_q.shift);
+    c.lo = lo;
+    c.hi = hi;
+    return c;
+}
+
+tk_status tk_prelu_s8(const tk_prelu_params *params, const int8_t *input, const int8_t *alpha, int8_t *output)
+{
+    const tk_prelu_ctx c = tk_prelu_make(params, TK_INT8_MIN, TK_INT8_MAX);
+    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, alpha, output, tk_prelu8_elem, c);
+    return TK_OK;
+}
+
+tk_status tk_prelu_s16(const tk_prelu_params *params, const int16_t *input, const int8_t *alpha, int16_t *output)
+{
+    const tk_prelu_ctx c = tk_prelu_make(params, TK_INT16_MIN, TK_INT16_MAX);
+    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int8_t, alpha, output, tk_prelu16_elem, c);
+    return TK_OK;
+}
+
+/* ---- ADD_N ----------------------------------------------------------------------------------- */
+
+tk_status tk_add_n_s8(const tk_add_n_params *params, int8_t *output)
+{
+    const tk_requant_ch q = tk_requant_prepare(params->output_q.multiplier, params->output_q.shift);
+    const int32_t *table = params->table;
+    if (params->count < 1 || params->count > TK_ADD_N_MAX_INPUTS) {
+        return TK_ERROR;
+    }
+    for (int32_t i = 0; i < params->size; ++i) {
+        int32_t acc = params->base;
+        for (int32_t k = 0; k < params->count; ++k) {
+            acc = (int32_t)((uint32_t)acc + (uint32_t)table[(uint8_t)params->inputs[k][i]]);
+        }
+        output[i] = (int8_t)tk_clamp_s32(tk_requant_scale(q, acc) + params->output_offset, params->act.min,
+                                         params->act.max);
+    }
+    return TK_OK;
+}

@@ -65,6 +65,47 @@ typedef struct {
     tk_broadcast shape;
 } tk_minmax_params;
 
+/* DIV int8 as TFLM's DivElementwise: the dividend shifted to full headroom times the divisor's
+ * reciprocal (gemmlowp Newton-Raphson, Q0.31), requantized with a per-pair right shift. Everything
+ * that depends on one byte is tabulated by the generator; the shift keeps the x86 oracle's
+ * behaviour where TFLM's exceeds 31 (see tk_div_s8 in tk_binary.c). */
+typedef struct {
+    tk_broadcast shape;
+    const int32_t *dividend;      /* 512: (x - zp1) << headroom, then for -(x - zp1), by input-1 byte */
+    const int8_t *dividend_shift; /* 512: that headroom */
+    const int32_t *reciprocal;    /* 256 by input-2 byte: reciprocal of |y - zp2| */
+    const int8_t *divisor_shift;  /* 256: its bits over unit minus the output shift */
+    const int16_t *divisor_sign;  /* 256: 256 where y - zp2 < 0 (selects the negated dividend), else 0 */
+    int32_t output_multiplier;
+    int32_t output_offset;
+    tk_activation act;
+} tk_div_params;
+
+/* PRELU: x >= 0 scales x by pos_q, x < 0 scales x * alpha by neg_q (both MultiplyByQuantizedMultiplier). */
+typedef struct {
+    tk_broadcast shape;
+    int32_t input_offset;
+    int32_t alpha_offset;
+    int32_t output_offset;
+    tk_quant_params pos_q;
+    tk_quant_params neg_q;
+} tk_prelu_params;
+
+/* ADD_N int8: the inputs are listed here (address constants of the arena), `count` of them, each
+ * of `size` elements and one quantization; `table` holds an input byte rescaled (left shift 20),
+ * `base` TFLM's starting accumulator (the rescaled value of byte 0, not of real zero). */
+#define TK_ADD_N_MAX_INPUTS 16
+typedef struct {
+    int32_t size;
+    int32_t count;
+    const int8_t *inputs[TK_ADD_N_MAX_INPUTS];
+    const int32_t *table;
+    int32_t base;
+    int32_t output_offset;
+    tk_quant_params output_q;
+    tk_activation act;
+} tk_add_n_params;
+
 tk_status tk_add_s8(const tk_add_params *params, const int8_t *input, const int8_t *input2, int8_t *output);
 tk_status tk_sub_s8(const tk_add_params *params, const int8_t *input, const int8_t *input2, int8_t *output);
 tk_status tk_add_s16(const tk_rescaled_params *params, const int16_t *input, const int16_t *input2,
@@ -97,6 +138,13 @@ tk_status tk_maximum_s32(const tk_minmax_params *params, const int32_t *input, c
                          int32_t *output);
 tk_status tk_minimum_s32(const tk_minmax_params *params, const int32_t *input, const int32_t *input2,
                          int32_t *output);
+
+tk_status tk_div_s8(const tk_div_params *params, const int8_t *input, const int8_t *input2, int8_t *output);
+tk_status tk_div_s32(const tk_arith_s32_params *params, const int32_t *input, const int32_t *input2,
+                     int32_t *output);
+tk_status tk_prelu_s8(const tk_prelu_params *params, const int8_t *input, const int8_t *alpha, int8_t *output);
+tk_status tk_prelu_s16(const tk_prelu_params *params, const int16_t *input, const int8_t *alpha, int16_t *output);
+tk_status tk_add_n_s8(const tk_add_n_params *params, int8_t *output);
 
 #ifdef __cplusplus
 }

@@ -176,3 +176,91 @@ def lower_maximum_minimum(op, graph, ctx) -> KernelCall:
     a, b, out = binary_io(op, graph)
     return _call(op, a, b, out, f"tk_{op.opcode.lower()}_{SUFFIX[out.dtype]}", "tk_minmax_params",
                  [("shape", shape_field(op, [a, b], out))])
+
+
+def div_tables(a, b, out_shift: int) -> dict[str, np.ndarray]:
+    """Everything of TFLM's DivElementwise that depends on one input byte (see tk_div_params)."""
+    bytes_ = [u if u < 128 else u - 256 for u in range(256)]
+    dividend, dividend_shift = [], []
+    for sign in (1, -1):
+        for x in bytes_:
+            v = sign * (x - a.zero_point)
+            headroom = fx.count_leading_sign_bits32(v)
+            dividend.append(fx.wrap32(v * fx.wrap32(1 << headroom)))
+            dividend_shift.append(headroom)
+    reciprocal, divisor_shift, divisor_sign = [], [], []
+    for y in bytes_:
+        v = y - b.zero_point
+        inverse, bits_over_unit = fx.get_reciprocal(abs(v), 31)
+        reciprocal.append(inverse)
+        divisor_shift.append(bits_over_unit - out_shift)
+        divisor_sign.append(256 if v < 0 else 0)
+    return {"dividend": np.array(dividend, np.int32), "dividend_shift": np.array(dividend_shift, np.int8),
+            "reciprocal": np.array(reciprocal, np.int32), "divisor_shift": np.array(divisor_shift, np.int8),
+            "divisor_sign": np.array(divisor_sign, np.int16)}
+
+
+@lowering("DIV")
+def lower_div(op, graph, ctx) -> KernelCall:
+    """int8: TFLM's reciprocal-based quotient with byte tables; int32: truncating division."""
+    a, b, out = binary_io(op, graph, ("int8", "int32"))
+    if out.dtype == "int32":
+        return _int32_call(op, a, b, out, "div")
+    lo, hi = fused_activation(op, out)
+    multiplier, shift = quantize_multiplier(float(f32(a.scale) / (f32(b.scale) * f32(out.scale))))
+    c_types = {"int32": "int32_t", "int8": "int8_t", "int16": "int16_t"}
+    arrays, params = [], [("shape", shape_field(op, [a, b], out))]
+    for field, values in div_tables(a, b, shift).items():
+        symbol = ctx.symbol(op, field)
+        arrays.append(ConstArray(symbol, c_types[str(values.dtype)], values, f"DIV {field.replace('_', ' ')}"))
+        params.append((field, symbol))
+    params += [("output_multiplier", str(multiplier)), ("output_offset", str(int(out.zero_point))),
+               ("act", c_act(lo, hi))]
+    return _call(op, a, b, out, "tk_div_s8", "tk_div_params", params, arrays)
+
+
+@lowering("PRELU")
+def lower_prelu(op, graph, ctx) -> KernelCall:
+    x, alpha = graph.op_inputs(op)[:2]
+    out = graph.op_outputs(op)[0]
+    pos = float(f32(x.scale)) / float(f32(out.scale))
+    neg = float(f32(x.scale)) * float(f32(alpha.scale)) / float(f32(out.scale))
+    params = [
+        ("shape", shape_field(op, [x, alpha], out)),
+        ("input_offset", str(-int(x.zero_point))), ("alpha_offset", str(-int(alpha.zero_point))),
+        ("output_offset", str(int(out.zero_point))),
+        ("pos_q", c_quant(*quantize_multiplier(pos))), ("neg_q", c_quant(*quantize_multiplier(neg))),
+    ]
+    return _call(op, x, alpha, out, f"tk_prelu_{SUFFIX[out.dtype]}", "tk_prelu_params", params)
+
+
+ADD_N_MAX_INPUTS = 16  # TK_ADD_N_MAX_INPUTS in tk_binary.h
+
+
+@lowering("ADD_N")
+def lower_add_n(op, graph, ctx) -> KernelCall:
+    """TFLM's AddN: every input rescaled as ADD's (left shift 20) onto twice the input scale and
+    summed, starting from the rescaled byte 0 (not from real zero: a TFLM quirk kept bit for bit)."""
+    inputs = graph.op_inputs(op)
+    out = graph.op_outputs(op)[0]
+    if len(inputs) > ADD_N_MAX_INPUTS:
+        raise unsupported(op, "inputs", f"{len(inputs)} (tinykit's ADD_N takes at most {ADD_N_MAX_INPUTS})")
+    first = inputs[0]
+    twice = 2.0 * float(f32(first.scale))
+    q_in = smaller_than_one(op, float(f32(first.scale)) / twice, "input")
+    q_out = smaller_than_one(op, twice / (float(1 << ADD_LEFT_SHIFT["int8"]) * float(f32(out.scale))), "output")
+    table = add_input_table(first.zero_point, *q_in)
+    symbol = ctx.symbol(op, "table")
+    pointers = []
+    for t in inputs:
+        if t.is_constant:
+            raise unsupported(op, "inputs", f"constant input tensor {t.index} (tinykit sums arena tensors)")
+        pointers.append(ctx.tensor_ptr(t.index, "const int8_t"))
+    params = [("size", str(out.num_elements)), ("count", str(len(inputs))),
+              ("inputs", "{" + ", ".join(pointers) + "}"), ("table", symbol),
+              ("base", str(int(table[0]))), ("output_offset", str(int(out.zero_point))),
+              ("output_q", c_quant(*q_out)), ("act", c_act(-128, 127))]
+    array = ConstArray(symbol, "int32_t", table, "ADD_N input rescaled, by byte")
+    return KernelCall(function="tk_add_n_s8", params_type="tk_add_n_params", params=params, inputs=[],
+                      outputs=[out.index], arrays=[array], sources=("tk_binary.c",),
+                      comment=f"op {op.index}: ADD_N of {len(inputs)} x {list(out.shape)}")

@@ -99,6 +99,21 @@ def count_leading_zeros32(x: int) -> int:
     return 32 - x.bit_length()
 
 
+def count_leading_sign_bits32(x: int) -> int:
+    """CountLeadingSignBits<int32_t> (GCC's __builtin_clrsb, 31 for 0)."""
+    return 31 - (x if x >= 0 else ~x).bit_length()
+
+
+def rdbpot_x86(x: int, exponent: int) -> int:
+    """gemmlowp RoundingDivideByPOT for int32 as the x86 oracle executes it for any exponent:
+    outside [0, 31] the C++ shifts are undefined and x86 masks their counts (to 6 bits for the
+    64-bit ``1ll << exponent`` of the mask, to 5 bits for the 32-bit arithmetic shift)."""
+    mask = wrap32(((1 << (exponent & 63)) - 1) & 0xFFFFFFFFFFFFFFFF)
+    remainder = wrap32(x & mask)
+    threshold = wrap32((mask >> 1) + (1 if x < 0 else 0))
+    return wrap32((x >> (exponent & 31)) + (1 if remainder > threshold else 0))
+
+
 # ---- gemmlowp transcendental functions on FixedPoint<int32, integer_bits> raws --------------
 
 
@@ -158,6 +173,15 @@ def one_over_one_plus_x_for_x_in_0_1(a: int) -> int:
 
 def one_minus_x_over_one_plus_x_for_x_in_0_1(a: int) -> int:
     return sat_mul_pot(wrap32(_newton_reciprocal(a) - (1 << 29)), 2)
+
+
+def get_reciprocal(x: int, x_integer_digits: int) -> tuple[int, int]:
+    """TFLite GetReciprocal: (1/x as Q0.31 of x scaled into [1, 2), num_bits_over_unit). For x = 0
+    the shift by 32 is undefined; x86 masks it to 0, which this reproduces."""
+    headroom_plus_one = count_leading_zeros32(x)
+    shifted = ((x & 0xFFFFFFFF) << (headroom_plus_one & 31)) & 0xFFFFFFFF
+    return (one_over_one_plus_x_for_x_in_0_1(wrap32(shifted - (1 << 31))),
+            x_integer_digits - headroom_plus_one)
 
 
 def logistic(a: int, integer_bits: int) -> int:

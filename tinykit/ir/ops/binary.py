@@ -8,6 +8,8 @@ versions fold on the host with the wrapping/clamping arithmetic TFLM's kernels u
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from tinykit.ir.graph import Graph, Operator, Tensor
@@ -17,6 +19,7 @@ from tinykit.ir.ops.base import (
     output_tensor,
     register,
     require_activation,
+    require_activation_types,
     unsupported,
 )
 
@@ -184,6 +187,20 @@ def _wrap(values: np.ndarray) -> np.ndarray:
     return ((values + (1 << 31)) % (1 << 32)) - (1 << 31)
 
 
+@register
+class Div(_Binary):
+    opcode = "DIV"
+    options_table = "DivOptions"
+    activation_types = ("int8", "int32")
+    int32_unquantized = True
+
+    def fold_int32(self, op, a, b):
+        if np.any(b == 0):
+            return None  # TFLM divides by zero (undefined); not folded
+        quotient = np.sign(a) * np.sign(b) * (np.abs(a) // np.abs(b))  # C++ truncating division
+        return int32_clamp(op, _wrap(quotient))
+
+
 class _FloatOnly(_Binary):
     """Ops TFLite Micro runs on float32 only: refused for every integer type, folded for int32
     (shape arithmetic such as ``tf.shape(x)[1] // 2`` produces them on constants)."""
@@ -212,3 +229,57 @@ class FloorMod(_FloatOnly):
 
     def fold_int32(self, op, a, b):
         return None if np.any(b == 0) else a % b
+
+
+@register
+class AddN(OpHandler):
+    """ADD_N: any number of same-shape int8 tensors with one quantization (TFLM's Prepare)."""
+
+    opcode = "ADD_N"
+    options_table = "AddNOptions"
+    num_inputs = (2, 1 << 16)
+    #: tinykit's kernel lists its inputs in a fixed array (TK_ADD_N_MAX_INPUTS)
+    max_inputs = 16
+
+    def validate(self, op: Operator, graph: Graph) -> None:
+        super().validate(op, graph)
+        inputs = graph.op_inputs(op)
+        out = output_tensor(graph, op)
+        require_same_types(op, [*inputs, out])
+        require_per_tensor(op, [*inputs, out])
+        if len(inputs) > self.max_inputs:
+            raise unsupported(op, f"{len(inputs)} inputs (tinykit sums at most {self.max_inputs})")
+        if any(t.is_constant for t in inputs):
+            raise unsupported(op, "a constant input (tinykit sums activations only)")
+        first = inputs[0]
+        for t in inputs[1:]:
+            if t.shape != first.shape:
+                raise unsupported(op, f"input shapes {list(first.shape)} and {list(t.shape)} differ "
+                                      "(ADD_N does not broadcast)")
+            if t.zero_point != first.zero_point or np.float32(t.scale) != np.float32(first.scale):
+                raise unsupported(op, "inputs with different quantizations (TFLite Micro requires one)")
+
+
+@register
+class Prelu(_Binary):
+    """PRELU: input (int8 or int16) and an int8 alpha broadcast against it."""
+
+    opcode = "PRELU"
+    options_table = None
+    activation_types = ("int8", "int16")
+    fused_activation = False
+    input_ranks = MappingProxyType({})
+
+    def validate(self, op: Operator, graph: Graph) -> None:
+        require_activation_types(op, graph, self.activation_types)
+        x, alpha, out = input_tensor(graph, op, 0), input_tensor(graph, op, 1), output_tensor(graph, op)
+        if x.dtype != out.dtype:
+            raise unsupported(op, f"{x.dtype} input and {out.dtype} output (TFLite Micro needs one type)")
+        if alpha.dtype != "int8":
+            raise unsupported(op, f"{alpha.dtype} alpha (TFLite Micro runs int8 alpha)")
+        require_per_tensor(op, [x, alpha, out])
+        broadcast_shape(op, [x.shape, alpha.shape])
+
+    def in_place_input(self, op: Operator, graph: Graph) -> int | None:
+        x, out = input_tensor(graph, op, 0), output_tensor(graph, op)
+        return 0 if not x.is_constant and x.shape == out.shape else None
