@@ -136,3 +136,108 @@ def add_sub_to_max_min(model) -> None:
         if op.builtinOptionsType in (schema.BuiltinOptions.AddOptions, schema.BuiltinOptions.SubOptions):
             op.builtinOptionsType = schema.BuiltinOptions.MaximumMinimumOptions
             op.builtinOptions = schema.MaximumMinimumOptionsT()
+
+
+CMP_OPS = {
+    "eq": ("EQUAL", lambda tf, x, y: tf.equal(x, y)),
+    "ne": ("NOT_EQUAL", lambda tf, x, y: tf.not_equal(x, y)),
+    "lt": ("LESS", lambda tf, x, y: tf.less(x, y)),
+    "le": ("LESS_EQUAL", lambda tf, x, y: tf.less_equal(x, y)),
+    "gt": ("GREATER", lambda tf, x, y: tf.greater(x, y)),
+    "ge": ("GREATER_EQUAL", lambda tf, x, y: tf.greater_equal(x, y)),
+}
+
+
+def compare(ops, shape_a, shape_b, const_b=False):
+    """One bool output per comparison in ``ops`` (keys of CMP_OPS) of input a and input b (or a
+    constant b)."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    a = k.Input(shape_a[1:], batch_size=shape_a[0])
+    if const_b:
+        value = np.random.default_rng(2).uniform(-1, 1, shape_b).astype(np.float32)
+        outs = [k.layers.Lambda(lambda t, fn=CMP_OPS[n][1]: fn(tf, t, tf.constant(value)))(a) for n in ops]
+        return k.Model(a, outs)
+    b = k.Input(shape_b[1:], batch_size=shape_b[0])
+    outs = [k.layers.Lambda(lambda ts, fn=CMP_OPS[n][1]: fn(tf, ts[0], ts[1]))([a, b]) for n in ops]
+    return k.Model([a, b], outs)
+
+
+def retype_activations(model, dtype: str = "INT16", divisor: float = 200.0) -> None:
+    """Flatbuffer edit: every non-constant int8 tensor becomes ``dtype`` with zero point 0 and its
+    scale divided by ``divisor`` (bool tensors untouched): a 16x8 version of a converted int8 graph
+    for ops TFLite's converter has no 16x8 mode for."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    sub = model.subgraphs[0]
+    for t in sub.tensors:
+        if t.type != schema.TensorType.INT8 or model.buffers[t.buffer].data is not None:
+            continue
+        t.type = getattr(schema.TensorType, dtype)
+        if t.quantization is not None and t.quantization.scale is not None:
+            t.quantization.scale = [float(np.float32(s / divisor)) for s in t.quantization.scale]
+            t.quantization.zeroPoint = [0] * len(t.quantization.scale)
+
+
+def int16_activations(model) -> None:
+    retype_activations(model)
+
+
+def less_greater_to_equal(model) -> None:
+    """Flatbuffer edit: LESS becomes EQUAL and GREATER NOT_EQUAL (TFLite's quantizer leaves int8
+    EQUAL/NOT_EQUAL in float; TFLM runs them on int8 with the same input rescaling as LESS)."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    ops = schema.BuiltinOperator
+    table = {ops.LESS: (ops.EQUAL, "EqualOptions"), ops.GREATER: (ops.NOT_EQUAL, "NotEqualOptions")}
+    for code in model.operatorCodes:
+        new = table.get(max(code.builtinCode, code.deprecatedBuiltinCode))
+        if new is not None:
+            code.builtinCode = code.deprecatedBuiltinCode = new[0]
+    for op in model.subgraphs[0].operators:
+        if op.builtinOptionsType in (schema.BuiltinOptions.LessOptions, schema.BuiltinOptions.GreaterOptions):
+            name = "EqualOptions" if op.builtinOptionsType == schema.BuiltinOptions.LessOptions else "NotEqualOptions"
+            op.builtinOptionsType = getattr(schema.BuiltinOptions, name)
+            op.builtinOptions = getattr(schema, f"{name}T")()
+
+
+def select(shape, cond_shape, threshold=0.2):
+    """tf.where(x > threshold, x, y) with the condition broadcast from ``cond_shape`` (a slice of x)."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    x = k.Input(shape, batch_size=1)
+    y = k.Input(shape, batch_size=1)
+    c = k.Input(cond_shape, batch_size=1)
+    out = k.layers.Lambda(lambda ts: tf.where(ts[2] > threshold, ts[0], ts[1]))([x, y, c])
+    return k.Model([x, y, c], out)
+
+
+def condition_as_input(model) -> None:
+    """Flatbuffer edit: the comparison feeding SELECT_V2 is removed and its bool output becomes a
+    graph input, so a test drives the condition directly (random true/false)."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    sub = model.subgraphs[0]
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    keep, conditions = [], []
+    for op in sub.operators:
+        if codes[op.opcodeIndex] == schema.BuiltinOperator.GREATER:
+            conditions.append(op.outputs[0])
+        else:
+            keep.append(op)
+    sub.operators = keep
+    used = {i for op in keep for i in op.inputs}
+    sub.inputs = [i for i in sub.inputs if i in used] + conditions
+
+
+def select_int16(model) -> None:
+    """Flatbuffer edit: the condition becomes a graph input and x, y, output int16 (TFLite's
+    converter has no 16x8 SELECT_V2; TFLM selects int16)."""
+    condition_as_input(model)
+    retype_activations(model)
+
+
+def compare_int16(model) -> None:
+    int16_activations(model)

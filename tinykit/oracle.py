@@ -204,7 +204,9 @@ def random_inputs(graph_or_path, n: int, seed: int = DEFAULT_SEED) -> list[bytes
         parts = []
         for spec in specs:
             info = np.iinfo(spec.dtype) if spec.dtype.kind in "iu" else None
-            if info is None:
+            if spec.dtype.kind == "b":  # bool: as many false as true (a cast normal would be all true)
+                arr = rng.integers(0, 2, size=spec.shape).astype(np.bool_)
+            elif info is None:
                 arr = rng.standard_normal(spec.shape).astype(spec.dtype)
             else:
                 arr = rng.integers(info.min, info.max, size=spec.shape, endpoint=True, dtype=spec.dtype)

@@ -70,9 +70,10 @@ def add_multipliers(s1: float, s2: float, s_out: float, left_shift: int = 20) ->
             twice_max / (float(1 << left_shift) * float(f32(s_out))))
 
 
-def add_input_table(zero_point: int, multiplier: int, shift: int, sign: int = 1) -> np.ndarray:
-    """Per input byte: MultiplyByQuantizedMultiplierSmallerThanOneExp((x - zp) << 20, m, shift)."""
-    values = [sign * fx.rdbpot(fx.srdhm((x - zero_point) * (1 << ADD_LEFT_SHIFT["int8"]), multiplier), -shift)
+def add_input_table(zero_point: int, multiplier: int, shift: int, sign: int = 1, left_shift: int = 20) -> np.ndarray:
+    """Per input byte: MultiplyByQuantizedMultiplierSmallerThanOneExp((x - zp) << 20, m, shift)
+    (the left shift is 8 for the comparisons)."""
+    values = [sign * fx.rdbpot(fx.srdhm((x - zero_point) * (1 << left_shift), multiplier), -shift)
               for x in (u if u < 128 else u - 256 for u in range(256))]
     return np.array(values, dtype=np.int32)
 

@@ -1,0 +1,171 @@
+/* A hot kernel: built for speed even when the firmware is built for size (-Os). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
+#include "tk_compare.h"
+
+#include "tk_fixedpoint.h"
+
+/* Everything a comparison may map its operands through, held by value in registers. */
+typedef struct {
+    const int32_t *t1;
+    const int32_t *t2;
+    tk_requant_ch q1;
+    tk_requant_ch q2;
+    int32_t off1;
+    int32_t off2;
+    int32_t left_shift;
+} tk_cmp_ctx;
+
+/* The value an operand is compared by: its table entry (int8), its rescaled value (int16), itself. */
+TK_INLINE int32_t tk_cmp_table1(tk_cmp_ctx c, int32_t x) { return c.t1[(uint8_t)x]; }
+TK_INLINE int32_t tk_cmp_table2(tk_cmp_ctx c, int32_t x) { return c.t2[(uint8_t)x]; }
+TK_INLINE int32_t tk_cmp_rescale1(tk_cmp_ctx c, int32_t x)
+{
+    return tk_requant_scale(c.q1, tk_shift_left_wrap(x + c.off1, c.left_shift));
+}
+TK_INLINE int32_t tk_cmp_rescale2(tk_cmp_ctx c, int32_t x)
+{
+    return tk_requant_scale(c.q2, tk_shift_left_wrap(x + c.off2, c.left_shift));
+}
+TK_INLINE int32_t tk_cmp_raw(tk_cmp_ctx c, int32_t x)
+{
+    (void)c;
+    return x;
+}
+
+/* The six comparisons of one operand mapping, as element functions for TK_BROADCAST_BINARY. */
+#define TK_DEFINE_CMP(prefix, T1, T2, V1, V2)                                                               \
+    TK_INLINE uint8_t prefix##_eq(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) == V2(c, b)); }     \
+    TK_INLINE uint8_t prefix##_ne(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) != V2(c, b)); }     \
+    TK_INLINE uint8_t prefix##_lt(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) < V2(c, b)); }      \
+    TK_INLINE uint8_t prefix##_le(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) <= V2(c, b)); }     \
+    TK_INLINE uint8_t prefix##_gt(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) > V2(c, b)); }      \
+    TK_INLINE uint8_t prefix##_ge(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) >= V2(c, b)); }
+
+TK_DEFINE_CMP(tk_cmp8, int8_t, int8_t, tk_cmp_table1, tk_cmp_table2)
+TK_DEFINE_CMP(tk_cmp16, int16_t, int16_t, tk_cmp_rescale1, tk_cmp_rescale2)
+TK_DEFINE_CMP(tk_cmp32, int32_t, int32_t, tk_cmp_raw, tk_cmp_raw)
+TK_DEFINE_CMP(tk_cmpb, uint8_t, uint8_t, tk_cmp_raw, tk_cmp_raw)
+
+#define TK_RUN_CMP(op, prefix, B, T, IN1, IN2, OUT, C)                                                      \
+    switch (op) {                                                                                         \
+    case TK_CMP_EQUAL: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_eq, C); break;                \
+    case TK_CMP_NOT_EQUAL: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_ne, C); break;            \
+    case TK_CMP_LESS: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_lt, C); break;                 \
+    case TK_CMP_LESS_EQUAL: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_le, C); break;           \
+    case TK_CMP_GREATER: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_gt, C); break;              \
+    case TK_CMP_GREATER_EQUAL: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_ge, C); break;        \
+    default: return TK_ERROR;                                                                             \
+    }
+
+static tk_cmp_ctx tk_cmp_ctx_tables(const tk_compare_params *p)
+{
+    tk_cmp_ctx c;
+    c.t1 = p->table1;
+    c.t2 = p->table2;
+    c.q1 = tk_requant_prepare(0, 0);
+    c.q2 = c.q1;
+    c.off1 = c.off2 = c.left_shift = 0;
+    return c;
+}
+
+tk_status tk_compare_s8(const tk_compare_params *params, const int8_t *input, const int8_t *input2,
+                        uint8_t *output)
+{
+    const tk_cmp_ctx c = tk_cmp_ctx_tables(params);
+    TK_RUN_CMP(params->op, tk_cmp8, &params->shape, int8_t, input, input2, output, c)
+    return TK_OK;
+}
+
+tk_status tk_compare_s16(const tk_compare_s16_params *params, const int16_t *input, const int16_t *input2,
+                         uint8_t *output)
+{
+    tk_cmp_ctx c;
+    c.t1 = c.t2 = 0;
+    c.q1 = tk_requant_prepare(params->input1_q.multiplier, params->input1_q.shift);
+    c.q2 = tk_requant_prepare(params->input2_q.multiplier, params->input2_q.shift);
+    c.off1 = params->input1_offset;
+    c.off2 = params->input2_offset;
+    c.left_shift = params->left_shift;
+    TK_RUN_CMP(params->op, tk_cmp16, &params->shape, int16_t, input, input2, output, c)
+    return TK_OK;
+}
+
+tk_status tk_compare_s32(const tk_compare_params *params, const int32_t *input, const int32_t *input2,
+                         uint8_t *output)
+{
+    const tk_cmp_ctx c = tk_cmp_ctx_tables(params);
+    TK_RUN_CMP(params->op, tk_cmp32, &params->shape, int32_t, input, input2, output, c)
+    return TK_OK;
+}
+
+tk_status tk_compare_b8(const tk_compare_params *params, const uint8_t *input, const uint8_t *input2,
+                        uint8_t *output)
+{
+    const tk_cmp_ctx c = tk_cmp_ctx_tables(params);
+    TK_RUN_CMP(params->op, tk_cmpb, &params->shape, uint8_t, input, input2, output, c)
+    return TK_OK;
+}
+
+/* ---- SELECT_V2 ------------------------------------------------------------------------------- */
+
+/* One walk of the three-operand nest; loop 0 strides are 0 or 1 for every operand. */
+#define TK_SELECT_WALK(T, B, COND, X, Y, OUT)                                                              \
+    do {                                                                                                  \
+        const int32_t n_ = (B)->extent[0];                                                                \
+        const int32_t sc_ = (B)->stride[0][0], sx_ = (B)->stride[1][0], sy_ = (B)->stride[2][0];          \
+        int32_t index_[TK_LOOPS_MAX_DIMS] = {0};                                                          \
+        int32_t off_[TK_BROADCAST_OPERANDS] = {0, 0, 0};                                                  \
+        for (int32_t r_ = 0; r_ < (B)->rows; ++r_) {                                                      \
+            const uint8_t *c_ = (COND) + off_[0];                                                         \
+            const T *x_ = (X) + off_[1];                                                                  \
+            const T *y_ = (Y) + off_[2];                                                                  \
+            for (int32_t i_ = 0; i_ < n_; ++i_) {                                                         \
+                (OUT)[i_] = c_[i_ * sc_] ? x_[i_ * sx_] : y_[i_ * sy_];                                   \
+            }                                                                                             \
+            (OUT) += n_;                                                                                  \
+            tk_broadcast_next((B), index_, off_);                                                         \
+        }                                                                                                 \
+    } while (0)
+
+tk_status tk_select_v2_s8(const tk_select_params *params, const uint8_t *condition, const int8_t *x,
+                          const int8_t *y, int8_t *output)
+{
+    TK_SELECT_WALK(int8_t, &params->shape, condition, x, y, output);
+    return TK_OK;
+}
+
+tk_status tk_select_v2_s16(const tk_select_params *params, const uint8_t *condition, const int16_t *x,
+                           const int16_t *y, int16_t *output)
+{
+    TK_SELECT_WALK(int16_t, &params->shape, condition, x, y, output);
+    return TK_OK;
+}
+
+/* ---- logical ops ----------------------------------------------------------------------------- */
+
+#define TK_AND_ELEM(c, a, b) ((uint8_t)((a) && (b)))
+#define TK_OR_ELEM(c, a, b) ((uint8_t)((a) || (b)))
+
+tk_status tk_logical_and_b8(const tk_select_params *params, const uint8_t *input, const uint8_t *input2,
+                            uint8_t *output)
+{
+    TK_BROADCAST_BINARY(&params->shape, uint8_t, input, uint8_t, input2, output, TK_AND_ELEM, 0);
+    return TK_OK;
+}
+
+tk_status tk_logical_or_b8(const tk_select_params *params, const uint8_t *input, const uint8_t *input2,
+                           uint8_t *output)
+{
+    TK_BROADCAST_BINARY(&params->shape, uint8_t, input, uint8_t, input2, output, TK_OR_ELEM, 0);
+    return TK_OK;
+}
+
+tk_status tk_logical_not_b8(const tk_logical_not_params *params, const uint8_t *input, uint8_t *output)
+{
+    for (int32_t i = 0; i < params->size; ++i) {
+        output[i] = (uint8_t)!input[i];
+    }
+    return TK_OK;
+}
