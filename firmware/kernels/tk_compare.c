@@ -4,30 +4,16 @@
 #endif
 #include "tk_compare.h"
 
-#include "tk_fixedpoint.h"
 
-/* Everything a comparison may map its operands through, held by value in registers. */
+/* The tables a comparison maps int8 operands through, held by value in registers. */
 typedef struct {
     const int32_t *t1;
     const int32_t *t2;
-    tk_requant_ch q1;
-    tk_requant_ch q2;
-    int32_t off1;
-    int32_t off2;
-    int32_t left_shift;
 } tk_cmp_ctx;
 
-/* The value an operand is compared by: its table entry (int8), its rescaled value (int16), itself. */
+/* The value an operand is compared by: its table entry (int8) or itself. */
 TK_INLINE int32_t tk_cmp_table1(tk_cmp_ctx c, int32_t x) { return c.t1[(uint8_t)x]; }
 TK_INLINE int32_t tk_cmp_table2(tk_cmp_ctx c, int32_t x) { return c.t2[(uint8_t)x]; }
-TK_INLINE int32_t tk_cmp_rescale1(tk_cmp_ctx c, int32_t x)
-{
-    return tk_requant_scale(c.q1, tk_shift_left_wrap(x + c.off1, c.left_shift));
-}
-TK_INLINE int32_t tk_cmp_rescale2(tk_cmp_ctx c, int32_t x)
-{
-    return tk_requant_scale(c.q2, tk_shift_left_wrap(x + c.off2, c.left_shift));
-}
 TK_INLINE int32_t tk_cmp_raw(tk_cmp_ctx c, int32_t x)
 {
     (void)c;
@@ -44,7 +30,6 @@ TK_INLINE int32_t tk_cmp_raw(tk_cmp_ctx c, int32_t x)
     TK_INLINE uint8_t prefix##_ge(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) >= V2(c, b)); }
 
 TK_DEFINE_CMP(tk_cmp8, int8_t, int8_t, tk_cmp_table1, tk_cmp_table2)
-TK_DEFINE_CMP(tk_cmp16, int16_t, int16_t, tk_cmp_rescale1, tk_cmp_rescale2)
 TK_DEFINE_CMP(tk_cmp32, int32_t, int32_t, tk_cmp_raw, tk_cmp_raw)
 TK_DEFINE_CMP(tk_cmpb, uint8_t, uint8_t, tk_cmp_raw, tk_cmp_raw)
 
@@ -64,9 +49,6 @@ static tk_cmp_ctx tk_cmp_ctx_tables(const tk_compare_params *p)
     tk_cmp_ctx c;
     c.t1 = p->table1;
     c.t2 = p->table2;
-    c.q1 = tk_requant_prepare(0, 0);
-    c.q2 = c.q1;
-    c.off1 = c.off2 = c.left_shift = 0;
     return c;
 }
 
@@ -75,20 +57,6 @@ tk_status tk_compare_s8(const tk_compare_params *params, const int8_t *input, co
 {
     const tk_cmp_ctx c = tk_cmp_ctx_tables(params);
     TK_RUN_CMP(params->op, tk_cmp8, &params->shape, int8_t, input, input2, output, c)
-    return TK_OK;
-}
-
-tk_status tk_compare_s16(const tk_compare_s16_params *params, const int16_t *input, const int16_t *input2,
-                         uint8_t *output)
-{
-    tk_cmp_ctx c;
-    c.t1 = c.t2 = 0;
-    c.q1 = tk_requant_prepare(params->input1_q.multiplier, params->input1_q.shift);
-    c.q2 = tk_requant_prepare(params->input2_q.multiplier, params->input2_q.shift);
-    c.off1 = params->input1_offset;
-    c.off2 = params->input2_offset;
-    c.left_shift = params->left_shift;
-    TK_RUN_CMP(params->op, tk_cmp16, &params->shape, int16_t, input, input2, output, c)
     return TK_OK;
 }
 

@@ -4,7 +4,7 @@
  *
  * int8 comparisons compare the inputs rescaled as TFLM does (left shift 8, each input's own
  * multiplier): that value depends on one byte, so the generator tabulates it (two int32 tables).
- * int16 (GREATER only in TFLM) rescales per element. int32 and bool compare the stored values.
+ * int32 and bool compare the stored values.
  */
 #ifndef TK_COMPARE_H
 #define TK_COMPARE_H
@@ -25,16 +25,6 @@ typedef struct {
     const int32_t *table2;
 } tk_compare_params;
 
-typedef struct {
-    tk_broadcast shape;
-    int32_t op;
-    int32_t input1_offset;
-    int32_t input2_offset;
-    int32_t left_shift;
-    tk_quant_params input1_q; /* shift <= 0 */
-    tk_quant_params input2_q;
-} tk_compare_s16_params;
-
 /* SELECT_V2 (operands: condition, x, y) and the logical ops: only the loop nest. */
 typedef struct {
     tk_broadcast shape;
@@ -42,8 +32,6 @@ typedef struct {
 
 tk_status tk_compare_s8(const tk_compare_params *params, const int8_t *input, const int8_t *input2,
                         uint8_t *output);
-tk_status tk_compare_s16(const tk_compare_s16_params *params, const int16_t *input, const int16_t *input2,
-                         uint8_t *output);
 tk_status tk_compare_s32(const tk_compare_params *params, const int32_t *input, const int32_t *input2,
                          uint8_t *output);
 tk_status tk_compare_b8(const tk_compare_params *params, const uint8_t *input, const uint8_t *input2,

@@ -2,9 +2,7 @@
 
 int8 comparisons follow TFLM's ``ComparisonsPrepare``: each input is shifted left by 8 and scaled
 by ``QuantizeMultiplierSmallerThanOneExp(double(scale))`` (tabulated per byte here), and the two
-rescaled values are compared. TFLM computes those parameters for int8 only: its int16 GREATER
-compares with the zeroed parameters of a fresh ``OpData`` (every value rescales to 0, so the result
-is always false in the pinned runtime); tinykit passes the same parameters, bit for bit.
+rescaled values are compared. int32 and bool compare the stored values.
 """
 
 from __future__ import annotations
@@ -25,23 +23,15 @@ def lower_compare(op, graph, ctx) -> KernelCall:
     a, b = graph.op_inputs(op)[:2]
     out = graph.op_outputs(op)[0]
     params = [("shape", shape_field(op, [a, b], out)), ("op", COMPARE_OPS[op.opcode])]
-    arrays = []
-    if a.dtype == "int16":
-        params_type = "tk_compare_s16_params"  # TFLM's int16 GREATER: zeroed rescaling parameters
-        params += [("input1_offset", "0"), ("input2_offset", "0"), ("left_shift", "0"),
-                   ("input1_q", "{0, 0}"), ("input2_q", "{0, 0}")]
-    else:
-        params_type = "tk_compare_params"
-        tables = ["0", "0"]
-        if a.dtype == "int8":
-            for k, t in enumerate((a, b)):
-                q = smaller_than_one(op, float(t.scale), f"input {k + 1}")
-                tables[k] = ctx.symbol(op, f"in{k + 1}")
-                arrays.append(ConstArray(tables[k], "int32_t", add_input_table(t.zero_point, *q,
-                                                                               left_shift=COMPARE_LEFT_SHIFT),
-                                         f"{op.opcode} input {k + 1} rescaled, by byte"))
-        params += [("table1", tables[0]), ("table2", tables[1])]
-    return KernelCall(function=f"tk_compare_{SUFFIX[a.dtype]}", params_type=params_type, params=params,
+    arrays, tables = [], ["0", "0"]
+    if a.dtype == "int8":
+        for k, t in enumerate((a, b)):
+            q = smaller_than_one(op, float(t.scale), f"input {k + 1}")
+            tables[k] = ctx.symbol(op, f"in{k + 1}")
+            values = add_input_table(t.zero_point, *q, left_shift=COMPARE_LEFT_SHIFT)
+            arrays.append(ConstArray(tables[k], "int32_t", values, f"{op.opcode} input {k + 1} rescaled, by byte"))
+    params += [("table1", tables[0]), ("table2", tables[1])]
+    return KernelCall(function=f"tk_compare_{SUFFIX[a.dtype]}", params_type="tk_compare_params", params=params,
                       inputs=[a.index, b.index], outputs=[out.index], arrays=arrays, sources=("tk_compare.c",),
                       comment=f"op {op.index}: {op.opcode} {a.dtype} {list(a.shape)}, {list(b.shape)}")
 
