@@ -21,6 +21,7 @@
 #define tk_sxtab16(a, x) ((int32_t)__sxtab16((a), (x)))
 #define tk_smlabb(a, b, acc) ((int32_t)__smlabb((a), (b), (acc)))
 #define tk_smlatt(a, b, acc) ((int32_t)__smlatt((a), (b), (acc)))
+#define tk_smlald(a, b, acc) ((int64_t)__smlald((a), (b), (acc)))
 /* SXTB16 with its free ROR #8 operand: bytes 1 and 3 sign-extended to two int16. */
 TK_INLINE int32_t tk_sxtb16_ror8(int32_t x)
 {
@@ -73,6 +74,13 @@ TK_INLINE int32_t tk_smlatt(int32_t a, int32_t b, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)(int16_t)((uint32_t)a >> 16) *
                                                 (int32_t)(int16_t)((uint32_t)b >> 16)));
+}
+/* SMLALD: two 16x16 products added to a 64-bit accumulator (exact for int16 x int16). */
+TK_INLINE int64_t tk_smlald(int32_t a, int32_t b, int64_t acc)
+{
+    const int32_t lo = (int32_t)(int16_t)(a & 0xFFFF) * (int32_t)(int16_t)(b & 0xFFFF);
+    const int32_t hi = (int32_t)(int16_t)((uint32_t)a >> 16) * (int32_t)(int16_t)((uint32_t)b >> 16);
+    return (int64_t)((uint64_t)acc + (uint64_t)(int64_t)lo + (uint64_t)(int64_t)hi);
 }
 #endif
 
