@@ -6,6 +6,7 @@ only renders it.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ FOLDED_VALUES_SHOWN = 16
 
 
 def load_for_inspection(model: Path, data: Path | None) -> Graph:
-    """Read a .tflite, or quantize a Keras model first when calibration data is given."""
+    """Read a .tflite, or quantize a Keras model first when calibration data is given; ops the code
+    generator would refuse are marked unsupported, so inspect accepts exactly what generate does."""
     if not is_keras_model(model):
-        return read_model(model)
+        return with_lowering_refusals(read_model(model))
     if data is None:
         raise QuantizationError(
             f"{model} is a Keras model: inspect needs --data DIR (representative data for int8 calibration)",
@@ -32,7 +34,22 @@ def load_for_inspection(model: Path, data: Path | None) -> Graph:
     with tempfile.TemporaryDirectory(prefix="tinykit-inspect-") as tmp:
         out = Path(tmp) / f"{model.stem}_int8.tflite"
         result = quantize_model(model, data, out)
-        return read_model(result.tflite_path)
+        return with_lowering_refusals(read_model(result.tflite_path))
+
+
+def with_lowering_refusals(graph: Graph) -> Graph:
+    """``graph`` with every op whose C lowering refuses it marked unsupported (with the reason)."""
+    from tinykit.codegen.context import lowering_refusals
+
+    if graph.unsupported_ops:
+        return graph  # no plan without every op; inspect reports those already
+    refusals = lowering_refusals(graph, plan_memory(graph))
+    if not refusals:
+        return graph
+    ops = tuple(op if op.index not in refusals else dataclasses.replace(
+        op, supported=False, unsupported_reason=refusals[op.index].removeprefix(f"op {op.index} ({op.opcode}): "))
+        for op in graph.operators)
+    return dataclasses.replace(graph, operators=ops)
 
 
 def inspect_graph(graph: Graph, board: str | None = None) -> dict[str, Any]:

@@ -151,7 +151,25 @@ def _lower(op: Any, graph: Any, lctx: LoweringContext) -> KernelCall:
     fn = get_lowering(op.opcode)
     if fn is None:
         raise UnsupportedOpError(f"op {op.index} ({op.opcode}): no C kernel for this op")
-    return fn(op, graph, lctx)
+    try:
+        return fn(op, graph, lctx)
+    except UnsupportedOpError as err:  # shared arithmetic (quant.py) does not know the op: name it
+        if f"op {op.index}" in err.message:
+            raise
+        raise UnsupportedOpError(f"op {op.index} ({op.opcode}): {err.message}", err.hint) from None
+
+
+def lowering_refusals(graph: Any, plan: Any) -> dict[int, str]:
+    """What generate would refuse, op by op: the UnsupportedOpError message of every op whose
+    lowering rejects it (``inspect`` lists them, so it never accepts what generate refuses)."""
+    lctx = LoweringContext(name="model", arena_symbol="model_arena", offsets=dict(plan.offsets))
+    refusals = {}
+    for op in graph.operators:
+        try:
+            _lower(op, graph, lctx)
+        except UnsupportedOpError as err:
+            refusals[op.index] = err.message
+    return refusals
 
 
 def _tensor_arg(graph: Any, plan: Any, name: str, index: int, const: bool, arrays: dict[str, ConstArray]) -> str:

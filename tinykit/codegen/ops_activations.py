@@ -27,6 +27,7 @@ from tinykit.codegen.lowering import (
     tflite_round,
     unsupported,
 )
+from tinykit.codegen.quant import saturating_int
 
 INT8_MIN, INT8_MAX = -128, 127
 LUT_SOURCES = ("tk_lut.c",)
@@ -108,7 +109,8 @@ def relu_fn(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> Calla
 
 def relu6_fn(in_scale: float, in_zp: int) -> Callable[[int], int]:
     """Relu6Quantized: a clamp on the input grid between zero and FloatToQuantizedType(6)."""
-    six = _clamp8(int(tflite_round(float(np.float32(6.0) / f32(in_scale)))) + in_zp)
+    with np.errstate(over="ignore"):
+        six = _clamp8(saturating_int(tflite_round(float(np.float32(6.0) / f32(in_scale)))) + in_zp)
 
     def fn(x: int) -> int:
         return six if x > six else in_zp if x < in_zp else x

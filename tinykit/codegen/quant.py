@@ -13,12 +13,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tinykit.errors import UnsupportedOpError
+
 INT8_MIN, INT8_MAX = -128, 127
 INT16_MIN, INT16_MAX = -32768, 32767
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+#: a multiplier's left shift beyond this overflows the kernels' (and TFLM's) 32-bit arithmetic
+MAX_LEFT_SHIFT = 31
 
 
 def tflite_round(x: float) -> float:
     """``std::round``: half away from zero (numpy's round is half-to-even, which differs)."""
+    if not math.isfinite(x):
+        return x
     return math.copysign(math.floor(abs(x) + 0.5), x)
 
 
@@ -31,6 +38,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     real = float(real)
     if real == 0.0:
         return 0, 0
+    if not math.isfinite(real) or real < 0:
+        raise UnsupportedOpError(f"requantization scale {real:g} is not a finite positive number")
     q, shift = math.frexp(real)
     q_fixed = int(tflite_round(q * float(1 << 31)))
     if q_fixed == (1 << 31):
@@ -38,6 +47,9 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         shift, q_fixed = 0, 0
+    if shift > MAX_LEFT_SHIFT:
+        raise UnsupportedOpError(f"requantization scale {real:g} is too large (2^{shift - 1} or more): its "
+                                 "shift overflows 32-bit arithmetic")
     return int(q_fixed), int(shift)
 
 
@@ -45,6 +57,12 @@ def reduced_multiplier(multiplier: int) -> int:
     """The 16-bit multiplier TFLite's ``MultiplyByQuantizedMultiplier(int64_t, ...)`` (16x8 layers)
     uses: ``(multiplier + 2^15) >> 16``, or 0x7FFF for multipliers at or above 0x7FFF0000."""
     return (int(multiplier) + (1 << 15)) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
+
+
+def saturating_int(x: float) -> int:
+    """``int(x)`` clamped to int32 (infinities included): a bound far off the int8/int16 grid stays
+    far off it, where a float-to-int conversion in C would be undefined."""
+    return int(min(max(x, INT32_MIN), INT32_MAX))
 
 
 def f32(x: float) -> np.float32:
@@ -85,7 +103,12 @@ def activation_range(activation: str, scale: float, zero_point: int, dtype: str 
     s = f32(scale)
 
     def q(v: float) -> int:
-        return int(zero_point) + int(tflite_round(float(np.float32(v) / s)))
+        with np.errstate(over="ignore"):
+            steps = tflite_round(float(np.float32(v) / s))
+        if not INT32_MIN <= steps <= INT32_MAX:  # TFLM's Quantize() refuses it in Prepare
+            raise UnsupportedOpError(f"activation bound {v:g} is {steps:g} steps of scale {float(s):g}: beyond "
+                                     "int32 (TFLite Micro refuses it too)")
+        return int(zero_point) + int(steps)
 
     act = (activation or "NONE").upper()
     if act == "NONE":

@@ -13,18 +13,13 @@ from typing import Any
 
 import numpy as np
 
-# numpy dtypes of the TFLite tensor types tinykit reads.
+# Bytes per element in memory of every fixed-size TFLite tensor type (sub-byte types are unpacked
+# to one byte, as TFLM does); the reader refuses the others (string, resource, variant).
 DTYPE_BYTES = {
-    "float32": 4,
-    "float16": 2,
-    "int32": 4,
-    "uint32": 4,
-    "uint8": 1,
-    "int64": 8,
-    "int16": 2,
-    "int8": 1,
-    "bool": 1,
-    "int4": 1,
+    "float32": 4, "float16": 2, "float64": 8, "bfloat16": 2, "float8_e4m3fn": 1, "float8_e5m2": 1,
+    "int64": 8, "int32": 4, "int16": 2, "int8": 1, "int4": 1, "int2": 1,
+    "uint64": 8, "uint32": 4, "uint16": 2, "uint8": 1, "uint4": 1,
+    "bool": 1, "complex64": 8, "complex128": 16,
 }
 
 

@@ -20,9 +20,9 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 from tinykit.errors import ModelFormatError, QuantizationError
 from tinykit.ir.fold import fold_constants
 from tinykit.ir.graph import Graph, Operator, Quantization, Tensor
-from tinykit.ir.ops import analyse_operator, op_handler
-from tinykit.ir.ops.base import check_contract
+from tinykit.ir.ops import analyse_operator
 from tinykit.ir.support import judge_unsupported
+from tinykit.ir.validate import buffer_bytes, check_layout, tensor_label, validate_graph
 
 TFLITE_IDENTIFIER = b"TFL3"
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -41,8 +41,9 @@ OPTION_ENUMS = {
     },
 }
 _NUMPY_DTYPES = {
-    "float32": np.float32, "float16": np.float16, "int32": np.int32, "uint32": np.uint32, "uint8": np.uint8,
-    "int64": np.int64, "int16": np.int16, "int8": np.int8, "bool": np.bool_,
+    "float32": np.float32, "float16": np.float16, "float64": np.float64, "int32": np.int32, "uint8": np.uint8,
+    "int64": np.int64, "int16": np.int16, "int8": np.int8, "bool": np.bool_, "uint16": np.uint16,
+    "uint32": np.uint32, "uint64": np.uint64, "complex64": np.complex64, "complex128": np.complex128,
 }
 
 
@@ -138,10 +139,7 @@ def _build_graph(model: Any, subgraph: Any, buf: bytes, source: str, fold: bool 
         description=_text(model.description),
         path=source,
     )
-    for op in graph.operators:
-        handler = op_handler(op.opcode)
-        if handler is not None:
-            check_contract(handler, op, graph)
+    validate_graph(graph)
     if fold:
         graph = fold_constants(graph)
     graph = dataclasses.replace(graph, operators=tuple(analyse_operator(op, graph) for op in graph.operators))
@@ -168,11 +166,13 @@ def _tensor(index: int, t: Any, buffers: list, buf: bytes, source: str) -> Tenso
     # `shape_signature`; a -1 left in `shape` itself is a truly dynamic tensor, which the op
     # handlers reject by name.
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+    where = f"{source}: {tensor_label(index, _text(t.name))}"
+    check_layout(where, dtype, shape)
     data = None
     # A variable (state) tensor is never a constant: TFLite Micro ignores its buffer and starts it
     # at its reset value (MicroInterpreterGraph::ResetTensorData).
     if 0 < t.buffer < len(buffers) and not t.isVariable:
-        data = _buffer_data(buffers[t.buffer], buf, dtype, shape, f"{source}: tensor {index}")
+        data = _buffer_data(buffers[t.buffer], buf, dtype, shape, where)
     elif t.buffer >= len(buffers) and t.buffer != 0:
         raise ModelFormatError(f"{source}: tensor {index} refers to buffer {t.buffer}, which does not exist")
     return Tensor(
@@ -195,21 +195,23 @@ def _buffer_data(b: Any, buf: bytes, dtype: str, shape: tuple[int, ...], where: 
         raw = np.asarray(b.data, dtype=np.uint8)
     else:
         return None
-    np_dtype = _NUMPY_DTYPES.get(dtype)
-    if np_dtype is None:
-        return raw.copy()  # int4 and friends: handlers reject them by dtype
-    expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(np_dtype).itemsize
+    expected = buffer_bytes(dtype, shape)
     if any(d < 0 for d in shape) or raw.size != expected:
         raise ModelFormatError(f"{where}: holds {raw.size} bytes but its shape {list(shape)} needs {expected}")
+    np_dtype = _NUMPY_DTYPES.get(dtype)
+    if np_dtype is None:
+        return raw.copy()  # int4, bfloat16 and friends: handlers reject them by dtype
     array = raw.view(np_dtype).reshape(shape).copy()
     array.flags.writeable = False
     return array
 
 
 def _quantization(q: Any) -> Quantization | None:
+    """The tensor's affine quantization; an absent or empty zero-point list means zeros."""
     if q is None or q.scale is None or len(q.scale) == 0:
         return None
-    zero_points = tuple(int(z) for z in q.zeroPoint) if q.zeroPoint is not None else (0,) * len(q.scale)
+    zero_points = tuple(int(z) for z in q.zeroPoint) if q.zeroPoint is not None else ()
+    zero_points = zero_points or (0,) * len(q.scale)
     return Quantization(
         scale=tuple(float(s) for s in q.scale), zero_point=zero_points, axis=int(q.quantizedDimension)
     )

@@ -14,6 +14,7 @@ the reader records as the op's ``unsupported_reason`` so ``inspect`` can list ev
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -23,6 +24,13 @@ from tinykit.errors import ModelFormatError, UnsupportedOpError
 from tinykit.ir.graph import Graph, Operator, Tensor
 
 SUPPORTED_ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+#: integer types whose values mean nothing without a scale and zero point
+QUANTIZED_TYPES = ("int8", "int16", "uint8")
+#: bound of strides, dilations and window sizes: beyond it no real model goes, and the kernels'
+#: 32-bit index arithmetic would overflow
+MAX_WINDOW = 1 << 16
+#: the (min, max) range of the geometry options every windowed op shares
+WINDOW = (1, MAX_WINDOW)
 
 _REGISTRY: dict[str, OpHandler] = {}
 
@@ -49,6 +57,24 @@ class OpHandler:
     input_ranks: Mapping[int, tuple[int, ...]] = MappingProxyType({})
     #: element types accepted for activations (non-constant inputs and outputs)
     activation_types: tuple[str, ...] = ("int8",)
+    #: input positions that must carry quantization when their type is one of QUANTIZED_TYPES;
+    #: None means every such input (weights included)
+    quantized_inputs: frozenset[int] | None = None
+    #: outputs of a QUANTIZED_TYPES type must carry quantization
+    quantized_outputs: bool = True
+    #: input positions that may be quantized per channel, and along which axis (OHWI filters: 0);
+    #: None lets any constant input be per channel; activations never are
+    per_channel_inputs: Mapping[int, int] | None = None
+    #: input positions whose zero points must be 0 (symmetric int8 weights, as TFLite specifies)
+    symmetric_inputs: frozenset[int] = frozenset()
+    #: inclusive (min, max) of integer options, checked when the option is present
+    option_ranges: Mapping[str, tuple[int, int]] = MappingProxyType({})
+    #: input positions that may hold no elements (a RESHAPE to a scalar takes an empty shape)
+    empty_inputs: frozenset[int] = frozenset()
+
+    def check_format(self, op: Operator, graph: Graph) -> None:
+        """Op-specific rules of a well-formed model that the declarations above cannot say (a bias
+        with one value per output channel); raise ``malformed(op, ...)``. Runs after them."""
 
     def validate(self, op: Operator, graph: Graph) -> None:
         """Raise UnsupportedOpError for options or types tinykit cannot run."""
@@ -89,13 +115,14 @@ def supported_ops() -> list[str]:
 
 
 def analyse_operator(op: Operator, graph: Graph) -> Operator:
-    """Return ``op`` with MACs and support status filled in by its handler."""
+    """Return ``op`` with MACs and support status filled in by its handler. The graph has passed
+    :func:`tinykit.ir.validate.validate_graph`, which checked the op's contract."""
     handler = op_handler(op.opcode)
     if handler is None:
         return dataclasses.replace(op, supported=False, unsupported_reason=f"op {op.opcode} is not supported")
-    check_contract(handler, op, graph)
     try:
         reject_dynamic_shapes(op, graph)
+        reject_empty_tensors(handler, op, graph)
         handler.validate(op, graph)
         check_output_shapes(handler, op, graph)
     except UnsupportedOpError as err:
@@ -105,8 +132,21 @@ def analyse_operator(op: Operator, graph: Graph) -> Operator:
 
 def check_contract(handler: OpHandler, op: Operator, graph: Graph) -> None:
     """The op's declared contract: input/output counts, required inputs present, its options table
-    present (where defaults would be invalid) and of the right type, input ranks. A breach is a
-    malformed model (ModelFormatError naming the op), raised before any handler code runs."""
+    present (where defaults would be invalid) and of the right type, option values in range, input
+    ranks, quantization where the op needs it. A breach is a malformed model (ModelFormatError naming
+    the op), raised before any handler code runs."""
+    _check_arity(handler, op)
+    _check_options(handler, op)
+    for position, ranks in handler.input_ranks.items():
+        tensor = input_tensor(graph, op, position)
+        if tensor is not None and len(tensor.shape) not in ranks:
+            allowed = " or ".join(str(r) for r in ranks)
+            raise malformed(op, f"input {position} ({_label(tensor)}) has rank {len(tensor.shape)}, expected {allowed}")
+    _check_quantized(handler, op, graph)
+    handler.check_format(op, graph)
+
+
+def _check_arity(handler: OpHandler, op: Operator) -> None:
     low, high = handler.num_inputs
     if not low <= len(op.inputs) <= high:
         expected = str(low) if low == high else f"{low} to {high}"
@@ -120,17 +160,65 @@ def check_contract(handler: OpHandler, op: Operator, graph: Graph) -> None:
         raise malformed(op, f"has {len(op.outputs)} outputs, expected {expected}")
     if any(index < 0 for index in op.outputs):
         raise malformed(op, "an output is absent (-1)")
+
+
+def _check_options(handler: OpHandler, op: Operator) -> None:
     if op.options_type and op.options_type != handler.options_table:
         expected = handler.options_table or "none"
         raise malformed(op, f"carries a {op.options_type} table, expected {expected}")
     if handler.options_required and not op.options_type:
         raise malformed(op, f"its {handler.options_table} table is missing")
-    for position, ranks in handler.input_ranks.items():
-        tensor = input_tensor(graph, op, position)
-        if tensor is not None and len(tensor.shape) not in ranks:
-            allowed = " or ".join(str(r) for r in ranks)
-            raise malformed(op, f"input {position} ({tensor.name or 'tensor ' + str(tensor.index)}) has rank "
-                                f"{len(tensor.shape)}, expected {allowed}")
+    for name, (low, high) in handler.option_ranges.items():
+        value = op.options.get(name)
+        if value is not None and not low <= value <= high:
+            raise malformed(op, f"option {name} = {value} is outside [{low}, {high}]")
+    for name, value in op.options.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise malformed(op, f"option {name} = {value} is not a finite number")
+
+
+def _check_quantized(handler: OpHandler, op: Operator, graph: Graph) -> None:
+    """Quantization present where the op needs it; per channel only where declared, along the
+    declared axis; zero points 0 where weights must be symmetric."""
+    for position, tensor in enumerate(graph.op_inputs(op)):
+        if tensor is None or tensor.dtype not in QUANTIZED_TYPES:
+            continue
+        needed = handler.quantized_inputs is None or position in handler.quantized_inputs
+        _check_tensor_quantization(op, f"input {position}", tensor, needed, _channel_axis(handler, position, tensor),
+                                   position in handler.symmetric_inputs)
+    for position, tensor in enumerate(graph.op_outputs(op)):
+        if tensor.dtype in QUANTIZED_TYPES:
+            _check_tensor_quantization(op, f"output {position}", tensor, handler.quantized_outputs, None, False)
+
+
+def _check_tensor_quantization(op: Operator, role: str, tensor: Tensor, needed: bool, axis: int | None,
+                               symmetric: bool) -> None:
+    q = tensor.quantization
+    if q is None:
+        if needed:
+            raise malformed(op, f"{role} ({_label(tensor)}) is {tensor.dtype} without quantization "
+                                "(scale, zero point)")
+        return
+    if len(q.scale) > 1 and axis is None and needed:
+        raise malformed(op, f"{role} ({_label(tensor)}) is quantized per channel ({len(q.scale)} scales); "
+                            f"{op.opcode} takes one scale there")
+    if len(q.scale) > 1 and axis is not None and q.axis != axis:
+        raise malformed(op, f"{role} ({_label(tensor)}) is quantized along axis {q.axis}, expected {axis}")
+    if symmetric and any(z != 0 for z in q.zero_point):
+        raise malformed(op, f"{role} ({_label(tensor)}) has zero point {max(q.zero_point, key=abs)}; "
+                            f"{tensor.dtype} weights are symmetric (zero point 0)")
+
+
+def _channel_axis(handler: OpHandler, position: int, tensor: Tensor) -> int | None:
+    """The axis input ``position`` may be quantized along; None: one scale only."""
+    if handler.per_channel_inputs is not None:
+        return handler.per_channel_inputs.get(position)
+    q = tensor.quantization
+    return q.axis if tensor.is_constant and q is not None else None
+
+
+def _label(tensor: Tensor) -> str:
+    return tensor.name or f"tensor {tensor.index}"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -151,6 +239,17 @@ def unsupported(op: Operator, what: str) -> UnsupportedOpError:
 
 def malformed(op: Operator, what: str) -> ModelFormatError:
     return ModelFormatError(f"{op.opcode} (op {op.index}): {what}")
+
+
+def reject_empty_tensors(handler: OpHandler, op: Operator, graph: Graph) -> None:
+    """An op reading or writing a tensor with no elements has nothing to compute (and would divide
+    by its zero extents); only the inputs the handler lists in ``empty_inputs`` may be empty."""
+    for position, tensor in enumerate(graph.op_inputs(op)):
+        if tensor is not None and tensor.num_elements == 0 and position not in handler.empty_inputs:
+            raise unsupported(op, f"input {position} ({_label(tensor)}) has no elements (shape {list(tensor.shape)})")
+    for tensor in graph.op_outputs(op):
+        if tensor.num_elements == 0:
+            raise unsupported(op, f"output ({_label(tensor)}) has no elements (shape {list(tensor.shape)})")
 
 
 def reject_dynamic_shapes(op: Operator, graph: Graph) -> None:

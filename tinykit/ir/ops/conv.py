@@ -11,10 +11,12 @@ from types import MappingProxyType
 
 from tinykit.ir.graph import Graph, Operator
 from tinykit.ir.ops.base import (
+    WINDOW,
     OpHandler,
     constant_weights,
     conv_out,
     input_tensor,
+    malformed,
     output_tensor,
     register,
     require_activation,
@@ -49,14 +51,32 @@ def s16_conv_scratch_bytes(kh: int, kw: int, in_c: int) -> int:
     return 2 * 2 * ((kh * kw * in_c + 3) // 4 * 4)
 
 
+class _Weighted(OpHandler):
+    """Ops with a weights tensor (input 1) and an optional bias (input 2) per output channel."""
+
+    #: axis of the weights that counts the output channels
+    channel_axis = 0
+
+    def check_format(self, op: Operator, graph: Graph) -> None:
+        weights, bias = input_tensor(graph, op, 1), input_tensor(graph, op, 2)
+        channels = weights.shape[self.channel_axis] if weights is not None and weights.shape else None
+        if bias is not None and channels is not None and bias.num_elements != channels:
+            raise malformed(op, f"bias ({bias.name or bias.index}) has {bias.num_elements} values for "
+                                f"{channels} output channels")
+
+
 @register
-class Conv2D(OpHandler):
+class Conv2D(_Weighted):
     opcode = "CONV_2D"
     num_inputs = (2, 3)
     options_table = "Conv2DOptions"
     options_required = True
     input_ranks = MappingProxyType({0: (4,), 1: (4,), 2: (1,)})
     activation_types = ("int8", "int16")
+    per_channel_inputs = MappingProxyType({1: 0})  # OHWI filter: one scale per output channel
+    symmetric_inputs = frozenset({1})
+    option_ranges = MappingProxyType({"stride_h": WINDOW, "stride_w": WINDOW, "dilation_h_factor": WINDOW,
+                                      "dilation_w_factor": WINDOW})
 
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)
@@ -87,13 +107,18 @@ class Conv2D(OpHandler):
 
 
 @register
-class DepthwiseConv2D(OpHandler):
+class DepthwiseConv2D(_Weighted):
     opcode = "DEPTHWISE_CONV_2D"
     num_inputs = (2, 3)
     options_table = "DepthwiseConv2DOptions"
     options_required = True
     input_ranks = MappingProxyType({0: (4,), 1: (4,), 2: (1,)})
     activation_types = ("int8", "int16")
+    per_channel_inputs = MappingProxyType({1: 3})  # 1HWO filter: one scale per output channel
+    channel_axis = 3
+    symmetric_inputs = frozenset({1})
+    option_ranges = MappingProxyType({"stride_h": WINDOW, "stride_w": WINDOW, "dilation_h_factor": WINDOW,
+                                      "dilation_w_factor": WINDOW, "depth_multiplier": (0, WINDOW[1])})
 
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)
@@ -131,12 +156,14 @@ class DepthwiseConv2D(OpHandler):
 
 
 @register
-class FullyConnected(OpHandler):
+class FullyConnected(_Weighted):
     opcode = "FULLY_CONNECTED"
     num_inputs = (2, 3)
     options_table = "FullyConnectedOptions"
     input_ranks = MappingProxyType({1: (2,), 2: (1,)})
     activation_types = ("int8", "int16")
+    per_channel_inputs = MappingProxyType({1: 0})  # units x depth weights: one scale per unit
+    symmetric_inputs = frozenset({1})
 
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)

@@ -8,6 +8,7 @@ import numpy as np
 
 from tinykit.ir.graph import Graph, Operator
 from tinykit.ir.ops.base import (
+    WINDOW,
     OpHandler,
     conv_out,
     input_tensor,
@@ -22,6 +23,8 @@ class _Pool(OpHandler):
     options_table = "Pool2DOptions"
     options_required = True
     input_ranks = MappingProxyType({0: (4,)})
+    option_ranges = MappingProxyType({"stride_h": WINDOW, "stride_w": WINDOW, "filter_height": WINDOW,
+                                      "filter_width": WINDOW})
 
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)

@@ -30,6 +30,8 @@ MAX_CONCAT_RANK = 6  # RuntimeShape::kMaxSmallSize
 class _Alias(OpHandler):
     aliases_input = True
     activation_types = ANY_INT
+    quantized_inputs = frozenset()  # a reshape moves no values: TFLM reads no scale
+    quantized_outputs = False
 
     def validate(self, op: Operator, graph: Graph) -> None:
         require_same_type(op, graph, self.activation_types)
@@ -48,6 +50,7 @@ class Reshape(_Alias):
     opcode = "RESHAPE"
     num_inputs = (1, 2)
     options_table = "ReshapeOptions"
+    empty_inputs = frozenset({1})  # new shape [] (a scalar) is an empty shape tensor
 
 
 @register
