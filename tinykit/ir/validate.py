@@ -137,13 +137,17 @@ def _check_wiring(graph: Graph) -> set[int]:
     Returns the tensors the ops write."""
     written: set[int] = set()
     available = set(graph.inputs) | {t.index for t in graph.tensors if t.is_constant or t.is_variable}
+    every_output = {i for op in graph.operators for i in op.outputs}
     for op in graph.operators:
         if not op.outputs:
             raise malformed(op, "has no outputs")
         for index in op.inputs:
             if index >= 0 and index not in available and index not in written:
-                tensor = graph.tensors[index]
-                raise malformed(op, f"reads {tensor_label(index, tensor.name)} before any op writes it")
+                label = tensor_label(index, graph.tensors[index].name)
+                if index in every_output:
+                    raise malformed(op, f"reads {label} before the op that writes it (ops out of order)")
+                raise malformed(op, f"reads {label}, which is no model input, constant or variable (state) "
+                                    "tensor, and no op writes")
         for index in op.outputs:
             if index < 0:
                 continue  # the op's contract says whether an output may be absent
