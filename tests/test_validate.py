@@ -149,7 +149,7 @@ MALFORMED = [
     ("read-before-write", "kws", _swap_first_ops, ModelFormatError,
      r"DEPTHWISE_CONV_2D \(op 0\): reads tensor 22 \(.*\) before the op that writes it"),
     ("reads-nothing", "kws", lambda m: setattr(_sub(m), "inputs", np.array([], np.int32)), ModelFormatError,
-     r"CONV_2D \(op 0\): reads tensor 0 \(input_1\), which is no model input, constant or variable"),
+     r"CONV_2D \(op 0\): reads tensor 0 \(input_1\), which no op writes: it is not a variable tensor"),
     ("writes-a-constant", "kws", _write_constant, ModelFormatError, r"CONV_2D \(op 0\): writes tensor 17 .*a constant"),
     ("model-output-absent", "kws", lambda m: _sub(m).outputs.__setitem__(0, -1), ModelFormatError,
      r"a model output is absent"),

@@ -38,8 +38,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     real = float(real)
     if real == 0.0:
         return 0, 0
-    if not math.isfinite(real) or real < 0:
-        raise UnsupportedOpError(f"requantization scale {real:g} is not a finite positive number")
+    if not math.isfinite(real):
+        raise UnsupportedOpError(f"requantization scale {real:g} is not a finite number")
     q, shift = math.frexp(real)
     q_fixed = int(tflite_round(q * float(1 << 31)))
     if q_fixed == (1 << 31):

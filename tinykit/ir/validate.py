@@ -146,8 +146,8 @@ def _check_wiring(graph: Graph) -> set[int]:
                 label = tensor_label(index, graph.tensors[index].name)
                 if index in every_output:
                     raise malformed(op, f"reads {label} before the op that writes it (ops out of order)")
-                raise malformed(op, f"reads {label}, which is no model input, constant or variable (state) "
-                                    "tensor, and no op writes")
+                raise malformed(op, f"reads {label}, which no op writes: it is not a variable tensor (state), "
+                                    "a constant or a model input")
         for index in op.outputs:
             if index < 0:
                 continue  # the op's contract says whether an output may be absent
