@@ -366,7 +366,8 @@ def examine(data: bytes, work: Path) -> Outcome:
     from tinykit.cli.inspect_cmd import _print_report
     from tinykit.codegen import generate
     from tinykit.errors import BoardFitError, TinykitError
-    from tinykit.inspect import inspect_graph, load_for_inspection, unsupported_error
+    from tinykit.inspect import inspect_graph, load_for_inspection
+    from tinykit.ir.support import unsupported_error
 
     path = work / "mutant.tflite"
     path.write_bytes(data)

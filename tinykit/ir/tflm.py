@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
+import select
+import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +38,10 @@ _OPTION_TYPES = {k: v for k, v in vars(schema.BuiltinOptions).items() if not k.s
 _PLACEHOLDER_FOR_GREATER_OP_CODES = 127
 # Arena for a one-op model: its tensors twice over plus the interpreter's own bookkeeping.
 _ARENA_OVERHEAD_BYTES = 64 * 1024
+# No op of a model a microcontroller runs needs more; a corrupt shape must not allocate gigabytes.
+MAX_ARENA_BYTES = 256 << 20
+# The runtime runs in a forked child (see in_child); one op's Prepare or Invoke takes milliseconds.
+CHILD_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -172,9 +180,12 @@ def _load(graph: Graph, op: Operator) -> tuple[Any, list[Tensor], RuntimeVerdict
         data, inputs = one_op_model(graph, op)
     except (ValueError, KeyError, TypeError) as err:
         return None, [], RuntimeVerdict(False, f"cannot be cut out as a one-op model ({err})")
+    arena = _arena_bytes(graph, op)
+    if arena > MAX_ARENA_BYTES:
+        return None, inputs, RuntimeVerdict(False, f"its tensors need a {arena:,}-byte arena, beyond any board")
     with captured_output() as printed:
         try:
-            interp = runtime.Interpreter.from_bytes(data, arena_size=_arena_bytes(graph, op))
+            interp = runtime.Interpreter.from_bytes(data, arena_size=arena)
         except (RuntimeError, ValueError) as err:
             interp, error = None, err
     if interp is None:
@@ -182,14 +193,11 @@ def _load(graph: Graph, op: Operator) -> tuple[Any, list[Tensor], RuntimeVerdict
     return interp, inputs, RuntimeVerdict(True)
 
 
-def probe(graph: Graph, op: Operator) -> RuntimeVerdict:
-    """Whether the tflite-micro runtime finds a kernel for ``op`` and its Prepare accepts it."""
+def _probe_here(graph: Graph, op: Operator) -> RuntimeVerdict:
     return _load(graph, op)[2]
 
 
-def evaluate(graph: Graph, op: Operator) -> list[np.ndarray] | None:
-    """The op's outputs as the runtime computes them (non-constant inputs read as zeros, which is
-    only meaningful for ops that ignore their values, like SHAPE); None if the runtime refuses."""
+def _evaluate_here(graph: Graph, op: Operator) -> list[np.ndarray] | None:
     interp, inputs, verdict = _load(graph, op)
     if not verdict.ok:
         return None
@@ -201,3 +209,61 @@ def evaluate(graph: Graph, op: Operator) -> list[np.ndarray] | None:
             return [np.array(interp.get_output(i)) for i in range(len(op.outputs))]
         except (RuntimeError, ValueError):
             return None
+
+
+def probe(graph: Graph, op: Operator) -> RuntimeVerdict:
+    """Whether the tflite-micro runtime finds a kernel for ``op`` and its Prepare accepts it."""
+    done, result = in_child(_probe_here, graph, op)
+    return result if done else RuntimeVerdict(False, f"its runtime {result} on this op")
+
+
+def evaluate(graph: Graph, op: Operator) -> list[np.ndarray] | None:
+    """The op's outputs as the runtime computes them (non-constant inputs read as zeros, which is
+    only meaningful for ops that ignore their values, like SHAPE); None if the runtime refuses."""
+    done, result = in_child(_evaluate_here, graph, op)
+    return result if done else None
+
+
+def in_child(fn: Callable[..., Any], *args: Any) -> tuple[bool, Any]:
+    """``fn(*args)`` in a forked child process: ``(True, result)``, or ``(False, what happened)``
+    when it crashed or hung. TFLite Micro aborts or faults on some tensor and option combinations a
+    malformed model can hold (an ADD of int16 and float32); that must not take tinykit down."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, leave without running the parent's exit handlers
+        code = 1
+        try:
+            os.close(read_fd)
+            payload = pickle.dumps(fn(*args))
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(payload)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    payload, hung = _read_child(read_fd, pid)
+    _, status = os.waitpid(pid, 0)
+    if hung:
+        return False, f"did not finish in {CHILD_TIMEOUT_S} s"
+    if os.WIFSIGNALED(status):
+        return False, f"crashed ({signal.Signals(os.WTERMSIG(status)).name})"
+    if os.WEXITSTATUS(status) != 0 or not payload:
+        return False, "failed"
+    return True, pickle.loads(payload)
+
+
+def _read_child(read_fd: int, pid: int) -> tuple[bytes, bool]:
+    """Everything the child writes until it exits, or (b"", True) after it was killed for a hang."""
+    chunks, deadline = [], time.monotonic() + CHILD_TIMEOUT_S
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        while True:
+            ready, _, _ = select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                return b"", True
+            chunk = pipe.read(1 << 16)
+            if not chunk:
+                return b"".join(chunks), False
+            chunks.append(chunk)
