@@ -35,6 +35,8 @@ class Cast(OpHandler):
     opcode = "CAST"
     options_table = "CastOptions"
     activation_types = CAST_INPUTS
+    quantized_inputs = frozenset()  # a cast converts values, never scales them
+    quantized_outputs = False
 
     def validate(self, op: Operator, graph: Graph) -> None:
         _require(op, "input", input_tensor(graph, op, 0).dtype, CAST_INPUTS)
@@ -56,6 +58,8 @@ class Cast(OpHandler):
 class ZerosLike(OpHandler):
     opcode = "ZEROS_LIKE"
     activation_types = ("int8", "int32", "int64", "float32")
+    quantized_inputs = frozenset()  # raw zeros whatever the scale
+    quantized_outputs = False
 
     def validate(self, op: Operator, graph: Graph) -> None:
         _require(op, "input", input_tensor(graph, op, 0).dtype, self.activation_types)
@@ -71,6 +75,8 @@ class Fill(OpHandler):
     opcode = "FILL"
     num_inputs = (2, 2)
     activation_types = ("int8", "int32", "float32")
+    quantized_inputs = frozenset()  # the value is copied as it is stored
+    quantized_outputs = False
 
     def validate(self, op: Operator, graph: Graph) -> None:
         dims, value, out = input_tensor(graph, op, 0), input_tensor(graph, op, 1), output_tensor(graph, op)
