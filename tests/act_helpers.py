@@ -100,18 +100,13 @@ def exhaustive_blobs(dtypes: Sequence[str], n: int) -> list[bytes]:
 
 
 def check_against_oracle(model: Path, blobs: list[bytes], labels: Sequence[str] = ()) -> None:
-    """Generate + compile (cached) + run each blob; every output byte must equal the runtime's."""
+    """Generate + compile (cached) + run each blob; every output byte must equal the runtime's.
+    A difference names the output by its variant's label."""
     from tinykit import oracle
     from tinykit.verify import load_host_model
 
     host, _ = load_host_model(model)
-    sizes = host.input_sizes
-    for k, (blob, ref) in enumerate(zip(blobs, oracle.reference_outputs(model, blobs), strict=True)):
-        parts, offset = [], 0
-        for size in sizes:
-            parts.append(blob[offset:offset + size])
-            offset += size
-        ours = host.run(parts)
+    for k, (ours, ref) in enumerate(zip(host.run_steps(blobs), oracle.run_steps(model, blobs), strict=True)):
         for i, (a, b) in enumerate(zip(ours, ref, strict=True)):
             if a != b:
                 diff = np.nonzero(np.frombuffer(a, np.uint8) != np.frombuffer(b, np.uint8))[0]

@@ -59,6 +59,7 @@ ACT8_OPS = ("ABS", "LOG_SOFTMAX", "L2_NORMALIZATION", "RSQRT")
 CASES = [
     opzoo.Case("act16_all", acts16, dict(shape=(64, 64)), ACT16_OPS, activations="int16", rep_range=(-4, 4)),
     opzoo.Case("act8_all", acts8, dict(shape=(8, 32)), ACT8_OPS, rep_range=(-3, 3)),
+    opzoo.Case("act16_small", acts16, dict(shape=(4, 16)), ACT16_OPS, activations="int16", rep_range=(-4, 4)),
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
 
@@ -149,7 +150,9 @@ def test_act16_quantization_sweep(opcode: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("opcode", SWEEP16_OPS)
 def test_act16_quantization_sweep_more(opcode: str, tmp_path: Path) -> None:
-    _sweep16(opcode, tmp_path, 40, 1)
+    """160 more quantizations per op (four models of 40)."""
+    for seed in range(1, 5):
+        _sweep16(opcode, tmp_path, 40, seed)
 
 
 def _variants8(opcode: str, rng, k: int) -> list[Variant]:
@@ -209,9 +212,8 @@ def _row_blobs(model: Path, dtype: str, k: int, rows: int, depth: int, seed: int
     return blobs
 
 
-def _row_sweep(opcode: str, tmp_path: Path, k: int, seed: int) -> None:
+def _row_sweep(opcode: str, tmp_path: Path, k: int, seed: int, rows: int = 8, depth: int = 33) -> None:
     rng = np.random.default_rng(zlib.crc32(opcode.encode()) + seed)
-    rows, depth = 8, 33
     if opcode == "SOFTMAX16":  # int16 in, int16 out (scale 1/32768), random input scale and beta
         base, src, dtype = opzoo.convert(CASES_BY_NAME["act16_all"]), "SOFTMAX", "int16"
         variants = [Variant(_q(rng, -4.5, -1.0), (1 / 32768, 0),
@@ -246,7 +248,11 @@ def test_row_ops_over_quantizations(opcode: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("opcode", ROW_OPS)
 def test_row_ops_over_quantizations_sweep(opcode: str, tmp_path: Path) -> None:
-    _row_sweep(opcode, tmp_path, 60, 1)
+    """Seeded random row shapes (1 to 300 wide), 40 quantizations each."""
+    rng = np.random.default_rng(zlib.crc32(opcode.encode()))
+    for seed in range(1, 7):
+        rows, depth = int(rng.integers(1, 12)), int(rng.choice([1, 2, 3, 7, 16, 64, 255, 300]))
+        _row_sweep(opcode, tmp_path, 40, seed, rows, depth)
 
 
 # ---- refusals ---------------------------------------------------------------------------------
@@ -303,6 +309,28 @@ def test_cli_inspect_names_the_refused_op(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["inspect", str(model)])
     assert result.exit_code == 2, result.output
     assert "LOGISTIC" in result.output and "2^-15" in result.output and "Traceback" not in result.output
+
+
+# ---- on emulated boards -----------------------------------------------------------------------
+
+
+def _run_on(model: Path, board: str, tmp_path: Path) -> None:
+    import shutil
+
+    from tinykit.run import run
+
+    assert shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc"), "part of the set-up"
+    result = run(model, board, tmp_path, num_inputs=3, runs=1)
+    assert result["validation"]["checked"] and result["validation"]["compared_bytes"] > 0
+    assert result["mismatched_bytes"] == 0, result["validation"]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m0"])
+@pytest.mark.parametrize("name", ["act16_small", "act8_all"])
+def test_act_zoo_on_emulated_boards(name: str, board: str, tmp_path: Path) -> None:
+    """The zoo models as firmware on qemu-m4 (Thumb-2/DSP build) and qemu-m0 (plain C): same bytes."""
+    _run_on(opzoo.convert(CASES_BY_NAME[name]), board, tmp_path)
 
 
 # ---- coverage and kernels ---------------------------------------------------------------------

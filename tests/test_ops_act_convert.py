@@ -211,3 +211,21 @@ def test_fold_of_conversion_ops() -> None:
     assert zeros[0].tolist() == [[0, 0], [0, 0]]
     fill = op_handler("FILL").fold(_Op(), _G(_T("int32", (3,))), [np.array([3]), np.array(9, np.int32)])
     assert fill[0].tolist() == [9, 9, 9]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m0"])
+def test_quantize_and_cast_on_emulated_boards(board: str, tmp_path: Path) -> None:
+    """Every integer QUANTIZE pair, and CASTs from float32, as firmware on qemu: same bytes."""
+    from tinykit.run import run
+
+    rng = np.random.default_rng(11)
+    variants = [Variant(_q_for(a, rng), _q_for(b, rng), a, b) for a, b in QUANTIZE_INT_PAIRS]
+    base = opzoo.convert(opzoo.CASES_BY_NAME["act_relu"])
+    quantize = edited(base, tmp_path / "quantize.tflite", replicate_op("RELU", variants, shape=(32,)),
+                      swap_opcode("RELU", "QUANTIZE"))
+    casts = [Variant(None, None, "float32", b) for b in CAST_OUT] + [Variant(None, None, "int32", "int8")]
+    cast = edited(base, tmp_path / "cast.tflite", replicate_op("RELU", casts, shape=(16,)), swap_opcode("RELU", "CAST"))
+    for model in (quantize, cast):
+        result = run(model, board, tmp_path / model.stem, num_inputs=3, runs=1)
+        assert result["validation"]["checked"] and result["mismatched_bytes"] == 0, result["validation"]

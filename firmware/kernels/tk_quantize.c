@@ -81,42 +81,20 @@ TK_INLINE int32_t tk_requantize_one(const tk_requantize_params *p, int32_t x)
     return (int32_t)((uint32_t)r + (uint32_t)p->output_zero_point);
 }
 
-tk_status tk_requantize_s16(const tk_requantize_params *params, const int16_t *input, int16_t *output)
-{
-    for (int32_t i = 0; i < params->size; ++i) {
-        output[i] = tk_sat_s16(tk_requantize_one(params, input[i]));
+/* One requantizing kernel per (input, output) type pair, saturating to the output type. */
+#define TK_REQUANTIZE_KERNEL(NAME, IN_T, OUT_T, SATURATE)                                          \
+    tk_status NAME(const tk_requantize_params *params, const IN_T *input, OUT_T *output)            \
+    {                                                                                              \
+        for (int32_t i = 0; i < params->size; ++i) {                                               \
+            output[i] = SATURATE(tk_requantize_one(params, input[i]));                             \
+        }                                                                                          \
+        return TK_OK;                                                                              \
     }
-    return TK_OK;
-}
 
-tk_status tk_requantize_s16_s8(const tk_requantize_params *params, const int16_t *input, int8_t *output)
-{
-    for (int32_t i = 0; i < params->size; ++i) {
-        output[i] = tk_sat_s8(tk_requantize_one(params, input[i]));
-    }
-    return TK_OK;
-}
+#define TK_NO_SATURATION(x) (x)
 
-tk_status tk_requantize_s16_s32(const tk_requantize_params *params, const int16_t *input, int32_t *output)
-{
-    for (int32_t i = 0; i < params->size; ++i) {
-        output[i] = tk_requantize_one(params, input[i]);
-    }
-    return TK_OK;
-}
-
-tk_status tk_requantize_s32_s8(const tk_requantize_params *params, const int32_t *input, int8_t *output)
-{
-    for (int32_t i = 0; i < params->size; ++i) {
-        output[i] = tk_sat_s8(tk_requantize_one(params, input[i]));
-    }
-    return TK_OK;
-}
-
-tk_status tk_requantize_s32_s16(const tk_requantize_params *params, const int32_t *input, int16_t *output)
-{
-    for (int32_t i = 0; i < params->size; ++i) {
-        output[i] = tk_sat_s16(tk_requantize_one(params, input[i]));
-    }
-    return TK_OK;
-}
+TK_REQUANTIZE_KERNEL(tk_requantize_s16, int16_t, int16_t, tk_sat_s16)
+TK_REQUANTIZE_KERNEL(tk_requantize_s16_s8, int16_t, int8_t, tk_sat_s8)
+TK_REQUANTIZE_KERNEL(tk_requantize_s16_s32, int16_t, int32_t, TK_NO_SATURATION)
+TK_REQUANTIZE_KERNEL(tk_requantize_s32_s8, int32_t, int8_t, tk_sat_s8)
+TK_REQUANTIZE_KERNEL(tk_requantize_s32_s16, int32_t, int16_t, tk_sat_s16)

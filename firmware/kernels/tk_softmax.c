@@ -58,43 +58,35 @@ static int32_t tk_softmax_scale(int32_t sum, int32_t bits, int32_t *exponent)
     return tk_one_over_one_plus_x(shifted_sum_minus_one);
 }
 
+/* The int8-input softmax into an output of BITS bits (reference_ops::Softmax<int8_t, OUT_T>). */
+#define TK_SOFTMAX_S8_ROWS(OUT_T, BITS, OUT_MIN, OUT_MAX)                                                  \
+    do {                                                                                                  \
+        const int32_t depth = params->depth;                                                              \
+        const int32_t *table = params->exp_table;                                                         \
+        for (int32_t row = 0; row < params->outer; ++row) {                                               \
+            const int8_t *in = input + (size_t)row * depth;                                               \
+            OUT_T *out = output + (size_t)row * depth;                                                    \
+            int32_t max, exponent;                                                                        \
+            const int32_t scale = tk_softmax_scale(tk_softmax_row_sum(in, depth, table, &max), BITS, &exponent); \
+            if (exponent < 0 || exponent > 31) {                                                          \
+                return TK_ERROR;                                                                          \
+            }                                                                                             \
+            for (int32_t c = 0; c < depth; ++c) {                                                         \
+                const int32_t v = tk_rounding_divide_by_pot(tk_mul(scale, table[max - in[c]]), exponent); \
+                out[c] = (OUT_T)tk_clamp_s32(v + (OUT_MIN), OUT_MIN, OUT_MAX);                             \
+            }                                                                                             \
+        }                                                                                                 \
+    } while (0)
+
 tk_status tk_softmax_s8(const tk_softmax_params *params, const int8_t *input, int8_t *output)
 {
-    const int32_t depth = params->depth;
-    const int32_t *table = params->exp_table;
-    for (int32_t row = 0; row < params->outer; ++row) {
-        const int8_t *in = input + (size_t)row * depth;
-        int8_t *out = output + (size_t)row * depth;
-        int32_t max, exponent;
-        const int32_t scale = tk_softmax_scale(tk_softmax_row_sum(in, depth, table, &max), 8, &exponent);
-        if (exponent < 0 || exponent > 31) {
-            return TK_ERROR;
-        }
-        for (int32_t c = 0; c < depth; ++c) {
-            const int32_t v = tk_rounding_divide_by_pot(tk_mul(scale, table[max - in[c]]), exponent);
-            out[c] = (int8_t)tk_clamp_s32(v - 128, TK_INT8_MIN, TK_INT8_MAX);
-        }
-    }
+    TK_SOFTMAX_S8_ROWS(int8_t, 8, TK_INT8_MIN, TK_INT8_MAX);
     return TK_OK;
 }
 
 tk_status tk_softmax_s8_s16(const tk_softmax_params *params, const int8_t *input, int16_t *output)
 {
-    const int32_t depth = params->depth;
-    const int32_t *table = params->exp_table;
-    for (int32_t row = 0; row < params->outer; ++row) {
-        const int8_t *in = input + (size_t)row * depth;
-        int16_t *out = output + (size_t)row * depth;
-        int32_t max, exponent;
-        const int32_t scale = tk_softmax_scale(tk_softmax_row_sum(in, depth, table, &max), 16, &exponent);
-        if (exponent < 0 || exponent > 31) {
-            return TK_ERROR;
-        }
-        for (int32_t c = 0; c < depth; ++c) {
-            const int32_t v = tk_rounding_divide_by_pot(tk_mul(scale, table[max - in[c]]), exponent);
-            out[c] = (int16_t)tk_clamp_s32(v - 32768, TK_INT16_MIN, TK_INT16_MAX);
-        }
-    }
+    TK_SOFTMAX_S8_ROWS(int16_t, 16, TK_INT16_MIN, TK_INT16_MAX);
     return TK_OK;
 }
 
