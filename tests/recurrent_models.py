@@ -19,6 +19,32 @@ import numpy as np
 CACHE_DIR = Path(os.environ.get("TINYKIT_OPZOO_CACHE", "/tmp/tinykit-opzoo"))
 
 
+def device_sequence_mismatches(path: Path, board_id: str, build_dir: Path, n: int = 4) -> int:
+    """Firmware for ``board_id`` built from the model, run over serial: the number of steps whose
+    outputs differ from the runtime's, for the inputs as a sequence, `tk-reset`, the sequence again."""
+    from tinykit import oracle
+    from tinykit.device import DeviceClient
+    from tinykit.firmware.build import build_firmware
+    from tinykit.flash import get_flasher
+    from tinykit.targets.boards import load_board
+
+    board = load_board(board_id)
+    build = build_firmware(path, board, build_dir)
+    steps = oracle.sequence_steps(oracle.random_inputs(path, n, seed=3), True)
+    refs = iter(oracle.run_steps(path, steps))
+    bad = 0
+    with get_flasher(board).flash(build.dir) as link, DeviceClient(link.url, stateful=True) as dev:
+        dev.wait_ready()
+        for step in steps:
+            if step is oracle.RESET:
+                dev.reset_state()
+                continue
+            dev.load_input(step)
+            dev.run_once()
+            bad += dev.outputs() != next(refs)
+    return bad
+
+
 def _schema():
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
@@ -158,3 +184,73 @@ def _one_op_model(schema, opcode: int, tensors, buffers, op, inputs, outputs):
     model.buffers = [_buffer(schema, v) for v in buffers]
     model.description = b"tinykit test model"
     return model
+
+
+# ---------------------------------------------------------------------------------------------- LSTM
+
+LSTM_STATE_INPUTS = (18, 19)  # hidden state, cell state
+
+
+def _lstm_ops(model):
+    schema = _schema()
+    for op in model.subgraphs[0].operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == schema.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM:
+            yield op
+
+
+def lstm_options(**changes):
+    """Flatbuffer edit: set UnidirectionalSequenceLSTMOptions fields (e.g. timeMajor, cellClip) on
+    every LSTM (Keras cannot set a cell clip; time-major input is the same tensor read as
+    [time][batch][input])."""
+
+    def edit(model) -> None:
+        for op in _lstm_ops(model):
+            for key, value in changes.items():
+                setattr(op.builtinOptions, key, value)
+
+    return edit
+
+
+def _to_int16(tensor) -> float:
+    """Retype an int8 activation tensor as int16 covering the same real range (zero point 0);
+    returns the new scale."""
+    schema = _schema()
+    q = tensor.quantization
+    scale, zp = float(q.scale[0]), int(q.zeroPoint[0])
+    new = float(np.float32(scale * max(128 + zp, 127 - zp) / 32767))
+    q.scale, q.zeroPoint = [new], [0]
+    tensor.type = schema.TensorType.INT16
+    return new
+
+
+def lstm_to_16x8(model) -> None:
+    """Flatbuffer edit: the int8 LSTMs of a converted model become 16x8 LSTMs (int16 input, hidden
+    state and output with zero point 0, int8 weights, int64 biases rescaled to input scale x weight
+    scale). TF 2.21's converter refuses 16x8 LSTM ("Quantization to 16x8-bit not yet supported"),
+    so the 16x8 test models are the Keras int8 conversions edited this way; every other int8
+    activation of the model is retyped as int16 too (model I/O included)."""
+    schema = _schema()
+    sub = model.subgraphs[0]
+    old = {i: (float(t.quantization.scale[0]), int(t.quantization.zeroPoint[0])) for i, t in enumerate(sub.tensors)
+           if t.type == schema.TensorType.INT8 and t.quantization is not None and t.quantization.scale is not None
+           and not _is_constant(model, t)}
+    new = {i: _to_int16(sub.tensors[i]) for i in old}
+    done: set[int] = set()  # the converter shares one buffer between equal biases
+    for op in _lstm_ops(model):
+        in_old, in_new = old[op.inputs[0]][0], new[op.inputs[0]]
+        for position in (12, 13, 14, 15):
+            bias = sub.tensors[op.inputs[position]]
+            bias.type = schema.TensorType.INT64
+            bias.quantization.scale = [float(np.float32(bias.quantization.scale[0] * in_new / in_old))]
+            if bias.buffer in done:
+                continue
+            done.add(bias.buffer)
+            values = np.frombuffer(bytes(model.buffers[bias.buffer].data), np.int32).astype(np.float64)
+            rescaled = np.round(values * in_old / in_new).astype(np.int64)
+            model.buffers[bias.buffer].data = list(rescaled.view(np.uint8))
+
+
+def _is_constant(model, tensor) -> bool:
+    data = model.buffers[tensor.buffer].data if 0 < tensor.buffer < len(model.buffers) else None
+    return data is not None and len(data) > 0 and not tensor.isVariable

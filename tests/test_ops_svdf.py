@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from recurrent_models import SvdfSpec, cut, svdf_model
+from recurrent_models import SvdfSpec, cut, device_sequence_mismatches, svdf_model
 
 from tinykit import oracle
 from tinykit.cli import main
@@ -108,30 +108,6 @@ def test_unsupported_svdf_variants_give_one_line(tmp_path, change: dict, needle:
 
 
 # -- on emulated boards: the DSP path (qemu-m4) and plain C (qemu-m0), tk-reset replaying a sequence --
-def device_sequence_mismatches(path: Path, board_id: str, build_dir: Path, n: int = 4) -> int:
-    """Steps with a differing output: the inputs as a sequence, `tk-reset`, the sequence again."""
-    from tinykit.device import DeviceClient
-    from tinykit.firmware.build import build_firmware
-    from tinykit.flash import get_flasher
-    from tinykit.targets.boards import load_board
-
-    board = load_board(board_id)
-    build = build_firmware(path, board, build_dir)
-    steps = oracle.sequence_steps(oracle.random_inputs(path, n, seed=3), True)
-    refs = iter(oracle.run_steps(path, steps))
-    bad = 0
-    with get_flasher(board).flash(build.dir) as link, DeviceClient(link.url, stateful=True) as dev:
-        dev.wait_ready()
-        for step in steps:
-            if step is oracle.RESET:
-                dev.reset_state()
-                continue
-            dev.load_input(step)
-            dev.run_once()
-            bad += dev.outputs() != next(refs)
-    return bad
-
-
 @pytest.mark.qemu
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 @pytest.mark.parametrize(("board", "spec"), [("qemu-m4", SPECS[1]), ("qemu-m0", SPECS[3])])

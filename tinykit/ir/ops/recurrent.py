@@ -107,3 +107,114 @@ def svdf_sizes(op: Operator, graph: Graph) -> tuple[int, int, int, int, int]:
     filters = input_tensor(graph, op, 1).shape[0]
     rank = max(int(op.options.get("rank", 1) or 1), 1)
     return int(batch), int(input_size), int(filters), int(filters) // rank, int(input_tensor(graph, op, 2).shape[1])
+
+
+# ------------------------------------------------------------------------------------------- LSTM
+
+# UNIDIRECTIONAL_SEQUENCE_LSTM input positions (TFLM lstm_shared.h).
+LSTM_INPUT, LSTM_HIDDEN_STATE, LSTM_CELL_STATE = 0, 18, 19
+LSTM_INPUT_WEIGHTS = (1, 2, 3, 4)  # input-to-{input, forget, cell, output} gate weights
+LSTM_RECURRENT_WEIGHTS = (5, 6, 7, 8)
+LSTM_BIASES = (12, 13, 14, 15)
+# Variants TFLM does not run: peephole (9-11), projection (16-17), layer norm (20-23).
+LSTM_VARIANTS = {"peephole": (9, 10, 11), "projection": (16, 17), "layer norm": (20, 21, 22, 23)}
+# The cell gate's activation: TFLM runs sigmoid or tanh, and a flatbuffer can only name tanh (the
+# schema's ActivationFunctionType has no sigmoid); anything else hits TFLM's TFLITE_ASSERT_FALSE.
+LSTM_CELL_ACTIVATIONS = ("TANH",)
+# Bias type of each activation type: the 8x8 LSTM sums in int32, the 16x8 one in int64.
+LSTM_BIAS_TYPES = {"int8": "int32", "int16": "int64"}
+
+
+def _ceil4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def lstm_scratch_bytes(input_size: int, state_size: int, activation_type: str) -> int:
+    """= tk_lstm_s8_buffer_size() / tk_lstm_s16_buffer_size(): the four gates' int16 outputs of one
+    batch row (TFLM's four buffers), and for 16x8 4-byte aligned, zero-padded int16 copies of the
+    input row and the hidden state for the SMLAD dot products."""
+    gates = 4 * _ceil4(state_size) * 2
+    copies = (_ceil4(input_size) + _ceil4(state_size)) * 2 if activation_type == "int16" else 0
+    return gates + copies
+
+
+def lstm_sizes(op: Operator, graph: Graph) -> tuple[int, int, int, int]:
+    """(batches, time steps, input size, state size) as TFLM's CreateLstmSizeInfo derives them."""
+    shape = input_tensor(graph, op, LSTM_INPUT).shape
+    hidden = input_tensor(graph, op, LSTM_HIDDEN_STATE)
+    time_major = bool(op.options.get("time_major", False))
+    batches, steps = (shape[1], shape[0]) if time_major else (shape[0], shape[1])
+    state = hidden.shape[1] if hidden is not None and len(hidden.shape) >= 2 else 0
+    return int(batches), int(steps), int(shape[2]), int(state)
+
+
+@register
+class UnidirectionalSequenceLstm(OpHandler):
+    """The standard (Keras) LSTM that TFLM runs: int8 (8x8 -> int16 cell, int32 bias) or 16x8
+    (int16 activations, int8 weights, int64 bias), int16 cell state, no peephole, projection,
+    layer norm or CIFG, batch- or time-major. Intermediate tensors are ignored, as TFLM does."""
+
+    opcode = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    num_inputs = (20, 24)
+    optional_inputs = frozenset({1, 5, 9, 10, 11, 12, 16, 17})
+    options_table = "UnidirectionalSequenceLSTMOptions"
+    input_ranks = MappingProxyType({0: (3,)})
+    activation_types = ("int8", "int16")
+
+    def validate(self, op: Operator, graph: Graph) -> None:
+        _require(op, len(op.inputs) == 24, f"{len(op.inputs)} inputs (TFLite Micro's LSTM takes all 24)")
+        for variant, positions in LSTM_VARIANTS.items():
+            _require(op, all(input_tensor(graph, op, i) is None for i in positions),
+                     f"an LSTM with {variant} (TFLite Micro runs the standard LSTM only)")
+        inp, out = input_tensor(graph, op, LSTM_INPUT), output_tensor(graph, op)
+        _require(op, inp.dtype in LSTM_BIAS_TYPES and out.dtype == inp.dtype,
+                 f"{inp.dtype} input and {out.dtype} output (tinykit runs int8 and 16x8; float is out of scope)")
+        self._check_state(op, graph, inp)
+        self._check_weights(op, graph, LSTM_BIAS_TYPES[inp.dtype])
+        activation = op.options.get("fused_activation_function", "NONE")
+        _require(op, activation in LSTM_CELL_ACTIVATIONS,
+                 f"cell gate activation {activation} (TFLite Micro runs TANH)")
+        self._check_shapes(op, graph)
+
+    def _check_state(self, op: Operator, graph: Graph, inp: Tensor) -> None:
+        hidden, cell = input_tensor(graph, op, LSTM_HIDDEN_STATE), input_tensor(graph, op, LSTM_CELL_STATE)
+        _require(op, hidden is not None and cell is not None, "its hidden or cell state is absent")
+        _require_variable(op, hidden, "hidden state")
+        _require_variable(op, cell, "cell state")
+        _require(op, hidden.dtype == inp.dtype, f"{hidden.dtype} hidden state for {inp.dtype} input")
+        _require(op, cell.dtype == "int16", f"{cell.dtype} cell state (the quantized LSTM's is int16)")
+        _require(op, len(hidden.shape) == 2, f"hidden state of rank {len(hidden.shape)} (TFLM reads its 2nd "
+                 "dimension as the state size)")
+
+    def _check_weights(self, op: Operator, graph: Graph, bias_type: str) -> None:
+        for i in (*LSTM_INPUT_WEIGHTS, *LSTM_RECURRENT_WEIGHTS):
+            w = _require_constant(op, input_tensor(graph, op, i), f"weights (input {i})", ("int8",))
+            q = w.quantization
+            _require(op, q is not None and len(q.scale) == 1,
+                     f"per-channel weights (input {i}): TFLite Micro's LSTM takes one scale per gate matrix")
+            _require(op, q.zero_point[0] == 0, f"weights (input {i}) with zero point {q.zero_point[0]}")
+        for i in LSTM_BIASES:
+            _require_constant(op, input_tensor(graph, op, i), f"gate bias (input {i})", (bias_type,))
+
+    def _check_shapes(self, op: Operator, graph: Graph) -> None:
+        batches, _steps, input_size, state = lstm_sizes(op, graph)
+        expected = {**{i: (state, input_size) for i in LSTM_INPUT_WEIGHTS},
+                    **{i: (state, state) for i in LSTM_RECURRENT_WEIGHTS}, **{i: (state,) for i in LSTM_BIASES}}
+        for i, shape in expected.items():
+            actual = tuple(input_tensor(graph, op, i).shape)
+            _require(op, actual == shape, f"input {i} has shape {list(actual)}, expected {list(shape)}")
+        for i in (LSTM_HIDDEN_STATE, LSTM_CELL_STATE):
+            _require(op, input_tensor(graph, op, i).num_elements == batches * state,
+                     f"state (input {i}) of {input_tensor(graph, op, i).num_elements} values for {batches} x {state}")
+
+    def output_shapes(self, op, graph):
+        shape = input_tensor(graph, op, LSTM_INPUT).shape
+        return [(shape[0], shape[1], lstm_sizes(op, graph)[3])]
+
+    def macs(self, op, graph):
+        batches, steps, input_size, state = lstm_sizes(op, graph)
+        return batches * steps * 4 * state * (input_size + state)
+
+    def scratch_bytes(self, op, graph):
+        _, _, input_size, state = lstm_sizes(op, graph)
+        return lstm_scratch_bytes(input_size, state, input_tensor(graph, op, LSTM_INPUT).dtype)
