@@ -241,3 +241,57 @@ def select_int16(model) -> None:
 
 def compare_int16(model) -> None:
     int16_activations(model)
+
+
+REDUCERS = {"mean": "MEAN", "sum": "SUM", "max": "REDUCE_MAX", "min": "REDUCE_MIN"}
+
+
+def reduce(kinds, shape, axes, keepdims=False, batch=1):
+    """One output per reduction in ``kinds`` (keys of REDUCERS) of the input over ``axes``."""
+    import tensorflow as tf
+
+    fns = {"mean": tf.reduce_mean, "sum": tf.reduce_sum, "max": tf.reduce_max, "min": tf.reduce_min}
+    k = opzoo._k()
+    inp = k.Input(shape, batch_size=batch)
+    outs = [k.layers.Lambda(lambda t, fn=fns[kind]: fn(t, axis=list(axes), keepdims=keepdims))(inp)
+            for kind in kinds]
+    return k.Model(inp, outs)
+
+
+def arg_min_max(shape, axis, output_type="int32"):
+    """tf.argmax and tf.argmin along ``axis`` (TFLM writes int32 indices only)."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    inp = k.Input(shape, batch_size=1)
+    dtype = getattr(tf, output_type)
+    outs = [k.layers.Lambda(lambda t: tf.math.argmax(t, axis=axis, output_type=dtype))(inp),
+            k.layers.Lambda(lambda t: tf.math.argmin(t, axis=axis, output_type=dtype))(inp)]
+    return k.Model(inp, outs)
+
+
+def scaled_copies(shape, count=4):
+    """``count`` outputs x * (1.5 + i): int8 MULs by a constant, the vehicle of ``muls_to_cumsum``."""
+    k = opzoo._k()
+    inp = k.Input(shape, batch_size=1)
+    return k.Model(inp, [k.layers.Lambda(lambda t, f=1.5 + i: t * f)(inp) for i in range(count)])
+
+
+def muls_to_cumsum(axis: int):
+    """Flatbuffer edit: the i-th MUL becomes CUMSUM(x, axis) with (exclusive, reverse) the i-th of
+    the four combinations (TFLite's quantizer leaves tf.math.cumsum in float; TFLM runs int8)."""
+
+    def edit(model) -> None:
+        from move_models import _schema, add_const, opcode_index, ops_of
+
+        schema = _schema()
+        code = opcode_index(model, "CUMSUM")
+        axis_t = add_const(model, np.array([axis], np.int32), "cumsum_axis")
+        for i, op in enumerate(ops_of(model, "MUL")):
+            op.opcodeIndex = code
+            op.inputs = [op.inputs[0], axis_t]
+            op.builtinOptionsType = schema.BuiltinOptions.CumsumOptions
+            op.builtinOptions = schema.CumsumOptionsT()
+            op.builtinOptions.exclusive, op.builtinOptions.reverse = bool(i & 2), bool(i & 1)
+
+    return edit

@@ -229,7 +229,7 @@ def test_int32_arithmetic_on_activations_bit_exact() -> None:
     assert verify_host(path, n_inputs=12).mismatched_bytes == 0
 
 
-MATH_KERNELS = ("tk_binary.c", "tk_compare.c")
+MATH_KERNELS = ("tk_binary.c", "tk_compare.c", "tk_reduce.c", "tk_pool.c")
 
 
 @pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4", "cortex-m33", "cortex-m55"])

@@ -22,7 +22,7 @@ from tinykit import oracle
 pytestmark = pytest.mark.host
 
 KERNEL_DIR = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
-MY_KERNELS = ("tk_lut.c", "tk_quantize.c", "tk_pool.c", "tk_mean.c", "tk_binary.c", "tk_softmax.c",
+MY_KERNELS = ("tk_lut.c", "tk_quantize.c", "tk_pool.c", "tk_binary.c", "tk_softmax.c",
               "tk_pad.c", "tk_concat.c")
 
 # (case, opcode, option, expected value): the converter really produced the option under test.

@@ -1,4 +1,4 @@
-/* AVERAGE_POOL_2D and MAX_POOL_2D, int8, TFLite reference semantics.
+/* AVERAGE_POOL_2D and MAX_POOL_2D, int8 and 16x8 (int16), TFLite reference semantics.
  *
  * The window is clipped to the input (padding cells are not counted), the average rounds half
  * away from zero over the cells actually inside, and the fused activation clamps the result.
@@ -27,6 +27,8 @@ typedef struct {
 
 tk_status tk_avgpool_s8(const tk_pool_params *params, const int8_t *input, int8_t *output);
 tk_status tk_maxpool_s8(const tk_pool_params *params, const int8_t *input, int8_t *output);
+tk_status tk_avgpool_s16(const tk_pool_params *params, const int16_t *input, int16_t *output);
+tk_status tk_maxpool_s16(const tk_pool_params *params, const int16_t *input, int16_t *output);
 
 #ifdef __cplusplus
 }

@@ -101,3 +101,30 @@ def c_broadcast(nest: Nest) -> str:
 
 def _c_array(values: Sequence[int]) -> str:
     return "{" + ", ".join(str(int(v)) for v in values) + "}"
+
+
+def reduce_nests(shape: Sequence[int], axes: Sequence[int]) -> tuple[Nest, Nest]:
+    """The kept and the reduced axes of a reduction as two strided nests over the input (one
+    operand each): walking the kept nest gives the outputs in order, the reduced nest every input
+    element of one output. Extent-1 dimensions drop out; neighbours of one kind fuse."""
+    kept: list[tuple[int, list[int]]] = []
+    reduced: list[tuple[int, list[int]]] = []
+    for i in reversed(range(len(shape))):
+        if int(shape[i]) == 1:
+            continue
+        stride = int(np.prod(shape[i + 1:], dtype=np.int64))
+        (reduced if i in axes else kept).append((int(shape[i]), [stride]))
+    single = Nest((1,), ((0,),))
+    return (_fuse(kept) if kept else single), (_fuse(reduced) if reduced else single)
+
+
+def c_loops(nest: Nest) -> str:
+    """The ``tk_loops`` initializer of a one-operand nest."""
+    return f"{{{len(nest.extents)}, {nest.rows}, {_c_array(nest.extents)}, {_c_array(nest.strides[0])}}}"
+
+
+def axis_split(shape: Sequence[int], axis: int) -> tuple[int, int, int]:
+    """(elements before the axis, its extent, elements after it): the three loops of ARG_MAX/CUMSUM."""
+    before = int(np.prod(shape[:axis], dtype=np.int64))
+    after = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    return before, int(shape[axis]), after

@@ -1,4 +1,4 @@
-"""Pooling and reductions: AVERAGE_POOL_2D, MAX_POOL_2D, MEAN."""
+"""Pooling: AVERAGE_POOL_2D, MAX_POOL_2D (MEAN lives with the reductions in :mod:`tinykit.ir.ops.reduce`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tinykit.ir.ops.base import (
     OpHandler,
     conv_out,
     input_tensor,
+    output_tensor,
     register,
     require_activation,
     require_padding,
@@ -25,11 +26,18 @@ class _Pool(OpHandler):
     input_ranks = MappingProxyType({0: (4,)})
     option_ranges = MappingProxyType({"stride_h": WINDOW, "stride_w": WINDOW, "filter_height": WINDOW,
                                       "filter_width": WINDOW})
+    activation_types = ("int8", "int16")
 
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)
         require_padding(op)
         require_activation(op)
+        inp, out = input_tensor(graph, op, 0), output_tensor(graph, op)
+        if inp.dtype != out.dtype:
+            raise unsupported(op, f"{inp.dtype} input and {out.dtype} output (TFLite Micro pools within one type)")
+        # PoolingPrepare: one quantization in and out (scales within 1e-6, equal zero points)
+        if float(abs(np.float32(inp.scale) - np.float32(out.scale))) > 1e-6 or inp.zero_point != out.zero_point:
+            raise unsupported(op, "input and output quantizations differ (TFLite Micro requires one)")
 
     def output_shapes(self, op, graph):
         n, h, w, c = input_tensor(graph, op, 0).shape
@@ -46,24 +54,3 @@ class AveragePool2D(_Pool):
 @register
 class MaxPool2D(_Pool):
     opcode = "MAX_POOL_2D"
-
-
-@register
-class Mean(OpHandler):
-    opcode = "MEAN"
-    num_inputs = (2, 2)
-    options_table = "ReducerOptions"
-
-    def validate(self, op: Operator, graph: Graph) -> None:
-        super().validate(op, graph)
-        axes = input_tensor(graph, op, 1)
-        if axes is None or not axes.is_constant:
-            raise unsupported(op, "non-constant axes")
-        rank = len(input_tensor(graph, op, 0).shape)
-        normalised = sorted({int(a) % rank for a in np.ravel(axes.data)})
-        if rank != 4 or normalised != [1, 2]:
-            raise unsupported(op, f"axes {normalised} of a rank-{rank} input (tinykit supports MEAN over H,W)")
-
-    def output_shapes(self, op, graph):
-        n, _, _, c = input_tensor(graph, op, 0).shape
-        return [(n, 1, 1, c)] if op.options.get("keep_dims") else [(n, c)]
