@@ -245,3 +245,40 @@ def test_every_real_model_still_reads(tmp_path) -> None:
             parse_model(path.read_bytes())
         except TinykitError as err:  # pragma: no cover - the assertion names the model
             pytest.fail(f"{path.name}: {err}")
+
+
+def _hello_world_batch(batch: int) -> bytes:
+    """hello_world with a batch of ``batch``: every activation grows by that factor."""
+    m = _model("hello_world")
+    sub = _sub(m)
+    for op in sub.operators:
+        for index in (op.inputs[0], op.outputs[0]):
+            shape = list(sub.tensors[index].shape)
+            sub.tensors[index].shape = np.array([batch, *shape[1:]], np.int32)
+    return _pack(m)
+
+
+@pytest.mark.parametrize(("batch", "force", "error", "message"), [
+    (200_000, False, "BoardFitError", r"needs an arena of 6,400,000 bytes; no supported board has the RAM for it "
+                                      r"\(largest: .*, 4,194,304 bytes of RAM"),
+    (200_000, True, None, None),
+    (100_000_000, True, "CodegenError", r"arena would take 3,200,000,000 bytes, beyond a 32-bit target"),
+])
+def test_generate_refuses_what_no_board_holds(tmp_path, batch: int, force: bool, error: str | None,
+                                              message: str | None) -> None:
+    from click.testing import CliRunner
+
+    from tinykit.cli import main
+
+    path = tmp_path / "big.tflite"
+    path.write_bytes(_hello_world_batch(batch))
+    args = ["generate", str(path), "-o", str(tmp_path / "lib"), *(["--force"] if force else [])]
+    result = CliRunner().invoke(main, args)
+    if error is None:
+        assert result.exit_code == 0, result.output
+        assert "arena 6400000 B" in result.output
+        return
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and re.search(message, errors[0]), result.output
+    assert not (tmp_path / "lib").exists()

@@ -16,12 +16,13 @@ from tinykit.errors import TinykitError
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Directory to write the C library into.")
 @click.option("--name", default="model", show_default=True, help="C prefix of the library (a C identifier).")
-@click.option("--force", is_flag=True, help="Overwrite a non-empty output directory.")
+@click.option("--force", is_flag=True,
+              help="Overwrite a non-empty output directory; write a library no supported board could hold.")
 def generate(model: Path, out_dir: Path, name: str, force: bool) -> None:
     """Generate a bit-exact C99 library (NAME.h, NAME.c, NAME_weights.c, kernels) from MODEL."""
     from tinykit.codegen import generate as generate_library
 
-    lib = generate_library(model, out_dir, name=name, force=force)
+    lib = generate_library(model, out_dir, name=name, force=force, allow_oversize=force)
     click.echo(f"wrote {len(lib.manifest.get('files', []))} files to {lib.dir} "
                f"(arena {lib.arena_bytes} B, weights {lib.weight_bytes} B)")
 

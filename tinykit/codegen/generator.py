@@ -19,7 +19,7 @@ import jinja2
 
 from tinykit import __version__
 from tinykit.codegen.context import ALWAYS_HEADERS, ModelContext, build_context, validate_name
-from tinykit.errors import CodegenError
+from tinykit.errors import BoardFitError, CodegenError
 from tinykit.render import environment
 from tinykit.resources import firmware_dir
 
@@ -121,9 +121,42 @@ def _umask() -> int:
     return mask
 
 
+#: one array of a 32-bit target (and the int32 offsets of the kernels) cannot exceed this
+ADDRESS_LIMIT = (1 << 31) - 1
+OVERSIZE_HINT = "shrink it (`tinykit prune`, `tinykit fit`), or write it anyway with `tinykit generate --force`"
+
+
+def check_size(arena_bytes: int, weight_bytes: int, allow_oversize: bool = False) -> None:
+    """Refuse a library no board on the search path could hold (RAM for the arena, flash for the
+    weights, with each board's stack and runtime reserves), unless ``allow_oversize``; refuse one
+    beyond 32-bit sizes in any case."""
+    from tinykit.targets.boards import estimate_fit, list_boards
+
+    for what, size in (("arena", arena_bytes), ("weights", weight_bytes)):
+        if size > ADDRESS_LIMIT:
+            raise CodegenError(f"the model's {what} would take {size:,} bytes, beyond a 32-bit target "
+                               f"({ADDRESS_LIMIT:,} bytes at most)")
+    if allow_oversize:
+        return
+    boards = list_boards()
+    fits = {b.id: estimate_fit(b, arena_bytes, weight_bytes) for b in boards}
+    for what, size, needed, available in (
+            ("an arena", arena_bytes, "ram_needed", "ram_available"),
+            ("weights", weight_bytes, "flash_needed", "flash_available")):
+        if not any(getattr(f, needed) <= getattr(f, available) for f in fits.values()):
+            largest = max(fits, key=lambda board: getattr(fits[board], available))
+            memory = "RAM" if needed == "ram_needed" else "flash"
+            raise BoardFitError(
+                f"the model needs {what} of {size:,} bytes; no supported board has the {memory} for it (largest: "
+                f"{largest}, {getattr(fits[largest], available):,} bytes of {memory}, "
+                f"{getattr(fits[largest], needed):,} needed)", hint=OVERSIZE_HINT)
+
+
 def generate(model_path: str | os.PathLike, out_dir: str | os.PathLike, name: str = "model",
-             force: bool = False) -> GeneratedLibrary:
-    """Generate the C library of ``model_path`` into ``out_dir`` (see the module docstring)."""
+             force: bool = False, allow_oversize: bool = False) -> GeneratedLibrary:
+    """Generate the C library of ``model_path`` into ``out_dir`` (see the module docstring).
+    ``force`` overwrites a non-empty ``out_dir``; ``allow_oversize`` writes a library that no
+    supported board could hold (see :func:`check_size`)."""
     from tinykit.ir import read_model
     from tinykit.ir.support import require_supported
     from tinykit.plan import plan_memory
@@ -133,6 +166,7 @@ def generate(model_path: str | os.PathLike, out_dir: str | os.PathLike, name: st
     _check_destination(out_dir, force)
     graph = require_supported(read_model(model_path))
     ctx = build_context(graph, plan_memory(graph), name)
+    check_size(ctx.arena_bytes, ctx.weight_bytes, allow_oversize)
     texts = render(ctx)
     kernels = kernel_files(ctx.sources)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
