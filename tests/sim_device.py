@@ -124,7 +124,7 @@ class SimDevice:
             "tk-run": self._tk_run,
             "tk-reset": self._tk_reset,
         }.get(tokens[0])
-        return handler() if handler else [f"e-[Unknown command: {tokens[0]}]"]
+        return handler() if handler else [f"e-[Unknown command: {sanitized(tokens[0])}]"]
 
     def _info(self) -> list[str]:
         info = {"board": self.board, "model": self.sha[:16], "arena": 1024, "stack": 4096,
@@ -302,3 +302,8 @@ if __name__ == "__main__":
         print(f"simulated device at {server.url} (Ctrl-C to stop)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
+
+
+def sanitized(text: str) -> str:
+    """What the firmware echoes of user text (tk_put_sanitized): '[', ']' and control bytes as '?'."""
+    return "".join(c if " " <= c <= "~" and c not in "[]" else "?" for c in text)

@@ -27,6 +27,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "crc") == 0) { printf("%08x", tk_crc32((const uint8_t *)argv[2], strlen(argv[2]))); }
     if (strcmp(argv[1], "eq") == 0) { printf("%d", tk_streq(argv[2], argv[3])); }
+    if (strcmp(argv[1], "san") == 0) { tk_put_sanitized(argv[2]); }
     return 0;
 }
 """
@@ -66,3 +67,10 @@ def test_crc32_is_zlibs_and_streq(io_exe: Path) -> None:
         assert _run(io_exe, "crc", text) == f"{zlib.crc32(text.encode()):08x}"
     assert _run(io_exe, "eq", "tk-info", "tk-info") == "1"
     assert _run(io_exe, "eq", "tk-info", "tk-inf") == "0" and _run(io_exe, "eq", "db", "dbx") == "0"
+
+
+def test_sanitized_text_cannot_break_a_reply(io_exe: Path) -> None:
+    """Echoed text keeps printable ASCII but never a bracket or a control byte (the grammar's
+    payloads are [^]]* and a reply is one line)."""
+    assert _run(io_exe, "san", "db load 12") == "db load 12"
+    assert _run(io_exe, "san", "]]x[%\t\x01\x7f") == "??x?%???"

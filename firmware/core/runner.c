@@ -44,21 +44,12 @@ static void put_milli(int32_t milli)
     tk_uart_putc((char)('0' + (int)(mag % 10u)));
 }
 
-/* Echo user text safely: binary garbage is shown as '?'. */
-static void put_sanitized(const char *s)
-{
-    for (; *s; ++s) {
-        char c = *s;
-        tk_uart_putc((c >= 0x20 && c <= 0x7E) ? c : '?');
-    }
-}
-
 static void put_error(const char *what, const char *detail)
 {
     tk_put_str("e-[");
     tk_put_str(what);
     if (detail != NULL) {
-        put_sanitized(detail);
+        tk_put_sanitized(detail);
     }
     tk_put_line("]");
 }
@@ -301,7 +292,7 @@ static void cmd_tk_layers(void)
         tk_put_str("m-tk-layer-");
         tk_put_u64(i);
         tk_put_str("-[");
-        put_sanitized(tkm_layer_name(i));
+        tk_put_sanitized(tkm_layer_name(i));
         tk_uart_putc(',');
         tk_put_u64(tk_counter_to_cycles(tkm_layer_ticks(i)));
         tk_put_line("]");
@@ -354,13 +345,14 @@ static void cmd_tk_reset(void)
     }
 }
 
+/* One m-help-[...] line per group: like every reply, each parses with the host's line grammar. */
 static void cmd_help(void)
 {
-    tk_put_line(TK_PROFILE);
-    tk_put_line("name profile timestamp results help");
-    tk_put_line("db load N | db HEX | db print");
-    tk_put_line("infer N W");
-    tk_put_line("tk-out tk-crc tk-cycles tk-layers tk-info tk-run tk-reset");
+    tk_put_line("m-help-[" TK_PROFILE "]");
+    tk_put_line("m-help-[name profile timestamp results help]");
+    tk_put_line("m-help-[db load N | db HEX | db print]");
+    tk_put_line("m-help-[infer N W]");
+    tk_put_line("m-help-[tk-out tk-crc tk-cycles tk-layers tk-info tk-run tk-reset]");
 }
 
 static const char *const simple_commands[] = {"name", "profile", "timestamp", "results", "help",

@@ -9,6 +9,18 @@ void tk_put_str(const char *s)
     }
 }
 
+/* Text that came from outside (a command the user typed, a name from the model) inside a reply's
+ * [...] payload: a bracket would end the payload early and a control byte could end the line, so
+ * the host's grammar would class the line as garbled. Both are shown as '?'. */
+void tk_put_sanitized(const char *s)
+{
+    for (; *s; ++s) {
+        char c = *s;
+        int plain = c >= 0x20 && c <= 0x7E && c != '[' && c != ']';
+        tk_uart_putc(plain ? c : '?');
+    }
+}
+
 void tk_put_line(const char *s)
 {
     tk_put_str(s);

@@ -55,6 +55,7 @@ extern const uint32_t tkm_arena_bytes;
 /* Console output and CRC-32 (firmware/core/tk_io.c), shared by every command loop. */
 void tk_put_str(const char *s);
 void tk_put_line(const char *s); /* s, then "\r\n" */
+void tk_put_sanitized(const char *s); /* outside text: '[', ']' and control bytes shown as '?' */
 void tk_put_u64(uint64_t v);
 void tk_put_hex(const uint8_t *p, size_t n); /* lowercase, two digits per byte */
 uint32_t tk_crc32(const uint8_t *p, size_t n); /* zlib's CRC-32 */

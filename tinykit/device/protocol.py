@@ -49,6 +49,7 @@ _GRAMMAR: dict[str, re.Pattern[str]] = {
         "tk_info": r"m-tk-info-\[([^\]]*)\]",
         "tk_run_done": r"m-tk-run-done",
         "tk_reset_done": r"m-tk-reset-done",
+        "help": r"m-help-\[([^\]]*)\]",
         "error": r"e-\[([^\]]*)\]",
     }.items()
 }
