@@ -24,6 +24,9 @@ from tinykit.ir.ops.base import (
 from tinykit.ir.ops.conv import require_positive
 
 TRANSPOSE_CONV_BIAS_TYPES = {"int8": ("int32",), "int16": ("int64", "int16")}
+#: the kernel keeps one filter matrix per stride phase (stride_h x stride_w of them); beyond this
+#: many the constants (and the time to lay them out) grow without any real model needing it
+MAX_STRIDE_PHASES = 4096
 
 
 def transpose_conv_scratch_bytes(kh: int, kw: int, stride_h: int, stride_w: int, in_c: int) -> int:
@@ -52,6 +55,10 @@ class TransposeConv(OpHandler):
         require_padding(op)
         require_activation(op)
         require_positive(op, "stride_h", "stride_w")
+        phases = op.options["stride_h"] * op.options["stride_w"]
+        if phases > MAX_STRIDE_PHASES:
+            raise unsupported(op, f"strides {op.options['stride_h']}x{op.options['stride_w']} ({phases} phases; "
+                                  f"tinykit's kernel takes at most {MAX_STRIDE_PHASES})")
         inp, out = input_tensor(graph, op, 2), output_tensor(graph, op)
         if inp.dtype != out.dtype:
             raise unsupported(op, f"{inp.dtype} input with {out.dtype} output (TFLite Micro needs the same type)")
