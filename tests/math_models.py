@@ -295,3 +295,39 @@ def muls_to_cumsum(axis: int):
             op.builtinOptions.exclusive, op.builtinOptions.reverse = bool(i & 2), bool(i & 1)
 
     return edit
+
+
+def mix8(shape):
+    """Several of the stream's int8 ops in one graph (the emulated-board sample): SUB, MAXIMUM,
+    SQUARED_DIFFERENCE, REDUCE_MAX -> GREATER -> SELECT_V2 (broadcast), MEAN, ARG_MAX,
+    AVERAGE_POOL_2D, broadcast MUL."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    a, b = k.Input(shape, batch_size=1), k.Input(shape, batch_size=1)
+    lam = k.layers.Lambda
+    s = lam(lambda ts: ts[0] - ts[1])([a, b])
+    m = lam(lambda ts: tf.maximum(ts[0], ts[1]))([a, b])
+    d = lam(lambda ts: tf.math.squared_difference(ts[0], ts[1]))([a, b])
+    peak_a = lam(lambda t: tf.reduce_max(t, axis=[1, 2], keepdims=True))(a)
+    peak_b = lam(lambda t: tf.reduce_max(t, axis=[1, 2], keepdims=True))(b)
+    w = lam(lambda ts: tf.where(ts[0] > ts[1], ts[2], ts[3]))([peak_a, peak_b, s, m])
+    r = lam(lambda t: tf.reduce_mean(t, axis=[1, 2]))(s)
+    am = lam(lambda t: tf.math.argmax(t, axis=-1, output_type=tf.int32))(a)
+    p = k.layers.AveragePooling2D(2)(m)
+    g = lam(lambda ts: ts[0] * ts[1])([d, peak_b])
+    return k.Model([a, b], [s, d, w, r, am, p, g])
+
+
+def mix16(shape):
+    """The stream's 16x8 ops in one graph: ADD/SUB/MUL with broadcast, MEAN, SUM, both poolings."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    a, b = k.Input(shape, batch_size=1), k.Input(shape[-1:], batch_size=1)
+    lam = k.layers.Lambda
+    s = lam(lambda ts: ts[0] - ts[1])([a, b])
+    t = lam(lambda ts: ts[0] * ts[1] + ts[0])([s, a])
+    r = lam(lambda v: tf.reduce_mean(v, axis=[1, 2]))(t)
+    u = lam(lambda v: tf.reduce_sum(v, axis=-1, keepdims=True))(s)
+    return k.Model([a, b], [r, u, k.layers.AveragePooling2D(2)(t), k.layers.MaxPooling2D(2, padding="same")(s)])

@@ -228,23 +228,3 @@ def test_int32_arithmetic_on_activations_bit_exact() -> None:
     assert {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "DIV"} <= ops, ops
     assert verify_host(path, n_inputs=12).mismatched_bytes == 0
 
-
-MATH_KERNELS = ("tk_binary.c", "tk_compare.c", "tk_reduce.c", "tk_pool.c")
-
-
-@pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4", "cortex-m33", "cortex-m55"])
-def test_math_kernels_compile_for_arm(cpu: str, tmp_path) -> None:
-    """Warning-free under arm-none-eabi-gcc from the smallest core to Helium."""
-    import shutil
-    import subprocess
-    from pathlib import Path
-
-    kernels = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
-    cc = shutil.which("arm-none-eabi-gcc")
-    assert cc is not None, "arm-none-eabi-gcc is part of the set-up"
-    flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-mthumb", f"-mcpu={cpu}",
-             f"-I{kernels / 'include'}", f"-I{kernels}"]
-    for src in MATH_KERNELS:
-        proc = subprocess.run([cc, *flags, "-c", str(kernels / src), "-o", str(tmp_path / "k.o")],
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, f"{src}: {proc.stderr}"
