@@ -26,23 +26,38 @@ def device_sequence_mismatches(path: Path, board_id: str, build_dir: Path, n: in
     from tinykit.device import DeviceClient
     from tinykit.firmware.build import build_firmware
     from tinykit.flash import get_flasher
+    from tinykit.measure import run_sequence
     from tinykit.targets.boards import load_board
 
     board = load_board(board_id)
     build = build_firmware(path, board, build_dir)
     steps = oracle.sequence_steps(oracle.random_inputs(path, n, seed=3), True)
-    refs = iter(oracle.run_steps(path, steps))
-    bad = 0
     with get_flasher(board).flash(build.dir) as link, DeviceClient(link.url, stateful=True) as dev:
         dev.wait_ready()
-        for step in steps:
-            if step is oracle.RESET:
-                dev.reset_state()
-                continue
-            dev.load_input(step)
-            dev.run_once()
-            bad += dev.outputs() != next(refs)
-    return bad
+        ours = run_sequence(dev, steps)["outputs"]
+    return sum(a != b for a, b in zip(ours, oracle.run_steps(path, steps), strict=True))
+
+
+KERNEL_DIR = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
+# Compilers and cores every kernel must build warning-free for (host, host DSP model, ARMv6-M to MVE).
+KERNEL_TARGETS = [["gcc"], ["gcc", "-DTK_DSP_EMULATE"], ["arm-none-eabi-gcc", "-mcpu=cortex-m0plus"],
+                  ["arm-none-eabi-gcc", "-mcpu=cortex-m4"], ["arm-none-eabi-gcc", "-mcpu=cortex-m33"],
+                  ["arm-none-eabi-gcc", "-mcpu=cortex-m55"]]
+
+
+def kernel_compile_errors(source: str, flags: list[str], out_dir: Path) -> str | None:
+    """Compile firmware/kernels/``source`` with -Wall -Wextra -Werror: None, or the compiler's errors
+    (None too when that compiler is not installed: the caller skips)."""
+    import shutil
+    import subprocess
+
+    thumb = ["-mthumb"] if flags[0].startswith("arm") else []
+    cmd = [*flags, *thumb, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", f"-I{KERNEL_DIR / 'include'}",
+           f"-I{KERNEL_DIR}", "-c", str(KERNEL_DIR / source), "-o", str(out_dir / "k.o")]
+    if shutil.which(flags[0]) is None:
+        return None
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return proc.stderr or "failed" if proc.returncode else None
 
 
 def _schema():

@@ -194,8 +194,9 @@ def stateful_steps(inputs: list[bytes], runs: int) -> list[oracle.Step]:
     return [step for _ in range(max(runs, 2)) for step in (oracle.RESET, *inputs)]
 
 
-def _run_steps(dev: DeviceClient, req: MeasureRequest, steps: list[oracle.Step]) -> dict[str, Any]:
-    """One inference per input step (the state carries over), `tk-reset` at each RESET step."""
+def run_sequence(dev: DeviceClient, steps: list[oracle.Step], progress: Progress | None = None) -> dict[str, Any]:
+    """A stateful model's steps on the device: one inference per input step (the state carries
+    over), `tk-reset` at each RESET step; the cycles and outputs of every input step."""
     cycles: list[int] = []
     outputs: list[list[bytes]] = []
     layers: list[tuple[str, int]] = []
@@ -210,8 +211,8 @@ def _run_steps(dev: DeviceClient, req: MeasureRequest, steps: list[oracle.Step])
         outputs.append(dev.outputs())
         if len(outputs) == 1:
             layers = dev.layers()
-        if req.progress:
-            req.progress(len(outputs), total)
+        if progress:
+            progress(len(outputs), total)
     return {"cycles": cycles, "outputs": outputs, "layers": layers}
 
 
@@ -285,7 +286,7 @@ def measure(req: MeasureRequest) -> dict[str, Any]:
             inputs = _prepare_inputs(req, int(info["input_bytes"]))
         labels = load_labels(req.labels_path, len(inputs)) if req.labels_path else None
         steps = stateful_steps(inputs, req.runs) if stateful else None
-        raw = _run_steps(dev, req, steps) if steps else _run_inputs(dev, req, inputs)
+        raw = run_sequence(dev, steps, req.progress) if steps else _run_inputs(dev, req, inputs)
         power = _measure_power(mon, dev) if mon is not None else None
         faults = list(dev.faults)
     raw["steps"] = steps

@@ -98,22 +98,25 @@ TK_INLINE void svdf_batch(const tk_svdf_params *p, const int8_t *x, void *state,
     }
 }
 
+/* Every batch row; the state holds `filters * memory` values of `size` bytes per batch row. */
+TK_INLINE void svdf_run(const tk_svdf_params *p, const int8_t *input, uint8_t *state, int8_t *output, int wide)
+{
+    const int32_t units = p->filters / p->rank;
+    const size_t row = (size_t)p->filters * (size_t)p->memory * (wide ? sizeof(int16_t) : sizeof(int8_t));
+    for (int32_t b = 0; b < p->batches; ++b) {
+        svdf_batch(p, input + (size_t)b * (size_t)p->input_size, state + (size_t)b * row,
+                   output + (size_t)b * (size_t)units, wide);
+    }
+}
+
 tk_status tk_svdf_s8(const tk_svdf_params *params, const int8_t *input, int16_t *state, int8_t *output)
 {
-    const int32_t units = params->filters / params->rank, row = params->filters * params->memory;
-    for (int32_t b = 0; b < params->batches; ++b) {
-        svdf_batch(params, input + (size_t)b * (size_t)params->input_size, state + (size_t)b * (size_t)row,
-                   output + (size_t)b * (size_t)units, 1);
-    }
+    svdf_run(params, input, (uint8_t *)state, output, 1);
     return TK_OK;
 }
 
 tk_status tk_svdf_s8_state8(const tk_svdf_params *params, const int8_t *input, int8_t *state, int8_t *output)
 {
-    const int32_t units = params->filters / params->rank, row = params->filters * params->memory;
-    for (int32_t b = 0; b < params->batches; ++b) {
-        svdf_batch(params, input + (size_t)b * (size_t)params->input_size, state + (size_t)b * (size_t)row,
-                   output + (size_t)b * (size_t)units, 0);
-    }
+    svdf_run(params, input, (uint8_t *)state, output, 0);
     return TK_OK;
 }
