@@ -111,6 +111,10 @@ def test_measure_replays_the_sequence_after_tk_reset(lstm_cut: Path) -> None:
     assert data["stateful"] is True and data["steps"] == 6 and data["mismatched_bytes"] == 0
     assert data["validation"]["compared_bytes"] == 6 * 49 * 80
     assert commands.count("tk-reset") == 2 and commands.count("tk-run") == 6
+    with SimServer(SimDevice(lstm_cut)) as server:
+        text = " ".join(CliRunner().invoke(main, ["measure", "--board", "qemu-m4", "--port", server.url, "--model",
+                                                  str(lstm_cut), "--count", "2"]).output.split())
+    assert "compared as sequences: 4 inferences" in text and "bit-exact" in text
 
 
 def test_measure_sees_a_device_that_does_not_reset(lstm_cut: Path) -> None:

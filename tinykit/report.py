@@ -88,6 +88,9 @@ def summary_table(result: dict[str, Any]) -> Table:
         table.add_row("validation vs tflite-micro",
                       f"{verdict}: {val['mismatched_bytes']} of {val['compared_bytes']} bytes differ "
                       f"(max |diff| {val['max_abs_diff']}) over {result['inputs']} inputs")
+        if result.get("stateful"):
+            table.add_row("stateful model", f"compared as sequences: {result['steps']} inferences, state reset "
+                                            "(tk-reset) before each pass over the inputs")
     else:
         table.add_row("validation", "not checked (no model given)")
     for key, label in (("flash_bytes", "flash"), ("ram_bytes", "RAM")):
