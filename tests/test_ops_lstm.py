@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from opzoo import Case, convert
+from opzoo import Case, check_bit_exact, convert
 from recurrent_models import (
     KERNEL_DIR,
     KERNEL_TARGETS,
@@ -51,6 +51,22 @@ def stacked_lstm(shape, batch=1):
 
 
 STACKED = Case("lstm_stacked", stacked_lstm, dict(shape=(5, 9), batch=2), (LSTM,))
+
+
+def keras_classifiers(shape):
+    """LSTMs as people write them: a last-step classifier (the converter slices the sequence with
+    STRIDED_SLICE) and a bidirectional layer (two LSTMs, REVERSE_V2, CONCATENATION)."""
+    import tf_keras as k
+
+    inp = k.Input(shape, batch_size=1)
+    last = k.layers.Dense(4)(k.layers.LSTM(12)(inp))
+    both = k.layers.Bidirectional(k.layers.LSTM(6, return_sequences=True))(inp)
+    both = k.layers.Dense(3)(k.layers.Flatten()(both))
+    return k.Model(inp, [k.layers.Softmax()(last), both])
+
+
+CLASSIFIERS = Case("lstm_classifiers", keras_classifiers, dict(shape=(7, 5)),
+                   (LSTM, "STRIDED_SLICE", "REVERSE_V2", "CONCATENATION", "SOFTMAX"))
 
 
 def keras_model() -> Path:
@@ -93,6 +109,13 @@ def test_lstm_bit_exact_as_a_sequence(variant: str, dsp: bool) -> None:
     result = verify_host(VARIANTS[variant](), n_inputs=6, dsp_emulate=dsp)
     assert result.stateful and result.steps == 12
     assert result.mismatched_bytes == 0, result
+
+
+@pytest.mark.slow
+def test_keras_classifiers_bit_exact() -> None:
+    check_bit_exact(CLASSIFIERS)
+    lstms = [op for op in read_model(convert(CLASSIFIERS)).operators if op.opcode == LSTM]
+    assert len(lstms) == 3
 
 
 def test_16x8_int64_accumulator_path() -> None:
