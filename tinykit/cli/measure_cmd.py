@@ -18,6 +18,9 @@ DEVICE_FILE = "device.json"  # written by `tinykit flash DIR`: {"url", "pid", "b
 BUILD_RECORD = "build.json"  # written by build_firmware: model, toolchain, sizes
 EXIT_MISMATCH = 1  # the device's outputs differ from the host oracle
 
+# A stateful model (LSTM/SVDF) is measured as passes over the inputs, each after `tk-reset`.
+RUNS_HELP = "Inferences per input (a stateful model: passes over the inputs, each after tk-reset, at least 2)."
+
 
 def _stderr_trace(line: str) -> None:
     click.echo(f"trace {time.monotonic():.3f} {line!r}"[:400], err=True)
@@ -87,7 +90,7 @@ def _emit(result: dict, as_json: bool, output: Path | None, console: Console) ->
 @click.option("--labels", "labels_path", type=click.Path(path_type=Path), help="Class labels (.npy or text).")
 @click.option("--count", "num_inputs", type=click.IntRange(1), default=10, show_default=True,
               help="Random inputs (fixed seed) when --inputs is not given.")
-@click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help="Inferences per input.")
+@click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help=RUNS_HELP)
 @click.option("--power", help="Power monitor KIND:PORT (lpm01a:/dev/ttyACM1, ppk2:auto).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
@@ -123,7 +126,7 @@ def measure_command(board_id, port, build_dir, model, inputs_path, labels_path, 
 @click.option("--port", help="Serial port of a real board (pyserial URL); QEMU needs none.")
 @click.option("--count", "num_inputs", type=click.IntRange(1), default=10, show_default=True,
               help="Random inputs (fixed seed) to validate and time.")
-@click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help="Inferences per input.")
+@click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help=RUNS_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
 def run_command(model, board_id, out_dir, port, num_inputs, runs, as_json, trace) -> None:
