@@ -331,3 +331,24 @@ def mix16(shape):
     r = lam(lambda v: tf.reduce_mean(v, axis=[1, 2]))(t)
     u = lam(lambda v: tf.reduce_sum(v, axis=-1, keepdims=True))(s)
     return k.Model([a, b], [r, u, k.layers.AveragePooling2D(2)(t), k.layers.MaxPooling2D(2, padding="same")(s)])
+
+
+def bench_binary(shape, int16=False):
+    """Elementwise and broadcast binary ops, comparisons, SELECT_V2 and reductions on ``shape``
+    inputs (the per-op instruction figures of docs/BENCHMARKS.md)."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    a, b = k.Input(shape, batch_size=1), k.Input(shape, batch_size=1)
+    lam = k.layers.Lambda
+    outs = [lam(lambda ts: ts[0] + ts[1])([a, b]), lam(lambda ts: ts[0] - ts[1])([a, b]),
+            lam(lambda ts: ts[0] * ts[1])([a, b]), lam(lambda ts: tf.math.squared_difference(ts[0], ts[1]))([a, b]),
+            lam(lambda ts: ts[0] * ts[1][:, :1, :1, :])([a, b]),
+            lam(lambda t: tf.reduce_mean(t, axis=[1, 2]))(a), lam(lambda t: tf.reduce_sum(t, axis=[-1]))(a),
+            k.layers.AveragePooling2D(2)(a), k.layers.MaxPooling2D(2)(b)]
+    if not int16:
+        outs += [lam(lambda ts: tf.maximum(ts[0], ts[1]))([a, b]), lam(lambda ts: ts[0] < ts[1])([a, b]),
+                 lam(lambda ts: tf.where(ts[0][:, :1, :1, :] > 0.0, ts[0], ts[1]))([a, b]),
+                 lam(lambda t: tf.reduce_max(t, axis=[1, 2]))(b),
+                 lam(lambda t: tf.math.argmax(t, axis=-1, output_type=tf.int32))(a)]
+    return k.Model([a, b], outs)

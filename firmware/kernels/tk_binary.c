@@ -68,9 +68,14 @@ TK_INLINE int32_t tk_out(tk_table_ctx c, int32_t raw)
     return tk_clamp_s32(tk_requant_scale(c.out, raw) + c.offset, c.lo, c.hi);
 }
 
+/* ADD/SUB's output multiplier is below one (checked at generation time): a rounding right shift
+ * only, with gemmlowp's high multiply in plain C (fewer live registers than the SMLAL form). */
 TK_INLINE int8_t tk_add8_elem(tk_table_ctx c, int8_t a, int8_t b)
 {
-    return (int8_t)tk_out(c, c.t1[(uint8_t)a] + c.t2[(uint8_t)b]);
+    const int32_t s = tk_rounding_doubling_high_mul(c.t1[(uint8_t)a] + c.t2[(uint8_t)b], c.out.multiplier);
+    const int32_t threshold = c.out.threshold + (int32_t)((uint32_t)s >> 31);
+    const int32_t v = (s >> c.out.right) + ((s & c.out.mask) > threshold ? 1 : 0) + c.offset;
+    return (int8_t)tk_clamp_s32(v, c.lo, c.hi);
 }
 
 TK_INLINE int32_t tk_rescale(tk_requant_ch q, int32_t offset, int32_t left_shift, int32_t x)
@@ -104,7 +109,13 @@ TK_INLINE int32_t tk_sqdiff_raw(tk_rescaled_ctx c, int32_t a, int32_t b)
     return tk_rescaled_out(c, (int32_t)((uint32_t)d * (uint32_t)d));
 }
 
-TK_INLINE int8_t tk_sqdiff8_elem(tk_rescaled_ctx c, int8_t a, int8_t b) { return (int8_t)tk_sqdiff_raw(c, a, b); }
+/* int8: both rescaled inputs come from the per-byte tables (left shift 7). */
+TK_INLINE int8_t tk_sqdiff8_elem(tk_table_ctx c, int8_t a, int8_t b)
+{
+    const uint32_t d = (uint32_t)(c.t1[(uint8_t)a] - c.t2[(uint8_t)b]);
+    return (int8_t)tk_out(c, (int32_t)(d * d));
+}
+
 TK_INLINE int16_t tk_sqdiff16_elem(tk_rescaled_ctx c, int16_t a, int16_t b)
 {
     return (int16_t)tk_sqdiff_raw(c, a, b);
@@ -153,12 +164,21 @@ TK_INLINE int32_t tk_sqdiff32_elem(tk_clamp_ctx c, int32_t a, int32_t b)
 #define TK_MAX_ELEM(c, a, b) ((a) > (b) ? (a) : (b))
 #define TK_MIN_ELEM(c, a, b) ((a) < (b) ? (a) : (b))
 
+/* Row functions (tk_loops.h): each element function inlined into its own out-of-line loops. */
+TK_DEFINE_BROADCAST_ROW(tk_add8_elem_row, int8_t, int8_t, int8_t, tk_add8_elem, tk_table_ctx)
+TK_DEFINE_BROADCAST_ROW(tk_sqdiff8_elem_row, int8_t, int8_t, int8_t, tk_sqdiff8_elem, tk_table_ctx)
+TK_DEFINE_BROADCAST_ROW(tk_add16_elem_row, int16_t, int16_t, int16_t, tk_add16_elem, tk_rescaled_ctx)
+TK_DEFINE_BROADCAST_ROW(tk_sub16_elem_row, int16_t, int16_t, int16_t, tk_sub16_elem, tk_rescaled_ctx)
+TK_DEFINE_BROADCAST_ROW(tk_sqdiff16_elem_row, int16_t, int16_t, int16_t, tk_sqdiff16_elem, tk_rescaled_ctx)
+TK_DEFINE_BROADCAST_ROW(tk_mul8_elem_row, int8_t, int8_t, int8_t, tk_mul8_elem, tk_mul_ctx)
+TK_DEFINE_BROADCAST_ROW(tk_mul16_elem_row, int16_t, int16_t, int16_t, tk_mul16_elem, tk_mul_ctx)
+
 /* ---- entry points -------------------------------------------------------------------------- */
 
 tk_status tk_add_s8(const tk_add_params *params, const int8_t *input, const int8_t *input2, int8_t *output)
 {
     const tk_table_ctx c = tk_table_ctx_make(params);
-    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, input2, output, tk_add8_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_add8_elem_row, c);
     return TK_OK;
 }
 
@@ -172,7 +192,7 @@ tk_status tk_add_s16(const tk_rescaled_params *params, const int16_t *input, con
                      int16_t *output)
 {
     const tk_rescaled_ctx c = tk_rescaled_ctx_make(params);
-    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int16_t, input2, output, tk_add16_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_add16_elem_row, c);
     return TK_OK;
 }
 
@@ -180,15 +200,15 @@ tk_status tk_sub_s16(const tk_rescaled_params *params, const int16_t *input, con
                      int16_t *output)
 {
     const tk_rescaled_ctx c = tk_rescaled_ctx_make(params);
-    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int16_t, input2, output, tk_sub16_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_sub16_elem_row, c);
     return TK_OK;
 }
 
-tk_status tk_squared_difference_s8(const tk_rescaled_params *params, const int8_t *input, const int8_t *input2,
+tk_status tk_squared_difference_s8(const tk_add_params *params, const int8_t *input, const int8_t *input2,
                                    int8_t *output)
 {
-    const tk_rescaled_ctx c = tk_rescaled_ctx_make(params);
-    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, input2, output, tk_sqdiff8_elem, c);
+    const tk_table_ctx c = tk_table_ctx_make(params);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_sqdiff8_elem_row, c);
     return TK_OK;
 }
 
@@ -196,7 +216,7 @@ tk_status tk_squared_difference_s16(const tk_rescaled_params *params, const int1
                                     const int16_t *input2, int16_t *output)
 {
     const tk_rescaled_ctx c = tk_rescaled_ctx_make(params);
-    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int16_t, input2, output, tk_sqdiff16_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_sqdiff16_elem_row, c);
     return TK_OK;
 }
 
@@ -217,25 +237,26 @@ static tk_mul_ctx tk_mul_make(const tk_mul_params *params)
 tk_status tk_mul_s8(const tk_mul_params *params, const int8_t *input, const int8_t *input2, int8_t *output)
 {
     const tk_mul_ctx c = tk_mul_make(params);
-    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, input2, output, tk_mul8_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_mul8_elem_row, c);
     return TK_OK;
 }
 
 tk_status tk_mul_s16(const tk_mul_params *params, const int16_t *input, const int16_t *input2, int16_t *output)
 {
     const tk_mul_ctx c = tk_mul_make(params);
-    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int16_t, input2, output, tk_mul16_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_mul16_elem_row, c);
     return TK_OK;
 }
 
 #define TK_S32_KERNEL(name, elem)                                                                       \
+    TK_DEFINE_BROADCAST_ROW(name##_row, int32_t, int32_t, int32_t, elem, tk_clamp_ctx)                  \
     tk_status name(const tk_arith_s32_params *params, const int32_t *input, const int32_t *input2,      \
                    int32_t *output)                                                                     \
     {                                                                                                   \
         tk_clamp_ctx c;                                                                                 \
         c.lo = params->act.min;                                                                         \
         c.hi = params->act.max;                                                                         \
-        TK_BROADCAST_BINARY(&params->shape, int32_t, input, int32_t, input2, output, elem, c);          \
+        TK_BROADCAST_BINARY(&params->shape, input, input2, output, name##_row, c);                      \
         return TK_OK;                                                                                   \
     }
 
@@ -245,9 +266,10 @@ TK_S32_KERNEL(tk_mul_s32, tk_mul32_elem)
 TK_S32_KERNEL(tk_squared_difference_s32, tk_sqdiff32_elem)
 
 #define TK_MINMAX_KERNEL(name, type, elem)                                                              \
+    TK_DEFINE_BROADCAST_ROW(name##_row, type, type, type, elem, int)                                    \
     tk_status name(const tk_minmax_params *params, const type *input, const type *input2, type *output) \
     {                                                                                                   \
-        TK_BROADCAST_BINARY(&params->shape, type, input, type, input2, output, elem, 0);                \
+        TK_BROADCAST_BINARY(&params->shape, input, input2, output, name##_row, 0);                      \
         return TK_OK;                                                                                   \
     }
 
@@ -293,6 +315,8 @@ TK_INLINE int8_t tk_div8_elem(tk_div_ctx c, int8_t a, int8_t b)
     return (int8_t)tk_clamp_s32(tk_rdbpot_masked(y, c.num_shift[i] + c.den_shift[ub]) + c.offset, c.lo, c.hi);
 }
 
+TK_DEFINE_BROADCAST_ROW(tk_div8_elem_row, int8_t, int8_t, int8_t, tk_div8_elem, tk_div_ctx)
+
 tk_status tk_div_s8(const tk_div_params *params, const int8_t *input, const int8_t *input2, int8_t *output)
 {
     tk_div_ctx c;
@@ -305,7 +329,7 @@ tk_status tk_div_s8(const tk_div_params *params, const int8_t *input, const int8
     c.offset = params->output_offset;
     c.lo = params->act.min;
     c.hi = params->act.max;
-    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, input2, output, tk_div8_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_div8_elem_row, c);
     return TK_OK;
 }
 
@@ -315,6 +339,8 @@ TK_INLINE int32_t tk_div32_elem(tk_clamp_ctx c, int32_t a, int32_t b)
     const int32_t q = (b == -1) ? (int32_t)(0u - (uint32_t)a) : (b == 0 ? 0 : a / b);
     return tk_clamp_s32(q, c.lo, c.hi);
 }
+
+TK_DEFINE_BROADCAST_ROW(tk_div32_elem_row, int32_t, int32_t, int32_t, tk_div32_elem, tk_clamp_ctx)
 
 tk_status tk_div_s32(const tk_arith_s32_params *params, const int32_t *input, const int32_t *input2,
                      int32_t *output)
@@ -331,7 +357,7 @@ tk_status tk_div_s32(const tk_arith_s32_params *params, const int32_t *input, co
     }
     c.lo = params->act.min;
     c.hi = params->act.max;
-    TK_BROADCAST_BINARY(&params->shape, int32_t, input, int32_t, input2, output, tk_div32_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_div32_elem_row, c);
     return TK_OK;
 }
 
@@ -360,6 +386,9 @@ TK_INLINE int16_t tk_prelu16_elem(tk_prelu_ctx c, int16_t x, int8_t alpha)
     return (int16_t)tk_prelu_raw(c, x, alpha);
 }
 
+TK_DEFINE_BROADCAST_ROW(tk_prelu8_elem_row, int8_t, int8_t, int8_t, tk_prelu8_elem, tk_prelu_ctx)
+TK_DEFINE_BROADCAST_ROW(tk_prelu16_elem_row, int16_t, int8_t, int16_t, tk_prelu16_elem, tk_prelu_ctx)
+
 static tk_prelu_ctx tk_prelu_make(const tk_prelu_params *p, int32_t lo, int32_t hi)
 {
     tk_prelu_ctx c;
@@ -376,14 +405,14 @@ static tk_prelu_ctx tk_prelu_make(const tk_prelu_params *p, int32_t lo, int32_t 
 tk_status tk_prelu_s8(const tk_prelu_params *params, const int8_t *input, const int8_t *alpha, int8_t *output)
 {
     const tk_prelu_ctx c = tk_prelu_make(params, TK_INT8_MIN, TK_INT8_MAX);
-    TK_BROADCAST_BINARY(&params->shape, int8_t, input, int8_t, alpha, output, tk_prelu8_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, alpha, output, tk_prelu8_elem_row, c);
     return TK_OK;
 }
 
 tk_status tk_prelu_s16(const tk_prelu_params *params, const int16_t *input, const int8_t *alpha, int16_t *output)
 {
     const tk_prelu_ctx c = tk_prelu_make(params, TK_INT16_MIN, TK_INT16_MAX);
-    TK_BROADCAST_BINARY(&params->shape, int16_t, input, int8_t, alpha, output, tk_prelu16_elem, c);
+    TK_BROADCAST_BINARY(&params->shape, input, alpha, output, tk_prelu16_elem_row, c);
     return TK_OK;
 }
 

@@ -6,8 +6,9 @@
  * multiplier; that rescaled value depends on one input byte only, so the generator precomputes it
  * for all 256 bytes of each input (two int32 tables; SUB's second table is negated). The kernel
  * adds two table entries and requantizes the sum to the output.
- * ADD/SUB int16 and SQUARED_DIFFERENCE (tk_rescaled_params): the same rescaling computed per
- * element (left shift 15 for int16, 7 for int8 SQUARED_DIFFERENCE, 0 for int16 SQUARED_DIFFERENCE).
+ * SQUARED_DIFFERENCE int8 takes the same tables (left shift 7) and squares their difference.
+ * ADD/SUB int16 and SQUARED_DIFFERENCE int16 (tk_rescaled_params): the rescaling computed per
+ * element (left shift 15, resp. 0).
  * MUL: (a + off1) * (b + off2) requantized to the output. MAXIMUM/MINIMUM compare raw values (TFLM
  * ignores the quantization). int32 ops wrap on overflow like the x86 oracle. All clamp to the fused
  * activation range computed at generation time.
@@ -112,7 +113,7 @@ tk_status tk_add_s16(const tk_rescaled_params *params, const int16_t *input, con
                      int16_t *output);
 tk_status tk_sub_s16(const tk_rescaled_params *params, const int16_t *input, const int16_t *input2,
                      int16_t *output);
-tk_status tk_squared_difference_s8(const tk_rescaled_params *params, const int8_t *input, const int8_t *input2,
+tk_status tk_squared_difference_s8(const tk_add_params *params, const int8_t *input, const int8_t *input2,
                                    int8_t *output);
 tk_status tk_squared_difference_s16(const tk_rescaled_params *params, const int16_t *input,
                                     const int16_t *input2, int16_t *output);

@@ -20,27 +20,30 @@ TK_INLINE int32_t tk_cmp_raw(tk_cmp_ctx c, int32_t x)
     return x;
 }
 
-/* The six comparisons of one operand mapping, as element functions for TK_BROADCAST_BINARY. */
-#define TK_DEFINE_CMP(prefix, T1, T2, V1, V2)                                                               \
-    TK_INLINE uint8_t prefix##_eq(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) == V2(c, b)); }     \
-    TK_INLINE uint8_t prefix##_ne(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) != V2(c, b)); }     \
-    TK_INLINE uint8_t prefix##_lt(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) < V2(c, b)); }      \
-    TK_INLINE uint8_t prefix##_le(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) <= V2(c, b)); }     \
-    TK_INLINE uint8_t prefix##_gt(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) > V2(c, b)); }      \
-    TK_INLINE uint8_t prefix##_ge(tk_cmp_ctx c, T1 a, T2 b) { return (uint8_t)(V1(c, a) >= V2(c, b)); }
+/* The six comparisons of one operand mapping: element functions and their row functions. */
+#define TK_DEFINE_CMP1(prefix, name, OPER, T, V1, V2)                                                       \
+    TK_INLINE uint8_t prefix##_##name(tk_cmp_ctx c, T a, T b) { return (uint8_t)(V1(c, a) OPER V2(c, b)); } \
+    TK_DEFINE_BROADCAST_ROW(prefix##_##name##_row, T, T, uint8_t, prefix##_##name, tk_cmp_ctx)
+#define TK_DEFINE_CMP(prefix, T, V1, V2)                                                                    \
+    TK_DEFINE_CMP1(prefix, eq, ==, T, V1, V2)                                                               \
+    TK_DEFINE_CMP1(prefix, ne, !=, T, V1, V2)                                                               \
+    TK_DEFINE_CMP1(prefix, lt, <, T, V1, V2)                                                                \
+    TK_DEFINE_CMP1(prefix, le, <=, T, V1, V2)                                                               \
+    TK_DEFINE_CMP1(prefix, gt, >, T, V1, V2)                                                                \
+    TK_DEFINE_CMP1(prefix, ge, >=, T, V1, V2)
 
-TK_DEFINE_CMP(tk_cmp8, int8_t, int8_t, tk_cmp_table1, tk_cmp_table2)
-TK_DEFINE_CMP(tk_cmp32, int32_t, int32_t, tk_cmp_raw, tk_cmp_raw)
-TK_DEFINE_CMP(tk_cmpb, uint8_t, uint8_t, tk_cmp_raw, tk_cmp_raw)
+TK_DEFINE_CMP(tk_cmp8, int8_t, tk_cmp_table1, tk_cmp_table2)
+TK_DEFINE_CMP(tk_cmp32, int32_t, tk_cmp_raw, tk_cmp_raw)
+TK_DEFINE_CMP(tk_cmpb, uint8_t, tk_cmp_raw, tk_cmp_raw)
 
-#define TK_RUN_CMP(op, prefix, B, T, IN1, IN2, OUT, C)                                                      \
+#define TK_RUN_CMP(op, prefix, B, IN1, IN2, OUT, C)                                                      \
     switch (op) {                                                                                         \
-    case TK_CMP_EQUAL: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_eq, C); break;                \
-    case TK_CMP_NOT_EQUAL: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_ne, C); break;            \
-    case TK_CMP_LESS: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_lt, C); break;                 \
-    case TK_CMP_LESS_EQUAL: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_le, C); break;           \
-    case TK_CMP_GREATER: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_gt, C); break;              \
-    case TK_CMP_GREATER_EQUAL: TK_BROADCAST_BINARY(B, T, IN1, T, IN2, OUT, prefix##_ge, C); break;        \
+    case TK_CMP_EQUAL: TK_BROADCAST_BINARY(B, IN1, IN2, OUT, prefix##_eq_row, C); break;                \
+    case TK_CMP_NOT_EQUAL: TK_BROADCAST_BINARY(B, IN1, IN2, OUT, prefix##_ne_row, C); break;            \
+    case TK_CMP_LESS: TK_BROADCAST_BINARY(B, IN1, IN2, OUT, prefix##_lt_row, C); break;                 \
+    case TK_CMP_LESS_EQUAL: TK_BROADCAST_BINARY(B, IN1, IN2, OUT, prefix##_le_row, C); break;           \
+    case TK_CMP_GREATER: TK_BROADCAST_BINARY(B, IN1, IN2, OUT, prefix##_gt_row, C); break;              \
+    case TK_CMP_GREATER_EQUAL: TK_BROADCAST_BINARY(B, IN1, IN2, OUT, prefix##_ge_row, C); break;        \
     default: return TK_ERROR;                                                                             \
     }
 
@@ -56,7 +59,7 @@ tk_status tk_compare_s8(const tk_compare_params *params, const int8_t *input, co
                         uint8_t *output)
 {
     const tk_cmp_ctx c = tk_cmp_ctx_tables(params);
-    TK_RUN_CMP(params->op, tk_cmp8, &params->shape, int8_t, input, input2, output, c)
+    TK_RUN_CMP(params->op, tk_cmp8, &params->shape, input, input2, output, c)
     return TK_OK;
 }
 
@@ -64,7 +67,7 @@ tk_status tk_compare_s32(const tk_compare_params *params, const int32_t *input, 
                          uint8_t *output)
 {
     const tk_cmp_ctx c = tk_cmp_ctx_tables(params);
-    TK_RUN_CMP(params->op, tk_cmp32, &params->shape, int32_t, input, input2, output, c)
+    TK_RUN_CMP(params->op, tk_cmp32, &params->shape, input, input2, output, c)
     return TK_OK;
 }
 
@@ -72,13 +75,34 @@ tk_status tk_compare_b8(const tk_compare_params *params, const uint8_t *input, c
                         uint8_t *output)
 {
     const tk_cmp_ctx c = tk_cmp_ctx_tables(params);
-    TK_RUN_CMP(params->op, tk_cmpb, &params->shape, uint8_t, input, input2, output, c)
+    TK_RUN_CMP(params->op, tk_cmpb, &params->shape, input, input2, output, c)
     return TK_OK;
 }
 
 /* ---- SELECT_V2 ------------------------------------------------------------------------------- */
 
-/* One walk of the three-operand nest; loop 0 strides are 0 or 1 for every operand. */
+/* One row of SELECT_V2: loop-0 strides are 0 or 1. A broadcast condition picks one source for
+ * the whole row (a copy or a fill); otherwise each element picks, with the sources stepping by
+ * their own strides. */
+#define TK_SELECT_ROW(T, C, SC, X, SX, Y, SY, OUT, N)                                                      \
+    do {                                                                                                  \
+        if (!(SC)) {                                                                                      \
+            const T *src_ = *(C) ? (X) : (Y);                                                             \
+            if (*(C) ? (SX) : (SY)) {                                                                     \
+                for (int32_t i_ = 0; i_ < (N); ++i_) (OUT)[i_] = src_[i_];                                \
+            } else {                                                                                      \
+                const T v_ = *src_;                                                                       \
+                for (int32_t i_ = 0; i_ < (N); ++i_) (OUT)[i_] = v_;                                      \
+            }                                                                                             \
+        } else if ((SX) && (SY)) {                                                                        \
+            for (int32_t i_ = 0; i_ < (N); ++i_) (OUT)[i_] = (C)[i_] ? (X)[i_] : (Y)[i_];                 \
+        } else {                                                                                          \
+            const T *x_ = (X), *y_ = (Y);                                                                 \
+            for (int32_t i_ = 0; i_ < (N); ++i_, x_ += (SX), y_ += (SY)) (OUT)[i_] = (C)[i_] ? *x_ : *y_; \
+        }                                                                                                 \
+    } while (0)
+
+/* The walk of the three-operand nest, one row at a time. */
 #define TK_SELECT_WALK(T, B, COND, X, Y, OUT)                                                              \
     do {                                                                                                  \
         const int32_t n_ = (B)->extent[0];                                                                \
@@ -86,12 +110,7 @@ tk_status tk_compare_b8(const tk_compare_params *params, const uint8_t *input, c
         int32_t index_[TK_LOOPS_MAX_DIMS] = {0};                                                          \
         int32_t off_[TK_BROADCAST_OPERANDS] = {0, 0, 0};                                                  \
         for (int32_t r_ = 0; r_ < (B)->rows; ++r_) {                                                      \
-            const uint8_t *c_ = (COND) + off_[0];                                                         \
-            const T *x_ = (X) + off_[1];                                                                  \
-            const T *y_ = (Y) + off_[2];                                                                  \
-            for (int32_t i_ = 0; i_ < n_; ++i_) {                                                         \
-                (OUT)[i_] = c_[i_ * sc_] ? x_[i_ * sx_] : y_[i_ * sy_];                                   \
-            }                                                                                             \
+            TK_SELECT_ROW(T, (COND) + off_[0], sc_, (X) + off_[1], sx_, (Y) + off_[2], sy_, OUT, n_);     \
             (OUT) += n_;                                                                                  \
             tk_broadcast_next((B), index_, off_);                                                         \
         }                                                                                                 \
@@ -115,18 +134,20 @@ tk_status tk_select_v2_s16(const tk_select_params *params, const uint8_t *condit
 
 #define TK_AND_ELEM(c, a, b) ((uint8_t)((a) && (b)))
 #define TK_OR_ELEM(c, a, b) ((uint8_t)((a) || (b)))
+TK_DEFINE_BROADCAST_ROW(tk_and_row, uint8_t, uint8_t, uint8_t, TK_AND_ELEM, int)
+TK_DEFINE_BROADCAST_ROW(tk_or_row, uint8_t, uint8_t, uint8_t, TK_OR_ELEM, int)
 
 tk_status tk_logical_and_b8(const tk_select_params *params, const uint8_t *input, const uint8_t *input2,
                             uint8_t *output)
 {
-    TK_BROADCAST_BINARY(&params->shape, uint8_t, input, uint8_t, input2, output, TK_AND_ELEM, 0);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_and_row, 0);
     return TK_OK;
 }
 
 tk_status tk_logical_or_b8(const tk_select_params *params, const uint8_t *input, const uint8_t *input2,
                            uint8_t *output)
 {
-    TK_BROADCAST_BINARY(&params->shape, uint8_t, input, uint8_t, input2, output, TK_OR_ELEM, 0);
+    TK_BROADCAST_BINARY(&params->shape, input, input2, output, tk_or_row, 0);
     return TK_OK;
 }
 

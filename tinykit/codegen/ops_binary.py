@@ -166,8 +166,22 @@ def lower_squared_difference(op, graph, ctx) -> KernelCall:
     twice_max = 2.0 * float(max(f32(a.scale), f32(b.scale)))
     denominator = float(np.float32(1 << (2 * shift)) * f32(out.scale))  # int * float: float in TFLM
     reals = (float(f32(a.scale)) / twice_max, float(f32(b.scale)) / twice_max, twice_max * twice_max / denominator)
-    return _call(op, a, b, out, f"tk_squared_difference_{SUFFIX[out.dtype]}", "tk_rescaled_params",
-                 rescaled_params(op, a, b, out, reals, shift, output_exact=True))
+    function = f"tk_squared_difference_{SUFFIX[out.dtype]}"
+    if out.dtype == "int16":
+        return _call(op, a, b, out, function, "tk_rescaled_params",
+                     rescaled_params(op, a, b, out, reals, shift, output_exact=True))
+    qo = quantize_multiplier(reals[2])
+    if qo[1] > 30:
+        raise unsupported(op, "scales", f"output multiplier {reals[2]:.6g} is too large")
+    params, arrays = [("shape", shape_field(op, [a, b], out))], []
+    for k, t in enumerate((a, b)):
+        symbol = ctx.symbol(op, f"in{k + 1}")
+        q = smaller_than_one(op, reals[k], f"input {k + 1}")
+        arrays.append(ConstArray(symbol, "int32_t", add_input_table(t.zero_point, *q, left_shift=shift),
+                                 f"SQUARED_DIFFERENCE input {k + 1} rescaled, by byte"))
+        params.append((f"table{k + 1}", symbol))
+    params += [("output_offset", str(int(out.zero_point))), ("output_q", c_quant(*qo)), ("act", c_act(-128, 127))]
+    return _call(op, a, b, out, function, "tk_add_params", params, arrays)
 
 
 @lowering("MAXIMUM", "MINIMUM")

@@ -66,34 +66,43 @@ TK_INLINE int32_t tk_loops_next(const tk_loops *l, int32_t *index, int32_t off)
     return off;
 }
 
-/* Walk a two-operand broadcast and store `ELEM(ctx, a, b)` for every output element. Loop 0 is
- * specialised by its strides, so the element function sees a register-held broadcast operand and
- * the compiler inlines it into four tight loops. A generic "template" for every binary kernel:
- * T1/T2 are the operand element types, OUT the output pointer, ELEM a static inline function. */
-#define TK_BROADCAST_BINARY(B, T1, IN1, T2, IN2, OUT, ELEM, CTX)                                  \
-    do {                                                                                          \
-        const tk_broadcast *b_ = (B);                                                             \
-        const int32_t n_ = b_->extent[0];                                                         \
-        const int32_t s1_ = b_->stride[0][0], s2_ = b_->stride[1][0];                             \
-        int32_t index_[TK_LOOPS_MAX_DIMS] = {0};                                                  \
-        int32_t off_[TK_BROADCAST_OPERANDS] = {0, 0, 0};                                          \
-        for (int32_t r_ = 0; r_ < b_->rows; ++r_) {                                               \
-            const T1 *a_ = (IN1) + off_[0];                                                       \
-            const T2 *c_ = (IN2) + off_[1];                                                       \
-            if (s1_ && s2_) {                                                                     \
-                for (int32_t i_ = 0; i_ < n_; ++i_) (OUT)[i_] = ELEM((CTX), a_[i_], c_[i_]);      \
-            } else if (s1_) {                                                                     \
-                const T2 cv_ = *c_;                                                               \
-                for (int32_t i_ = 0; i_ < n_; ++i_) (OUT)[i_] = ELEM((CTX), a_[i_], cv_);         \
-            } else if (s2_) {                                                                     \
-                const T1 av_ = *a_;                                                               \
-                for (int32_t i_ = 0; i_ < n_; ++i_) (OUT)[i_] = ELEM((CTX), av_, c_[i_]);         \
-            } else {                                                                              \
-                for (int32_t i_ = 0; i_ < n_; ++i_) (OUT)[i_] = ELEM((CTX), *a_, *c_);            \
-            }                                                                                     \
-            (OUT) += n_;                                                                          \
-            tk_broadcast_next(b_, index_, off_);                                                  \
-        }                                                                                         \
+/* A row function of a two-operand op: out[i] = ELEM(ctx, a[i * s1], b[i * s2]) for i < n, loop-0
+ * strides 0 or 1, specialised into four tight loops with the element function inlined. It is kept
+ * out of line so its loop gets the registers to itself (the walk around it holds the odometer). A
+ * generic "template" for every binary kernel: T1/T2 operand types, TO the output type, CTX_T the
+ * element function's context type (passed by value). */
+#define TK_DEFINE_BROADCAST_ROW(NAME, T1, T2, TO, ELEM, CTX_T)                                         \
+    static TK_NOINLINE void NAME(CTX_T c, const T1 *a, int32_t s1, const T2 *b, int32_t s2, TO *out,    \
+                                 int32_t n)                                                            \
+    {                                                                                                  \
+        (void)c; /* element macros may ignore their context */                                         \
+        if (s1 && s2) {                                                                                \
+            for (int32_t i = 0; i < n; ++i) out[i] = ELEM(c, a[i], b[i]);                              \
+        } else if (s1) {                                                                               \
+            const T2 bv = *b;                                                                          \
+            for (int32_t i = 0; i < n; ++i) out[i] = ELEM(c, a[i], bv);                                \
+        } else if (s2) {                                                                               \
+            const T1 av = *a;                                                                          \
+            for (int32_t i = 0; i < n; ++i) out[i] = ELEM(c, av, b[i]);                                \
+        } else {                                                                                       \
+            const TO v = ELEM(c, *a, *b);                                                              \
+            for (int32_t i = 0; i < n; ++i) out[i] = v;                                                \
+        }                                                                                              \
+    }
+
+/* Walk a two-operand broadcast row by row, calling ROW (made by TK_DEFINE_BROADCAST_ROW) with the
+ * operands' offsets; OUT (a local pointer) advances over the contiguous output. */
+#define TK_BROADCAST_BINARY(B, IN1, IN2, OUT, ROW, CTX)                                                \
+    do {                                                                                               \
+        const tk_broadcast *b_ = (B);                                                                  \
+        int32_t index_[TK_LOOPS_MAX_DIMS] = {0};                                                       \
+        int32_t off_[TK_BROADCAST_OPERANDS] = {0, 0, 0};                                               \
+        for (int32_t r_ = 0; r_ < b_->rows; ++r_) {                                                    \
+            ROW((CTX), (IN1) + off_[0], b_->stride[0][0], (IN2) + off_[1], b_->stride[1][0], (OUT),     \
+                b_->extent[0]);                                                                        \
+            (OUT) += b_->extent[0];                                                                    \
+            tk_broadcast_next(b_, index_, off_);                                                       \
+        }                                                                                              \
     } while (0)
 
 #ifdef __cplusplus

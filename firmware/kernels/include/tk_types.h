@@ -44,10 +44,12 @@ typedef struct {
 #define TK_ALIGN(n) __attribute__((aligned(n)))
 #define TK_INLINE static inline __attribute__((always_inline))
 #define TK_UNUSED __attribute__((unused))
+#define TK_NOINLINE __attribute__((noinline))
 #else
 #define TK_ALIGN(n)
 #define TK_INLINE static inline
 #define TK_UNUSED
+#define TK_NOINLINE
 #endif
 
 #ifdef __cplusplus
