@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "train_cmd",
     "measure_cmd",
     "codegen_cmd",
+    "export_cmd",
     "power_cmd",
     "compress_cmd",
     "stream_cmd",

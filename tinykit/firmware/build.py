@@ -89,17 +89,25 @@ def _generate_library(model_path: Path, out_dir: Path) -> ModelLibrary:
     return generate(model_path, out_dir / MODEL_SUBDIR, name="model", force=True)
 
 
-def build_firmware(model_path: Path | str | None, board: Board | str, out_dir: Path | str,
-                   energy_mode: bool = False, *, app: FirmwareApp | None = None,
-                   library: ModelLibrary | None = None, model_io: ModelIO | None = None) -> BuildResult:
-    """Generate, render and compile the firmware running ``app`` (default: the runner) into ``out_dir``.
+@dataclass(frozen=True)
+class FirmwareProject:
+    """A rendered firmware project, ready to compile (or to be laid out by an export)."""
 
-    ``library``/``model_io`` let tests build around a hand-written library instead of a model.
-    """
+    dir: Path
+    board: Board
+    ctx: FirmwareContext
+    library: ModelLibrary
+    io: ModelIO
+    app: FirmwareApp
+
+
+def prepare_project(model_path: Path | str | None, board: Board | str, out_dir: Path | str,
+                    energy_mode: bool = False, *, app: FirmwareApp | None = None,
+                    library: ModelLibrary | None = None, model_io: ModelIO | None = None) -> FirmwareProject:
+    """Generate the library (unless given), check the fit, compute the context and render the project."""
     b, app = load_board(board), app or RunnerApp()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    gcc = require_tool(GCC, APT_TOOLCHAIN)
     if library is None or model_io is None:
         if model_path is None:
             raise BuildError("build_firmware needs a model path (or a library and its ModelIO)")
@@ -110,8 +118,21 @@ def build_firmware(model_path: Path | str | None, board: Board | str, out_dir: P
     precheck_fit(b, library)
     ctx = make_context(b, library, model_io, app, energy_mode)
     render_project(ctx, library, out, app, b)
-    size = compile_project(ctx, out, b, library)
-    result = BuildResult(elf=out / ELF_NAME, dir=out, size=size, toolchain=toolchain_version(gcc),
-                         board=b.id, model_sha256=model_io.sha256, energy_mode=energy_mode)
-    write_build_record(out, result, library, Path(model_path) if model_path else None, ctx.cflags, app)
+    return FirmwareProject(out, b, ctx, library, model_io, app)
+
+
+def build_firmware(model_path: Path | str | None, board: Board | str, out_dir: Path | str,
+                   energy_mode: bool = False, *, app: FirmwareApp | None = None,
+                   library: ModelLibrary | None = None, model_io: ModelIO | None = None) -> BuildResult:
+    """Generate, render and compile the firmware running ``app`` (default: the runner) into ``out_dir``.
+
+    ``library``/``model_io`` let tests build around a hand-written library instead of a model.
+    """
+    gcc = require_tool(GCC, APT_TOOLCHAIN)
+    proj = prepare_project(model_path, board, out_dir, energy_mode, app=app, library=library, model_io=model_io)
+    size = compile_project(proj.ctx, proj.dir, proj.board, proj.library)
+    result = BuildResult(elf=proj.dir / ELF_NAME, dir=proj.dir, size=size, toolchain=toolchain_version(gcc),
+                         board=proj.board.id, model_sha256=proj.io.sha256, energy_mode=energy_mode)
+    write_build_record(proj.dir, result, proj.library, Path(model_path) if model_path else None, proj.ctx.cflags,
+                       proj.app)
     return result

@@ -105,6 +105,7 @@ class FirmwareContext:
     cflags: list[str] = field(default_factory=list)
     ldflags: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    board_sources: list[str] = field(default_factory=list)  # startup, timer, console, UART, HAL (any app)
 
     def with_regions(self, flash_size: int, ram_size: int) -> FirmwareContext:
         """The same project with other region sizes (the relink that measures an overflow)."""
@@ -148,14 +149,15 @@ def model_io_from_graph(model_path: Path) -> ModelIO:
 
 def _build_lists(board: Board, lib: ModelLibrary, app: FirmwareApp) -> dict[str, list[str]]:
     """Sources, compiler and linker flags: board support + the app + the model glue and library."""
-    board_support = [*BOARD_SOURCES, UART_DRIVERS[board.uart.kind], f"hal/{board.platform}.c"]
-    sources = [*(f"{FIRMWARE_SUBDIR}/{s}" for s in board_support), *app.sources(), "tk_model.c",
-               *(f"{MODEL_SUBDIR}/{Path(s).name}" for s in lib.sources)]
+    board_support = [f"{FIRMWARE_SUBDIR}/{s}" for s in (*BOARD_SOURCES, UART_DRIVERS[board.uart.kind],
+                                                          f"hal/{board.platform}.c")]
     if board.platform == "rp2040":
-        sources.append(BOOT2_SOURCE)
+        board_support.append(BOOT2_SOURCE)
+    sources = [*board_support, *app.sources(), "tk_model.c", *(f"{MODEL_SUBDIR}/{Path(s).name}" for s in lib.sources)]
     cflags = [*board.compile_flags, *COMMON_CFLAGS, "-I.", f"-I{FIRMWARE_SUBDIR}/include", f"-I{MODEL_SUBDIR}",
               "-include", f"{FIRMWARE_SUBDIR}/include/tk_layers.h", *app.cflags()]
-    return {"sources": sources, "cflags": cflags, "ldflags": ["-T", LINKER_SCRIPT, *LDFLAGS, *app.ldflags()]}
+    return {"sources": sources, "board_sources": board_support, "cflags": cflags,
+            "ldflags": ["-T", LINKER_SCRIPT, *LDFLAGS, *app.ldflags()]}
 
 
 def make_context(board: Board, lib: ModelLibrary, io: ModelIO, app: FirmwareApp,
