@@ -229,7 +229,7 @@ def test_overflow_relink_uses_a_rendered_linker_script(tmp_path, monkeypatch):
     real = project.render_linker_script
 
     def spy(ctx, path):
-        scripts.append((path.name, ctx.flash_size, ctx.ram_size))
+        scripts.append((path.name, ctx.memory.flash_size, ctx.memory.ram_size))
         return real(ctx, path)
 
     monkeypatch.setattr("tinykit.firmware.build.render_linker_script", spy)

@@ -45,6 +45,6 @@ def render_project(ctx: FirmwareContext, lib: ModelLibrary, out_dir: Path, app: 
     for template, name in RENDERED:
         write_atomic(out_dir / name, render_template(TEMPLATE_GROUP, template, ctx=ctx))
     render_linker_script(ctx, out_dir / LINKER_SCRIPT)
-    if ctx.boot2:
+    if ctx.memory.boot2:
         write_rp2040_boot2(out_dir, ctx.banner)
     app.render(out_dir, board)
