@@ -24,7 +24,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; an artefact is an ordinary file
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600; an artefact is an ordinary file
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
@@ -46,7 +46,8 @@ def write_json(path: str | os.PathLike, data: Any, *, default=str, fsync: bool =
     return write_atomic(path, json.dumps(data, indent=2, default=default) + "\n", fsync=fsync)
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask (reading it means setting it; it is put straight back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -20,6 +20,7 @@ import jinja2
 from tinykit import __version__
 from tinykit.codegen.context import ALWAYS_HEADERS, ModelContext, build_context, validate_name
 from tinykit.errors import BoardFitError, CodegenError
+from tinykit.files import current_umask
 from tinykit.render import environment
 from tinykit.resources import firmware_dir
 
@@ -115,12 +116,6 @@ def _move_into_place(tmp: Path, out_dir: Path) -> None:
     tmp.rmdir()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 #: one array of a 32-bit target (and the int32 offsets of the kernels) cannot exceed this
 ADDRESS_LIMIT = (1 << 31) - 1
 OVERSIZE_HINT = "shrink it (`tinykit prune`, `tinykit fit`), or write it anyway with `tinykit generate --force`"
@@ -172,7 +167,7 @@ def generate(model_path: str | os.PathLike, out_dir: str | os.PathLike, name: st
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; the library is an ordinary directory
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700; the library is an ordinary directory
         for fname, text in texts.items():
             (tmp / fname).write_text(text)
         for src in kernels:
