@@ -183,26 +183,27 @@ def _cross_compile_sketch(tmp_path: Path, model: str, lib: Path, sketch_dir: Pat
     return elf
 
 
-@needs_arm
-@pytest.mark.qemu
-@pytest.mark.parametrize("model", MODELS)
-def test_arduino_library_compiles_as_cpp_and_runs(tmp_path, model):
-    lib = _export(tmp_path, model, "arduino")
+def _arduino_sketch(lib: Path) -> tuple[Path, Path]:
     manifests.check_library_properties(lib / "library.properties")
     (example,) = (lib / "examples").iterdir()
-    _check(model, _qemu(_cross_compile_sketch(tmp_path, model, lib, example, example / f"{example.name}.ino")))
+    return example, example / f"{example.name}.ino"
 
 
-@needs_arm
-@pytest.mark.qemu
-@pytest.mark.parametrize("model", MODELS)
-def test_platformio_library_compiles_as_cpp_and_runs(tmp_path, model):
-    lib = _export(tmp_path, model, "platformio")
+def _platformio_sketch(lib: Path) -> tuple[Path, Path]:
     manifests.check_library_json(lib / "library.json")
     (example,) = (lib / "examples").iterdir()
     assert "framework = arduino" in (example / "platformio.ini").read_text()
-    src = example / "src"
-    _check(model, _qemu(_cross_compile_sketch(tmp_path, model, lib, src, src / "main.cpp")))
+    return example / "src", example / "src" / "main.cpp"
+
+
+@needs_arm
+@pytest.mark.qemu
+@pytest.mark.parametrize("fmt", ["arduino", "platformio"])
+@pytest.mark.parametrize("model", MODELS)
+def test_arduino_and_platformio_libraries_compile_as_cpp_and_run(tmp_path, model, fmt):
+    lib = _export(tmp_path, model, fmt)
+    sketch_dir, sketch = (_arduino_sketch if fmt == "arduino" else _platformio_sketch)(lib)
+    _check(model, _qemu(_cross_compile_sketch(tmp_path, model, lib, sketch_dir, sketch)))
 
 
 # -- Zephyr -------------------------------------------------------------------------------------------

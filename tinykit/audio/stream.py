@@ -214,7 +214,7 @@ def _handle_lines(lines: list[str], res: StreamResult, on_event) -> None:
         reply = parse_reply(line)
         if reply is None:
             continue
-        f = reply.fields
+        f = reply.groups
         if reply.kind == "det" and len(f) == 3:
             _report(res, on_event, "detection", Detection(f[0], int(f[1]) / 1000.0, int(f[2])))
         elif reply.kind == "post" and len(f) == 2:
@@ -226,7 +226,7 @@ def _handle_lines(lines: list[str], res: StreamResult, on_event) -> None:
 
 
 def _replies(lines: list[str], kind: str) -> list[tuple[str, ...]]:
-    return [r.fields for r in map(parse_reply, lines) if r is not None and r.kind == kind]
+    return [r.groups for r in map(parse_reply, lines) if r is not None and r.kind == kind]
 
 
 def _pcm_frame(pcm: np.ndarray, start: int) -> bytes:

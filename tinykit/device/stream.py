@@ -15,9 +15,9 @@ import re
 import struct
 import time
 import zlib
-from dataclasses import dataclass
 
 from tinykit.device.link import DeviceTimeoutError, SerialLine, Trace, TransientDeviceError, open_port
+from tinykit.device.protocol import Line
 from tinykit.errors import DataError, DeviceError
 
 DEFAULT_BAUD = 115200
@@ -37,21 +37,12 @@ _REPLY = re.compile(r"s-([a-z]+)-\[([^\]]*)\]")
 FINAL_KINDS = ("ack", "nak")
 
 
-@dataclass(frozen=True)
-class Reply:
-    """One reply line: ``s-<kind>-[<fields>]``."""
-
-    kind: str
-    fields: tuple[str, ...]
-    text: str
-
-
-def parse_reply(text: str) -> Reply | None:
-    """Classify one line from the stream firmware; None for anything that is not a reply."""
+def parse_reply(text: str) -> Line | None:
+    """Classify one line from the stream firmware (``s-<kind>-[<fields>]``); None if it is no reply."""
     match = _REPLY.fullmatch(text)
     if match is None:
         return None
-    return Reply(match.group(1), tuple(match.group(2).split(",")), text)
+    return Line(match.group(1), tuple(match.group(2).split(",")), text)
 
 
 def _is_final(text: str) -> bool:
@@ -137,7 +128,7 @@ class StreamClient(SerialLine):
             reply = parse_reply(final)
             if reply is not None and reply.kind == "ack":
                 return lines, rejected
-            rejected.append(reply.fields[0] if reply else final)
+            rejected.append(reply.groups[0] if reply else final)
             self.faults.append(f"frame rejected ({rejected[-1]}), resent")
         raise DeviceError(f"the device rejected a frame {self.max_resends + 1} times ({', '.join(rejected)})",
                           hint="check the wiring/baud rate, or run with --trace to see every line")
