@@ -11,11 +11,10 @@ import click
 from rich.console import Console
 
 from tinykit.cli import main
-from tinykit.errors import DeviceError, TinykitError
+from tinykit.errors import BuildError, DeviceError, TinykitError
 from tinykit.models import resolve_model
 
 DEVICE_FILE = "device.json"  # written by `tinykit flash DIR`: {"url", "pid", "board"}
-BUILD_RECORD = "build.json"  # written by build_firmware: model, toolchain, sizes
 EXIT_MISMATCH = 1  # the device's outputs differ from the host oracle
 
 # A stateful model (LSTM/SVDF) is measured as passes over the inputs, each after `tk-reset`.
@@ -41,9 +40,11 @@ def _device_url(build_dir: Path, board_id: str) -> str:
 
 def _build_info(build_dir: Path) -> dict:
     """Model, toolchain and sizes recorded by `tinykit build` in DIR/build.json (if there)."""
+    from tinykit.firmware.record import read_build_record
+
     try:
-        record = json.loads((build_dir / BUILD_RECORD).read_text())
-    except (OSError, ValueError):
+        record = read_build_record(build_dir)
+    except BuildError:
         return {"model": None, "toolchain": None, "sizes": {}}
     model = record.get("model") if isinstance(record, dict) else None
     size = record.get("size") or {}
