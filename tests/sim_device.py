@@ -7,8 +7,10 @@ runtime (when given a model), so a faithful run validates with zero mismatched b
 Fault injection (:class:`Faults`) maps a command name (first token, or ``"db load"``) to how many
 of its first occurrences misbehave: ``silent`` (no reply: a timeout), ``garble`` (the first reply
 line becomes noise), ``reset`` (the device reboots mid-command, re-printing its boot lines and
-losing its state), ``drop_ready`` (the reply lacks `m-ready`). ``wrong_output`` flips one output
-byte of every inference; ``ignore_reset`` makes `tk-reset` keep a stateful model's state.
+losing its state), ``drop_ready`` (the reply lacks `m-ready`), ``late`` (the reply is sent only
+after ``late_s`` seconds, and every later one after it: a busy device). ``wrong_output`` flips one
+output byte of every inference; ``ignore_reset`` makes `tk-reset` keep a stateful model's state.
+The empty command (a lone ``%``) is named ``""``.
 
 Run standalone: ``python tests/sim_device.py --model tinykit/models/hello_world_int8.tflite``.
 """
@@ -19,6 +21,7 @@ import argparse
 import contextlib
 import socket
 import threading
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,8 @@ class Faults:
     garble: dict[str, int] = field(default_factory=dict)
     reset: dict[str, int] = field(default_factory=dict)
     drop_ready: dict[str, int] = field(default_factory=dict)
+    late: dict[str, int] = field(default_factory=dict)
+    late_s: float = 1.0
     wrong_output: bool = False
     ignore_reset: bool = False  # `tk-reset` answers but keeps the state (a broken firmware)
 
@@ -59,6 +64,7 @@ class SimDevice:
         self.faults = faults or Faults()
         self.model_path = Path(model_path) if model_path else None
         self.commands: list[str] = []  # every command received, for assertions
+        self.delay_s = 0.0  # how long the server holds the reply just computed (a `late` fault)
         self.sha = "0" * 64
         self.out_specs: list[tuple[int, float, int]] = [(4, 1.0, 0)]  # (bytes, scale, zero point)
         if self.model_path:
@@ -96,6 +102,7 @@ class SimDevice:
         self.commands.append(cmd)
         tokens = cmd.split(" ")
         name = "db load" if tokens[:2] == ["db", "load"] else tokens[0]
+        self.delay_s = self.faults.late_s if self.faults.take("late", name) else 0.0
         if self.faults.take("silent", name):
             return []
         if self.faults.take("reset", name):
@@ -123,8 +130,16 @@ class SimDevice:
             "tk-info": self._info,
             "tk-run": self._tk_run,
             "tk-reset": self._tk_reset,
+            "tk-sync": lambda: self._tk_sync(tokens[1:]),
+            "": lambda: ["e-[Empty command]"],
         }.get(tokens[0])
         return handler() if handler else [f"e-[Unknown command: {sanitized(tokens[0])}]"]
+
+    @staticmethod
+    def _tk_sync(args: list[str]) -> list[str]:
+        if len(args) != 1:
+            return ["e-[Command 'tk-sync' requires one token]"]
+        return [f"m-tk-sync-[{args[0]}]"]
 
     def _info(self) -> list[str]:
         info = {"board": self.board, "model": self.sha[:16], "arena": 1024, "stack": 4096,
@@ -190,9 +205,11 @@ class SimDevice:
 class SimServer:
     """Serves one :class:`SimDevice` on 127.0.0.1 (pyserial URL ``socket://127.0.0.1:PORT``)."""
 
-    def __init__(self, device: SimDevice, boot_on_connect: bool = True) -> None:
+    def __init__(self, device: SimDevice, boot_on_connect: bool = True, boot_delay_s: float = 0.0) -> None:
         self.device = device
         self.boot_on_connect = boot_on_connect
+        # A board that reboots when the port opens: input sent during the delay is lost.
+        self.boot_delay_s = boot_delay_s
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -225,6 +242,10 @@ class SimServer:
 
     def _session(self, conn: socket.socket) -> None:
         conn.settimeout(0.2)
+        booted = time.monotonic() + self.boot_delay_s
+        while time.monotonic() < booted and not self._stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                conn.recv(4096)
         if self.boot_on_connect:
             self._send(conn, BOOT_LINES)
         pending = b""
@@ -240,7 +261,9 @@ class SimServer:
             pending += data
             while b"%" in pending:
                 cmd, _, pending = pending.partition(b"%")
-                self._send(conn, self.device.handle(cmd.decode("ascii", errors="replace")))
+                lines = self.device.handle(cmd.decode("ascii", errors="replace"))
+                self._stop.wait(self.device.delay_s)
+                self._send(conn, lines)
 
     @staticmethod
     def _send(conn: socket.socket, lines: list[str]) -> None:
@@ -290,6 +313,7 @@ class SimPty:
             while b"%" in pending:
                 cmd, _, pending = pending.partition(b"%")
                 lines = self.device.handle(cmd.decode("ascii", errors="replace"))
+                self._stop.wait(self.device.delay_s)
                 os.write(self._master, "".join(f"{x}\r\n" for x in lines).encode("latin-1"))
 
 

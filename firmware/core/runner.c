@@ -18,6 +18,7 @@
    sampling) see it too, and is still negligible next to any inference. */
 #define TK_ENERGY_PULSE_US 20u
 #define TK_PROFILE "ULPMark for tinyML Firmware V0.0.1"
+#define TK_SYNC_TOKEN_MAX 16u   /* hex digits of a `tk-sync` token (a 64-bit nonce) */
 
 static char cmd_buf[TK_CMD_MAX + 1];
 static size_t cmd_len;
@@ -114,6 +115,7 @@ static int run_once(void)
         memcpy(tkm_input(i), db_buf + off, n);
         off += n;
     }
+    tk_counter_align();
     uint32_t t0 = tk_counter();
     int status = tkm_invoke();
     uint32_t t1 = tk_counter();
@@ -345,6 +347,28 @@ static void cmd_tk_reset(void)
     }
 }
 
+/* `tk-sync TOKEN`: echo the host's nonce. Replies arrive in command order, so once the host reads
+ * its latest token back, every line still in flight (boot banner, the reply to an abandoned
+ * command) is behind it and the next line belongs to the next command. */
+static void cmd_tk_sync(char **tok, size_t ntok)
+{
+    size_t n = 0;
+    if (ntok != 2u) {
+        put_error("Command 'tk-sync' requires one token", NULL);
+        return;
+    }
+    for (; tok[1][n] != '\0'; ++n) {
+        char c = tok[1][n];
+        if (n >= TK_SYNC_TOKEN_MAX || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            put_error("Invalid sync token: ", tok[1]);
+            return;
+        }
+    }
+    tk_put_str("m-tk-sync-[");
+    tk_put_str(tok[1]);
+    tk_put_line("]");
+}
+
 /* One m-help-[...] line per group: like every reply, each parses with the host's line grammar. */
 static void cmd_help(void)
 {
@@ -352,7 +376,7 @@ static void cmd_help(void)
     tk_put_line("m-help-[name profile timestamp results help]");
     tk_put_line("m-help-[db load N | db HEX | db print]");
     tk_put_line("m-help-[infer N W]");
-    tk_put_line("m-help-[tk-out tk-crc tk-cycles tk-layers tk-info tk-run tk-reset]");
+    tk_put_line("m-help-[tk-out tk-crc tk-cycles tk-layers tk-info tk-run tk-reset tk-sync T]");
 }
 
 static const char *const simple_commands[] = {"name", "profile", "timestamp", "results", "help",
@@ -434,6 +458,8 @@ static void dispatch(char *line)
         cmd_db(tok, ntok);
     } else if (tk_streq(tok[0], "infer")) {
         cmd_infer(tok, ntok);
+    } else if (tk_streq(tok[0], "tk-sync")) {
+        cmd_tk_sync(tok, ntok);
     } else if (ntok > 1u) {
         /* argument-less commands reject arguments; unknown ones are reported as unknown */
         if (is_simple(tok[0])) {

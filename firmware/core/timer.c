@@ -58,6 +58,20 @@ uint32_t tk_counter(void)
 #endif
 }
 
+/* A SysTick count is only as fine as one tick (40 instructions on QEMU's mps2 boards). Where an
+ * inference starts within a tick depends on when the host's bytes arrived, so the same inference
+ * would read as N or N + 1 ticks from one run to the next. Waiting for the next tick edge starts
+ * every timed region at the same phase (to within this loop's few instructions), so the counts
+ * repeat exactly from run to run, whatever the transport's timing. DWT counts cycles: no need. */
+void tk_counter_align(void)
+{
+#if !TK_COUNTER_DWT
+    uint32_t start = TK_REG(TK_SYST_CVR);
+    while (TK_REG(TK_SYST_CVR) == start) {
+    }
+#endif
+}
+
 uint64_t tk_counter_to_cycles(uint32_t delta)
 {
 #if TK_COUNTER_DWT

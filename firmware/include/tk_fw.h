@@ -25,6 +25,7 @@ int tk_uart_getc(void); /* -1 when nothing is waiting */
 void tk_timer_init(void);
 uint64_t tk_ticks(void);           /* SysTick ticks since boot (TK_CLOCK_HZ) */
 uint32_t tk_counter(void);         /* raw 32-bit counter used around inferences */
+void tk_counter_align(void);       /* start a timed region on a counter tick edge (SysTick only) */
 uint64_t tk_counter_to_cycles(uint32_t delta); /* cycles, or instructions on emulated boards */
 uint64_t tk_micros(void);
 void tk_delay_us(uint32_t us);

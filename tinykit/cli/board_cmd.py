@@ -84,8 +84,12 @@ def build(model: str, board: str, out_dir: Path, energy: bool, as_json: bool) ->
 @click.option("--board", "-b", default=None, help="Board id (default: the one the build was made for).")
 @click.option("--port", "-p", default=None, help="Serial port of a real board (else from the user config).")
 @click.option("--stop", is_flag=True, help="Stop the QEMU started by an earlier `tinykit flash DIR`.")
+@click.option("--serial", "serial_backend", type=click.Choice(["tcp", "pty"]), default="tcp", show_default=True,
+              help="QEMU boards: the UART on a local TCP socket, or on a pseudo-terminal (/dev/pts/N, as a "
+                   "USB CDC board appears; what ser2net can export).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def flash(build_dir: Path, board: str | None, port: str | None, stop: bool, as_json: bool) -> None:
+def flash(build_dir: Path, board: str | None, port: str | None, stop: bool, serial_backend: str,
+          as_json: bool) -> None:
     """Flash BUILD_DIR onto its board; for QEMU boards, start the emulator in the background."""
     from tinykit.flash import get_flasher, stop_detached
     from tinykit.flash.qemu import QemuFlasher
@@ -101,7 +105,7 @@ def flash(build_dir: Path, board: str | None, port: str | None, stop: bool, as_j
     flasher = get_flasher(board)
     if isinstance(flasher, QemuFlasher):
         stop_detached(build_dir)
-        link = flasher.start_detached(build_dir)
+        link = QemuFlasher(flasher.board, serial=serial_backend).start_detached(build_dir)
     else:
         link = flasher.flash(build_dir, port=port)
     info = {"url": link.url, "pid": link.pid, "board": link.board}

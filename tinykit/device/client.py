@@ -1,14 +1,23 @@
 """A client for the MLPerf Tiny / tinykit serial protocol that never hangs.
 
 Every read has a deadline; a reply that times out, contains a garbled line, or is interrupted by
-the device's boot lines (it reset) is retried up to :data:`MAX_ATTEMPTS` times. Before a retry the
-client re-synchronises (drains the line until it is quiet) and, after a reset, restores the state
-the device lost: the loaded input (checked by CRC) and the last inference. Beyond the budget the
-failure becomes a :class:`~tinykit.errors.DeviceError` that names the command.
+the device's boot lines (it reset) is retried up to :data:`MAX_ATTEMPTS` times. Beyond the budget
+the failure becomes a :class:`~tinykit.errors.DeviceError` that names the command.
+
+Replies carry no command id, so a line that arrives late (the boot banner, the reply to the lone
+``%`` that ends a partial command, the reply to a command that timed out) would look like the
+reply to the next command. The client therefore never sends a command on a line it has not
+*synchronised*: it sends ``%tk-sync NONCE%`` with a fresh random nonce and discards every line
+until the device echoes that nonce. The device answers commands in order, so everything stale is
+behind the echo. The line is synchronised when the session starts and after every fault; a quiet
+period proves nothing on a loaded host or a slow link, so no drain-and-hope is used. After a reset
+the client also restores the state the device lost: the loaded input (checked by CRC) and the last
+inference.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 import zlib
 from collections.abc import Callable
@@ -78,6 +87,7 @@ class DeviceClient(SerialLine):
         self._loaded: bytes | None = None  # what the device holds, to restore after a reset
         self._ran = False  # whether an inference ran on the loaded input
         self._needs_restore = False
+        self._synced = False  # replies aligned with commands (see the module docstring)
         # A stateful model (LSTM/SVDF) carries state between inferences: a device reset in the middle
         # of a sequence loses it, which no replay of the last input can restore.
         self.stateful = stateful
@@ -86,14 +96,8 @@ class DeviceClient(SerialLine):
 
     # -- public commands -------------------------------------------------------------------
     def wait_ready(self) -> str:
-        """Let the device finish booting, then prove it answers; returns its name.
-
-        A lone ``%`` first ends whatever partial command the device may hold from an earlier
-        session (its reply, an error or nothing, is drained), so `name%` arrives on a clean line.
-        """
-        self._drain(self.boot_timeout)
-        self._write(protocol.TERMINATOR.encode("ascii"))
-        self._drain(self.boot_timeout)
+        """Let the device finish booting, synchronise the line, then prove it answers; returns its name."""
+        self._synced = False
         return self.name()
 
     def name(self) -> str:
@@ -211,14 +215,16 @@ class DeviceClient(SerialLine):
         last: TransientDeviceError | None = None
         for _ in range(self.max_attempts):
             try:
+                if not self._synced and self._sync(self.boot_timeout):
+                    self._needs_restore = True  # boot lines were behind the echo: the device reset
                 if self._needs_restore:
                     self._restore()
                 return op()
             except TransientDeviceError as err:
                 last = err
                 self.faults.append(f"{what}: {err.message}")
-                saw_boot = self._drain(self.boot_timeout)
-                if isinstance(err, DeviceResetError) or saw_boot:
+                self._synced = False
+                if isinstance(err, DeviceResetError):
                     self._needs_restore = True
         assert last is not None
         raise DeviceError(
@@ -226,10 +232,41 @@ class DeviceClient(SerialLine):
             hint="check the wiring/baud rate, or run with --trace to see every line",
         )
 
-    def _drain(self, limit_s: float) -> bool:
-        """Discard input until the line is quiet for QUIET_S (at most ``limit_s``); True if boot lines seen."""
-        lines = (protocol.parse_line(text) for text in self._drain_lines(limit_s))
-        return any(line is not None and line.kind in protocol.BOOT_KINDS for line in lines)
+    # -- synchronisation -----------------------------------------------------------------------
+    def _sync(self, limit_s: float) -> bool:
+        """Align replies with commands (module docstring); True if boot lines were discarded.
+
+        A device that is still booting may lose the first request, so a fresh nonce is sent every
+        ``command_timeout`` until ``limit_s`` has passed; only the latest nonce counts, since the
+        echoes of earlier ones arrive before it.
+        """
+        end = time.monotonic() + limit_s
+        saw_boot = False
+        while True:
+            token = secrets.token_hex(protocol.SYNC_TOKEN_DIGITS // 2)
+            self._write(protocol.sync_command(token))
+            try:
+                saw_boot = self._await_echo(token, min(end, time.monotonic() + self.command_timeout)) or saw_boot
+            except DeviceTimeoutError:
+                if time.monotonic() >= end:
+                    raise DeviceTimeoutError(
+                        f"no echo of tk-sync within {limit_s:.0f} s (is the device running tinykit "
+                        "firmware at this baud rate?)") from None
+                continue
+            self._synced = True
+            return saw_boot
+
+    def _await_echo(self, token: str, deadline: float) -> bool:
+        """Discard lines up to `m-tk-sync-[token]` and its `m-ready`; True if boot lines were among them."""
+        saw_boot, echoed = False, False
+        while True:
+            line = protocol.parse_line(self._read_line(deadline))
+            if line is None:
+                continue
+            saw_boot = saw_boot or line.kind in protocol.BOOT_KINDS
+            if echoed and line.kind == "ready":
+                return saw_boot
+            echoed = echoed or (line.kind == "tk_sync" and line.groups[0] == token)
 
     # -- one command, one reply ----------------------------------------------------------------
     def _transact(self, cmd: bytes, timeout: float | None = None) -> list[Line]:

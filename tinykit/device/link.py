@@ -41,10 +41,22 @@ class GarbledLineError(TransientDeviceError):
     """A reply line matches nothing in the protocol grammar."""
 
 
+def port_url(url: str) -> str:
+    """``url`` as pyserial should open it: ``rfc2217://`` gains ``ign_set_control``.
+
+    ser2net (what labgrid exporters run) does not answer the RFC 2217 'control' option the way
+    pyserial's client waits for, so without it every open times out (labgrid's own serial driver
+    passes the same parameter). Flow control is not used on these links.
+    """
+    if not url.startswith("rfc2217://") or "ign_set_control" in url:
+        return url
+    return url + ("&" if "?" in url else "?") + "ign_set_control"
+
+
 def open_port(url: str, baud: int) -> serial.SerialBase:
     """A pyserial port for ``url`` (device path, socket://, rfc2217://); DeviceError if it cannot open."""
     try:
-        return serial.serial_for_url(url, baudrate=baud, timeout=POLL_S)
+        return serial.serial_for_url(port_url(url), baudrate=baud, timeout=POLL_S)
     except (serial.SerialException, ValueError, OSError) as err:
         raise DeviceError(
             f"cannot open serial port {url}: {err}",

@@ -19,6 +19,8 @@ MAX_COMMAND_CHARS = 80
 # Bytes per `db HEX%` chunk: "db " + 64 hex digits = 67 characters, inside MAX_COMMAND_CHARS.
 DB_CHUNK_BYTES = 32
 TERMINATOR = "%"
+# `tk-sync TOKEN`: the device echoes TOKEN (lowercase hex, at most this many digits).
+SYNC_TOKEN_DIGITS = 16
 
 # Boot lines: seeing one of these outside a deliberate wait means the device reset.
 BOOT_KINDS = frozenset({"timestamp_mode", "init_done"})
@@ -50,6 +52,7 @@ _GRAMMAR: dict[str, re.Pattern[str]] = {
         "tk_run_done": r"m-tk-run-done",
         "tk_reset_done": r"m-tk-reset-done",
         "help": r"m-help-\[([^\]]*)\]",
+        "tk_sync": r"m-tk-sync-\[([0-9a-f]{1,16})\]",
         "error": r"e-\[([^\]]*)\]",
     }.items()
 }
@@ -79,6 +82,11 @@ def command(*tokens: object) -> bytes:
     if len(text) > MAX_COMMAND_CHARS:
         raise ValueError(f"command longer than {MAX_COMMAND_CHARS} characters: {text[:20]}...")
     return (text + TERMINATOR).encode("ascii")
+
+
+def sync_command(token: str) -> bytes:
+    """A lone ``%`` (ends any partial command the device holds) then ``tk-sync TOKEN%``."""
+    return TERMINATOR.encode("ascii") + command("tk-sync", token)
 
 
 def db_chunks(data: bytes) -> list[bytes]:

@@ -1,8 +1,17 @@
-"""QEMU "flasher": runs the firmware ELF on an emulated board with the UART on a local TCP socket.
+"""QEMU "flasher": runs the firmware ELF on an emulated board with the UART on a local TCP socket
+or a pseudo-terminal.
 
 `-icount shift=0` makes every guest instruction advance virtual time by exactly 1 ns, so the
-SysTick-based counts are deterministic instruction counts. The serial socket waits for the first
-client before the guest starts, so no boot line is lost.
+SysTick-based counts are deterministic instruction counts. The TCP serial socket waits for the first
+client before the guest starts, so no boot line is lost. A pseudo-terminal (``serial="pty"``) is
+what a USB CDC board looks like to the host (a /dev/pts path, opened like /dev/ttyACM0, and what
+ser2net exports): the guest starts at once, and what it prints before a client opens the path is
+lost, as on a board that was already running.
+
+``icount_shift`` > 0 starves the emulated CPU on purpose: each instruction is 2^shift ns of virtual
+time and ``align=on`` keeps virtual time from running ahead of the host's clock, so the guest
+executes at most 1e9 / 2^shift instructions per second (about a million at the maximum, 10).
+Robustness tests use it; its counts are 2^shift times the instruction count.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +35,9 @@ QEMU_START_TIMEOUT_S = 10.0
 QEMU_STOP_TIMEOUT_S = 5.0
 QEMU_START_ATTEMPTS = 3
 READY_MARKER = "waiting for connection"
+PTY_MARKER = re.compile(r"char device redirected to (/dev/\S+)")
+SERIAL_BACKENDS = ("tcp", "pty")
+MAX_ICOUNT_SHIFT = 10  # QEMU's limit
 DEVICE_FILE = "device.json"
 LOG_FILE = "qemu.log"
 
@@ -54,12 +67,28 @@ class QemuFlasher(Flasher):
     tool = QEMU
     install_hint = "sudo apt-get install qemu-system-arm"
 
-    def command(self, elf: Path, port: int) -> list[str]:
-        return [self.require_tool(), "-M", str(self.board.emulator), "-display", "none",
-                "-monitor", "none", "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
-                "-icount", "shift=0", "-kernel", str(elf)]
+    def __init__(self, board, *, serial: str = "tcp", icount_shift: int = 0) -> None:
+        super().__init__(board)
+        if serial not in SERIAL_BACKENDS:
+            raise FlashError(f"unknown QEMU serial backend {serial!r}", hint=f"use one of {', '.join(SERIAL_BACKENDS)}")
+        if not 0 <= icount_shift <= MAX_ICOUNT_SHIFT:
+            raise FlashError(f"icount shift {icount_shift} is outside 0..{MAX_ICOUNT_SHIFT}")
+        self.serial, self.icount_shift = serial, icount_shift
 
-    def _start(self, elf: Path, log: Path) -> tuple[subprocess.Popen, int]:
+    def command(self, elf: Path, port: int) -> list[str]:
+        serial = "pty" if self.serial == "pty" else f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"
+        icount = f"shift={self.icount_shift}" + (",align=on,sleep=on" if self.icount_shift else "")
+        return [self.require_tool(), "-M", str(self.board.emulator), "-display", "none",
+                "-monitor", "none", "-serial", serial, "-icount", icount, "-kernel", str(elf)]
+
+    def _ready(self, log_text: str, port: int) -> str | None:
+        """The device's URL once QEMU's log says the serial backend is up."""
+        if self.serial == "pty":
+            match = PTY_MARKER.search(log_text)
+            return match.group(1) if match else None
+        return f"socket://127.0.0.1:{port}" if READY_MARKER in log_text else None
+
+    def _start(self, elf: Path, log: Path) -> tuple[subprocess.Popen, str]:
         last = ""
         for _ in range(QEMU_START_ATTEMPTS):
             port = _free_port()
@@ -69,8 +98,9 @@ class QemuFlasher(Flasher):
             end = time.monotonic() + QEMU_START_TIMEOUT_S
             while time.monotonic() < end:
                 last = log.read_text(errors="replace")
-                if READY_MARKER in last:
-                    return proc, port
+                url = self._ready(last, port)
+                if url:
+                    return proc, url
                 if proc.poll() is not None:
                     break
                 time.sleep(0.02)
@@ -80,17 +110,16 @@ class QemuFlasher(Flasher):
                          hint=f"run the command by hand: {' '.join(self.command(elf, 0))}")
 
     def flash(self, build_dir: Path | str, port: str | None = None) -> DeviceLink:
-        """Start QEMU; the returned link stops it when closed. ``port`` is ignored (always a socket)."""
+        """Start QEMU; the returned link stops it when closed. ``port`` is ignored (QEMU makes its own)."""
         elf = self.firmware(build_dir)
-        proc, tcp = self._start(elf, Path(build_dir) / LOG_FILE)
+        proc, url = self._start(elf, Path(build_dir) / LOG_FILE)
 
         def release() -> None:
             stop_pid(proc.pid)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(QEMU_STOP_TIMEOUT_S)
 
-        return DeviceLink(url=f"socket://127.0.0.1:{tcp}", board=self.board.id, pid=proc.pid,
-                          _release=release)
+        return DeviceLink(url=url, board=self.board.id, pid=proc.pid, _release=release)
 
     def start_detached(self, build_dir: Path | str) -> DeviceLink:
         """Start QEMU and leave it running; DIR/device.json records the URL and pid for `measure`."""
