@@ -24,6 +24,7 @@ the reference runtime running the same steps (:func:`tinykit.oracle.run_steps`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class MeasureRequest:
     trace: Callable[[str], None] | None = None
     progress: Progress | None = None
     client_options: dict[str, Any] = field(default_factory=dict)
+    inputs: list[bytes] | None = None  # given in memory (the HIL helpers), instead of inputs_path
+    labels: list[int] | None = None  # one per input, instead of labels_path
 
 
 # -- inputs and labels -------------------------------------------------------------------------
@@ -168,6 +171,8 @@ def accuracy(outputs: list[list[bytes]], labels: list[int]) -> float:
 
 # -- the measurement itself --------------------------------------------------------------------
 def _prepare_inputs(req: MeasureRequest, input_bytes: int) -> list[bytes]:
+    if req.inputs is not None:
+        return list(req.inputs)
     if req.inputs_path is not None:
         return load_inputs(req.inputs_path, input_bytes)
     if req.model_path is not None:
@@ -267,10 +272,9 @@ def measure(req: MeasureRequest) -> dict[str, Any]:
     """Run the whole measurement; returns the results dict (the caller writes it)."""
     if req.power:
         from tinykit.power import open_monitor
-    sha = oracle.model_sha256(req.model_path) if req.model_path else None
     stateful = oracle.is_stateful(req.model_path) if req.model_path else False
-    input_bytes = sum(s.nbytes for s in oracle.input_specs(req.model_path)) if req.model_path else None
-    inputs = _prepare_inputs(req, input_bytes) if input_bytes is not None else None
+    if req.model_path:  # a bad inputs file fails before the device (or the monitor) is touched
+        req = dataclasses.replace(req, inputs=_prepare_inputs(req, _input_bytes(req.model_path)))
     with contextlib.ExitStack() as stack:
         # The monitor first: configuring it powers the DUT on, which resets it.
         # The DUT runs at the board's own supply voltage (the monitor is its supply).
@@ -279,18 +283,40 @@ def measure(req: MeasureRequest) -> dict[str, Any]:
         dev = stack.enter_context(
             DeviceClient(req.url, baud=req.board.uart.baud, trace=req.trace, stateful=stateful,
                          **req.client_options))
-        name = dev.wait_ready()
-        info = dev.info()
-        _check_device(info, req, sha, input_bytes)
-        if inputs is None:
-            inputs = _prepare_inputs(req, int(info["input_bytes"]))
-        labels = load_labels(req.labels_path, len(inputs)) if req.labels_path else None
-        steps = stateful_steps(inputs, req.runs) if stateful else None
-        raw = run_sequence(dev, steps, req.progress) if steps else _run_inputs(dev, req, inputs)
-        power = _measure_power(mon, dev) if mon is not None else None
-        faults = list(dev.faults)
+        return measure_on(dev, req, mon)
+
+
+def measure_on(dev: DeviceClient, req: MeasureRequest, mon: Any = None) -> dict[str, Any]:
+    """The measurement on a client the caller keeps open (the pytest plugin's session device)."""
+    sha = oracle.model_sha256(req.model_path) if req.model_path else None
+    stateful = dev.stateful
+    input_bytes = _input_bytes(req.model_path) if req.model_path else None
+    inputs = _prepare_inputs(req, input_bytes) if input_bytes is not None else None
+    name = dev.wait_ready()
+    info = dev.info()
+    _check_device(info, req, sha, input_bytes)
+    if inputs is None:
+        inputs = _prepare_inputs(req, int(info["input_bytes"]))
+    labels = _labels(req, len(inputs))
+    steps = stateful_steps(inputs, req.runs) if stateful else None
+    raw = run_sequence(dev, steps, req.progress) if steps else _run_inputs(dev, req, inputs)
+    power = _measure_power(mon, dev) if mon is not None else None
+    # the stack's high-water mark (painted stack) after these inferences, not before them
+    info["stack_used"] = dev.info().get("stack_used", info.get("stack_used"))
     raw["steps"] = steps
-    return _summarise(req, name, info, sha, inputs, labels, raw, power, faults)
+    return _summarise(req, name, info, sha, inputs, labels, raw, power, list(dev.faults))
+
+
+def _input_bytes(model_path: Path) -> int:
+    return sum(s.nbytes for s in oracle.input_specs(model_path))
+
+
+def _labels(req: MeasureRequest, count: int) -> list[int] | None:
+    if req.labels is not None:
+        if len(req.labels) != count:
+            raise DataError(f"{len(req.labels)} labels for {count} inputs")
+        return list(req.labels)
+    return load_labels(req.labels_path, count) if req.labels_path else None
 
 
 def _reference(req: MeasureRequest, inputs: list[bytes], steps: list[oracle.Step] | None) -> list | None:

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "compress_cmd",
     "stream_cmd",
     "lab_cmd",
+    "hil_cmd",
 )
 
 

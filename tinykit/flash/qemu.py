@@ -23,6 +23,7 @@ import re
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +40,7 @@ PTY_MARKER = re.compile(r"char device redirected to (/dev/\S+)")
 SERIAL_BACKENDS = ("tcp", "pty")
 MAX_ICOUNT_SHIFT = 10  # QEMU's limit
 DEVICE_FILE = "device.json"
-LOG_FILE = "qemu.log"
+LOG_PREFIX = "qemu-"
 
 
 def _free_port() -> int:
@@ -112,12 +113,17 @@ class QemuFlasher(Flasher):
     def flash(self, build_dir: Path | str, port: str | None = None) -> DeviceLink:
         """Start QEMU; the returned link stops it when closed. ``port`` is ignored (QEMU makes its own)."""
         elf = self.firmware(build_dir)
-        proc, url = self._start(elf, Path(build_dir) / LOG_FILE)
+        # One log per QEMU: several sessions (pytest-xdist workers) may run the same cached build at once,
+        # and a shared log would show one QEMU the other's "waiting for connection".
+        fd, log_name = tempfile.mkstemp(dir=build_dir, prefix=LOG_PREFIX, suffix=".log")
+        os.close(fd)
+        proc, url = self._start(elf, Path(log_name))
 
         def release() -> None:
             stop_pid(proc.pid)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(QEMU_STOP_TIMEOUT_S)
+            Path(log_name).unlink(missing_ok=True)
 
         return DeviceLink(url=url, board=self.board.id, pid=proc.pid, _release=release)
 
