@@ -34,7 +34,10 @@ python-env: $(STAMP)
 $(STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,farm]"
+	# labgrid without its pyserial fork (pyserial-labgrid installs a second `serial` package over
+	# pyserial's): its other dependencies come pinned with the farm extra. See README, "Board farms".
+	$(BIN)/python -m pip install -q --no-deps "labgrid==26.0.1"
 	# tf-keras (for quantization-aware training) declares a dependency on the full `tensorflow`
 	# package, which would install a second TensorFlow over tensorflow-cpu: take it without deps.
 	$(BIN)/python -m pip install -q --no-deps "tf-keras==2.21.0"

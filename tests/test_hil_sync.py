@@ -102,7 +102,7 @@ def test_stale_sync_echo_of_an_earlier_nonce_is_not_enough():
     finally:
         server.__exit__(None, None, None)
     syncs = [c for c in device.commands if c.startswith("tk-sync")]
-    assert len(syncs) == 2 and syncs[0] != syncs[1]  # the first one timed out, a fresh nonce followed
+    assert len(syncs) >= 2 and len(set(syncs)) == len(syncs)  # the first timed out, fresh nonces followed
 
 
 def test_device_without_tk_sync_is_one_clear_error():

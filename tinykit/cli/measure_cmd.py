@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -93,30 +94,45 @@ def _emit(result: dict, as_json: bool, output: Path | None, console: Console) ->
               help="Random inputs (fixed seed) when --inputs is not given.")
 @click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help=RUNS_HELP)
 @click.option("--power", help="Power monitor KIND:PORT (lpm01a:/dev/ttyACM1, ppk2:auto).")
+@click.option("--place", help="labgrid place whose board to measure (acquired, then released).")
+@click.option("--coordinator", envvar="LG_COORDINATOR", help="labgrid coordinator HOST[:PORT] ($LG_COORDINATOR).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write results JSON here (atomically).")
 def measure_command(board_id, port, build_dir, model, inputs_path, labels_path, num_inputs, runs, power,
-                    as_json, trace, output) -> None:
+                    place, coordinator, as_json, trace, output) -> None:
     """Run inferences on a flashed device; report latency, bit-exactness, accuracy and energy."""
     from tinykit import report
     from tinykit.measure import MeasureRequest, measure
     from tinykit.targets.boards import load_board
 
     board = load_board(board_id)
-    if (port is None) == (build_dir is None):
-        raise TinykitError("give exactly one of --port or --build", hint="e.g. --port socket://127.0.0.1:4444")
+    if sum(x is not None for x in (port, build_dir, place)) != 1:
+        raise TinykitError("give exactly one of --port, --build or --place",
+                           hint="e.g. --port socket://127.0.0.1:4444")
     if output is not None:
         report.check_writable(output)
     info = _build_info(build_dir) if build_dir else {"model": None, "toolchain": None, "sizes": {}}
     model = resolve_model(str(model)) if model is not None else info["model"]
-    url = port or _device_url(build_dir, board.id)
     console = Console(stderr=as_json)
-    req = MeasureRequest(url=url, board=board, model_path=model, inputs_path=inputs_path,
-                         labels_path=labels_path, num_inputs=num_inputs, runs=runs, power=power,
-                         trace=_stderr_trace if trace else None, progress=_progress(as_json))
-    result = {**report.provenance(toolchain=info["toolchain"]), **measure(req), **info["sizes"]}
+    with _where(port, build_dir, board.id, place, coordinator) as (url, place_info):
+        req = MeasureRequest(url=url, board=board, model_path=model, inputs_path=inputs_path,
+                             labels_path=labels_path, num_inputs=num_inputs, runs=runs, power=power,
+                             trace=_stderr_trace if trace else None, progress=_progress(as_json))
+        result = {**report.provenance(toolchain=info["toolchain"]), **measure(req), **info["sizes"], **place_info}
     _emit(result, as_json, output, console)
+
+
+@contextlib.contextmanager
+def _where(port: str | None, build_dir: Path | None, board_id: str, place: str | None, coordinator: str | None):
+    """(url, extra results) of the device: a port, a `tinykit flash` build, or a labgrid place held meanwhile."""
+    if place is None:
+        yield port or _device_url(build_dir, board_id), {}
+        return
+    from tinykit.hil.farm import acquire_place
+
+    with acquire_place(place, coordinator) as acquired:
+        yield acquired.serial_url, acquired.to_dict()
 
 
 @main.command("run")
@@ -128,9 +144,11 @@ def measure_command(board_id, port, build_dir, model, inputs_path, labels_path, 
 @click.option("--count", "num_inputs", type=click.IntRange(1), default=10, show_default=True,
               help="Random inputs (fixed seed) to validate and time.")
 @click.option("--runs", type=click.IntRange(1), default=1, show_default=True, help=RUNS_HELP)
+@click.option("--place", help="labgrid place to run on (its board must run MODEL's firmware; held meanwhile).")
+@click.option("--coordinator", envvar="LG_COORDINATOR", help="labgrid coordinator HOST[:PORT] ($LG_COORDINATOR).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
-def run_command(model, board_id, out_dir, port, num_inputs, runs, as_json, trace) -> None:
+def run_command(model, board_id, out_dir, port, num_inputs, runs, place, coordinator, as_json, trace) -> None:
     """Build firmware for MODEL (a .tflite or kws/ic/vww/ad/hello_world), flash it and measure it."""
     from tinykit import report
     from tinykit.run import run
@@ -142,8 +160,11 @@ def run_command(model, board_id, out_dir, port, num_inputs, runs, as_json, trace
     console = Console(stderr=as_json)
     if not as_json:
         console.print(f"building and flashing {model.name} for {board.id} ...")
+    if port and place:
+        raise TinykitError("give at most one of --port or --place")
     result = run(model, board.id, out_dir, num_inputs=num_inputs, runs=runs, port=port,
-                 trace=_stderr_trace if trace else None, progress=_progress(as_json))
+                 trace=_stderr_trace if trace else None, progress=_progress(as_json), place=place,
+                 coordinator=coordinator)
     result = {**report.provenance(toolchain=result.get("toolchain")), **result}
     _emit(result, as_json, output, console)
 

@@ -109,8 +109,6 @@ def open_session(model: Path | str, target: Target, *, serial: str = "tcp", trac
 
             place = stack.enter_context(acquire_place(target.place, target.coordinator))
             port, place_info = place.serial_url, place.to_dict()
-            if place.flash is not None:
-                place.flash(firmware, board)
         link = _flash(stack, firmware, board, port, serial, on_place=bool(target.place))
         client = stack.enter_context(DeviceClient(link.url, baud=board.uart.baud, trace=trace,
                                                   stateful=oracle.is_stateful(firmware.model)))
