@@ -133,3 +133,16 @@ def test_port_and_place_need_one_board(tmp_path):
     assert res.exit_code == 2 and "--place rack-1: which board is it?" in res.stderr
     res = run_check(str(spec), "--board", "qemu-m55")
     assert res.exit_code == 2 and "no check of" in res.stderr
+
+
+@pytest.mark.qemu
+def test_bench_on_several_boards_in_parallel(tmp_path):
+    boards = ("qemu-m4", "qemu-m3")
+    res = CliRunner().invoke(main, ["bench", "--model", "hello_world", "--count", "2", "--json", "-o", str(tmp_path),
+                                    *[x for b in boards for x in ("--board", b)]])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["boards"] == list(boards) and [r["board"] for r in data["rows"]] == list(boards)
+    assert all(r["mismatched_bytes"] == 0 for r in data["rows"])
+    assert json.loads((tmp_path / "bench.json").read_text())["rows"] == data["rows"]
+    assert all((tmp_path / b / "hello_world" / "results.json").exists() for b in boards)

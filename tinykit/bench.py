@@ -62,6 +62,22 @@ def bench(board_id: str = DEFAULT_BOARD, out_dir: str | Path = "out/bench",
     return rows
 
 
+def bench_boards(board_ids: list[str], out_dir: str | Path = "out/bench", models: list[str] | None = None,
+                 num_inputs: int = BENCH_INPUTS, progress=None, jobs: int | None = None) -> list[dict[str, Any]]:
+    """:func:`bench` on several boards at once, a worker per board (each runs its own QEMU or board);
+    rows carry their board and come back in board order. One board keeps ``out_dir/MODEL`` as before."""
+    import concurrent.futures as cf
+
+    def one(board_id: str) -> list[dict[str, Any]]:
+        where = Path(out_dir) / board_id if len(board_ids) > 1 else Path(out_dir)
+        shown = (lambda model: progress(f"{model} on {board_id}")) if progress else None
+        return [{"board": board_id, **row} for row in bench(board_id, where, models, num_inputs, shown)]
+
+    with cf.ThreadPoolExecutor(max_workers=jobs or len(board_ids), thread_name_prefix="tinykit-bench") as pool:
+        results = list(pool.map(one, board_ids))
+    return [row for rows in results for row in rows]
+
+
 def _n(v: float | int | None, fmt: str = "{:,}") -> str:
     return "–" if v is None else fmt.format(v)
 

@@ -45,6 +45,8 @@ DEFAULT_RUNS = 1
 POWER_RUNS = 5
 POWER_INFERENCES_PER_RUN = 10
 INPUT_SUFFIXES = (".npy", ".npz", ".bin")
+# uint8 data -> int8 model input, as the MLPerf image-classification firmware converts it.
+UINT8_OFFSET = 128
 
 Progress = Callable[[int, int], None]
 
@@ -66,12 +68,15 @@ class MeasureRequest:
     client_options: dict[str, Any] = field(default_factory=dict)
     inputs: list[bytes] | None = None  # given in memory (the HIL helpers), instead of inputs_path
     labels: list[int] | None = None  # one per input, instead of labels_path
+    device_info: dict[str, Any] = field(default_factory=dict)  # tk-info, filled in by measure_on
 
 
 # -- inputs and labels -------------------------------------------------------------------------
 def _split(arr: np.ndarray, input_bytes: int, source: str) -> list[bytes]:
+    if arr.dtype == np.uint8:  # MLPerf-style uint8 data (images): the int8 input is each byte minus 128
+        arr = (arr.astype(np.int16) - UINT8_OFFSET).astype(np.int8)
     if arr.dtype != np.int8:
-        raise DataError(f"{source}: inputs must be int8 arrays, got {arr.dtype}")
+        raise DataError(f"{source}: inputs must be int8 (or uint8) arrays, got {arr.dtype}")
     if arr.nbytes == input_bytes:
         return [arr.tobytes()]
     if arr.ndim >= 2 and arr[0].nbytes == input_bytes:
@@ -199,9 +204,19 @@ def stateful_steps(inputs: list[bytes], runs: int) -> list[oracle.Step]:
     return [step for _ in range(max(runs, 2)) for step in (oracle.RESET, *inputs)]
 
 
-def run_sequence(dev: DeviceClient, steps: list[oracle.Step], progress: Progress | None = None) -> dict[str, Any]:
+def device_bytes(info: dict[str, Any], model_input: bytes) -> bytes:
+    """What to send for one model input: firmware declaring uint8 data (tk-info ``input_data=uint8``)
+    subtracts 128 from each byte it receives, so it is sent each byte plus 128."""
+    if info.get("input_data") != "uint8":
+        return model_input
+    return (np.frombuffer(model_input, dtype=np.uint8) ^ 0x80).tobytes()
+
+
+def run_sequence(dev: DeviceClient, steps: list[oracle.Step], progress: Progress | None = None,
+                 info: dict[str, Any] | None = None) -> dict[str, Any]:
     """A stateful model's steps on the device: one inference per input step (the state carries
-    over), `tk-reset` at each RESET step; the cycles and outputs of every input step."""
+    over), `tk-reset` at each RESET step; the cycles and outputs of every input step. ``info``
+    (tk-info) says how the device wants its input bytes."""
     cycles: list[int] = []
     outputs: list[list[bytes]] = []
     layers: list[tuple[str, int]] = []
@@ -210,7 +225,7 @@ def run_sequence(dev: DeviceClient, steps: list[oracle.Step], progress: Progress
         if step is oracle.RESET:
             dev.reset_state()
             continue
-        dev.load_input(step)
+        dev.load_input(device_bytes(info or {}, step))
         dev.run_once()
         cycles.append(dev.cycles())
         outputs.append(dev.outputs())
@@ -226,7 +241,7 @@ def _run_inputs(dev: DeviceClient, req: MeasureRequest, inputs: list[bytes]) -> 
     outputs: list[list[bytes]] = []
     layers: list[tuple[str, int]] = []
     for i, blob in enumerate(inputs):
-        dev.load_input(blob)  # checks the device's CRC of the loaded bytes
+        dev.load_input(device_bytes(req.device_info, blob))  # checks the device's CRC of the loaded bytes
         for _ in range(req.runs):
             dev.run_once()
             cycles.append(dev.cycles())
@@ -295,11 +310,12 @@ def measure_on(dev: DeviceClient, req: MeasureRequest, mon: Any = None) -> dict[
     name = dev.wait_ready()
     info = dev.info()
     _check_device(info, req, sha, input_bytes)
+    req = dataclasses.replace(req, device_info=info)
     if inputs is None:
         inputs = _prepare_inputs(req, int(info["input_bytes"]))
     labels = _labels(req, len(inputs))
     steps = stateful_steps(inputs, req.runs) if stateful else None
-    raw = run_sequence(dev, steps, req.progress) if steps else _run_inputs(dev, req, inputs)
+    raw = run_sequence(dev, steps, req.progress, info) if steps else _run_inputs(dev, req, inputs)
     power = _measure_power(mon, dev) if mon is not None else None
     # the stack's high-water mark (painted stack) after these inferences, not before them
     info["stack_used"] = dev.info().get("stack_used", info.get("stack_used"))

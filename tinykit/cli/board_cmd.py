@@ -66,10 +66,13 @@ def _size_table(res: BuildResult) -> Table:
 @click.option("--output", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the firmware project and firmware.elf.")
 @click.option("--energy", is_flag=True, help="MLPerf energy mode: 9600 baud, GPIO timestamps.")
+@click.option("--uint8-input", is_flag=True,
+              help="The host sends uint8 data (e.g. MLPerf images): the firmware subtracts 128 from each byte for "
+                   "the int8 input (on by default for MLPerf's image classification model; tk-info shows it).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def build(model: str, board: str, out_dir: Path, energy: bool, as_json: bool) -> None:
+def build(model: str, board: str, out_dir: Path, energy: bool, uint8_input: bool, as_json: bool) -> None:
     """Generate the model library for MODEL and build firmware for BOARD (size report vs its limits)."""
-    res = build_firmware(resolve_model(model), board, out_dir, energy_mode=energy)
+    res = build_firmware(resolve_model(model), board, out_dir, energy_mode=energy, uint8_input=uint8_input)
     if as_json:
         click.echo(json.dumps({"elf": str(res.elf), "dir": str(res.dir), "board": res.board,
                                "toolchain": res.toolchain, "model_sha256": res.model_sha256,

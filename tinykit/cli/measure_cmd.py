@@ -170,38 +170,43 @@ def run_command(model, board_id, out_dir, port, num_inputs, runs, place, coordin
 
 
 @main.command("bench")
-@click.option("--board", "board_id", default="qemu-m4", show_default=True, help="Board id.")
+@click.option("--board", "board_ids", multiple=True, default=("qemu-m4",), show_default=True,
+              help="Board id; repeat for several boards, benchmarked in parallel (a worker per board).")
 @click.option("--model", "models", multiple=True, help="Only these reference models (kws, ic, vww, ad, hello_world).")
 @click.option("-o", "--out-dir", type=click.Path(path_type=Path), default=Path("out/bench"), show_default=True,
-              help="Builds, per-model results.json and bench.json go here.")
+              help="Builds, per-model results.json and bench.json go here (a sub-folder per board for several).")
 @click.option("--count", "num_inputs", type=click.IntRange(1), default=3, show_default=True,
               help="Random inputs per model (every output byte is checked against tflite-micro).")
+@click.option("-j", "--jobs", type=click.IntRange(1), help="Boards benchmarked at once (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the docs/BENCHMARKS.md table.")
-def bench_command(board_id, models, out_dir, num_inputs, as_json, as_markdown) -> None:
-    """Every bundled reference model on BOARD, next to TFLite Micro's figures (ANCHORS.md)."""
+def bench_command(board_ids, models, out_dir, num_inputs, jobs, as_json, as_markdown) -> None:
+    """Every bundled reference model on BOARD(s), next to TFLite Micro's figures (ANCHORS.md)."""
     from tinykit import bench, report
     from tinykit.models import REFERENCE_MODELS
     from tinykit.targets.boards import load_board
 
-    board = load_board(board_id)
+    boards = [load_board(b).id for b in dict.fromkeys(board_ids)]
     unknown = sorted(set(models) - set(REFERENCE_MODELS))
     if unknown:
         raise TinykitError(f"unknown reference model(s) {', '.join(unknown)}",
                            hint=f"choose from {', '.join(REFERENCE_MODELS)}")
     output = report.check_writable(out_dir / "bench.json")
     console = Console(stderr=True)
-    rows = bench.bench(board.id, out_dir, list(models) or None, num_inputs,
-                       progress=lambda m: console.print(f"bench: {m} on {board.id} ..."))
-    data = {**report.provenance(), "board": board.id, "rows": rows}
+    rows = bench.bench_boards(boards, out_dir, list(models) or None, num_inputs, jobs=jobs,
+                              progress=lambda m: console.print(f"bench: {m} ..."))
+    data = {**report.provenance(), "board": boards[0], "boards": boards, "rows": rows}
     report.write_json_atomic(output, data)
     if as_json:
         click.echo(json.dumps(data, default=str))
-    elif as_markdown:
-        click.echo(bench.markdown(rows, board.id), nl=False)
     else:
-        Console().print(bench.markdown(rows, board.id))
-    bad = [r["model"] for r in rows if r.get("mismatched_bytes")]
+        tables = [bench.markdown([r for r in rows if r["board"] == b], b) for b in boards]
+        if as_markdown:
+            click.echo("\n".join(tables), nl=False)
+        else:
+            for table in tables:
+                Console().print(table)
+    bad = [f"{r['model']} on {r['board']}" for r in rows if r.get("mismatched_bytes")]
     if bad:
         console.print(f"[red]validation failed: {', '.join(bad)} differ from the tflite-micro reference[/red]")
         sys.exit(EXIT_MISMATCH)

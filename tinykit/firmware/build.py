@@ -24,6 +24,7 @@ from tinykit.firmware.context import (
     make_context,
     model_io_from_graph,
     parse_pin,
+    with_uint8_input,
 )
 from tinykit.firmware.project import render_linker_script, render_project
 from tinykit.firmware.record import BUILD_RECORD, read_build_record, write_build_record
@@ -103,7 +104,8 @@ class FirmwareProject:
 
 def prepare_project(model_path: Path | str | None, board: Board | str, out_dir: Path | str,
                     energy_mode: bool = False, *, app: FirmwareApp | None = None,
-                    library: ModelLibrary | None = None, model_io: ModelIO | None = None) -> FirmwareProject:
+                    library: ModelLibrary | None = None, model_io: ModelIO | None = None,
+                    uint8_input: bool = False) -> FirmwareProject:
     """Generate the library (unless given), check the fit, compute the context and render the project."""
     b, app = load_board(board), app or RunnerApp()
     out = Path(out_dir).resolve()
@@ -113,6 +115,8 @@ def prepare_project(model_path: Path | str | None, board: Board | str, out_dir: 
             raise BuildError("build_firmware needs a model path (or a library and its ModelIO)")
         model_io = model_io or model_io_from_graph(Path(model_path))
         library = library or _generate_library(Path(model_path), out)
+    if uint8_input:
+        model_io = with_uint8_input(model_io, Path(model_path))
     for stale in (ELF_NAME, BUILD_RECORD):  # never leave an old firmware next to a failed build
         (out / stale).unlink(missing_ok=True)
     precheck_fit(b, library)
@@ -123,13 +127,16 @@ def prepare_project(model_path: Path | str | None, board: Board | str, out_dir: 
 
 def build_firmware(model_path: Path | str | None, board: Board | str, out_dir: Path | str,
                    energy_mode: bool = False, *, app: FirmwareApp | None = None,
-                   library: ModelLibrary | None = None, model_io: ModelIO | None = None) -> BuildResult:
+                   library: ModelLibrary | None = None, model_io: ModelIO | None = None,
+                   uint8_input: bool = False) -> BuildResult:
     """Generate, render and compile the firmware running ``app`` (default: the runner) into ``out_dir``.
 
-    ``library``/``model_io`` let tests build around a hand-written library instead of a model.
+    ``library``/``model_io`` let tests build around a hand-written library instead of a model;
+    ``uint8_input`` declares uint8 input data (the firmware subtracts 128 from each received byte).
     """
     gcc = require_tool(GCC, APT_TOOLCHAIN)
-    proj = prepare_project(model_path, board, out_dir, energy_mode, app=app, library=library, model_io=model_io)
+    proj = prepare_project(model_path, board, out_dir, energy_mode, app=app, library=library, model_io=model_io,
+                           uint8_input=uint8_input)
     size = compile_project(proj.ctx, proj.dir, proj.board, proj.library)
     result = BuildResult(elf=proj.dir / ELF_NAME, dir=proj.dir, size=size, toolchain=toolchain_version(gcc),
                          board=proj.board.id, model_sha256=proj.io.sha256, energy_mode=energy_mode)

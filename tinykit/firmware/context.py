@@ -45,6 +45,9 @@ UART_DRIVERS = {
 MLPERF_MODEL_IDS = {"kws_ref_model": "kws01", "pretrainedResnet_quant": "ic01",
                     "vww_96_int8": "vww01", "ad01_int8": "ad01"}
 MLPERF_IDS_BY_INPUT = {490: "kws01", 3072: "ic01", 27648: "vww01", 640: "ad01"}
+# MLPerf models whose benchmark data is uint8 while the model's input is int8: the reference firmware
+# subtracts 128 from each received byte (image classification), and so does tinykit's for them.
+UINT8_DATA_MODELS = frozenset({"ic01"})
 C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
 
 
@@ -67,6 +70,7 @@ class ModelIO:
     output0_dtype: str
     sha256: str
     model_id: str
+    input_uint8: bool = False  # the host sends uint8 data; the firmware subtracts 128 (int8 model input)
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class ModelGlue:
     hash16: str
     id: str
     input_bytes: int
+    input_uint8: int  # 1: uint8 data in, each byte minus 128 is the int8 input (MLPerf image classification)
     output0_dtype: str
     output0_ctype: str
     output0_float: bool
@@ -173,7 +178,20 @@ def model_io_from_graph(model_path: Path) -> ModelIO:
     input_bytes = sum(g.tensors[i].nbytes for i in g.inputs)
     out0 = g.tensors[g.outputs[0]].dtype
     model_id = MLPERF_MODEL_IDS.get(Path(model_path).stem) or MLPERF_IDS_BY_INPUT.get(input_bytes, "tinykit")
-    return ModelIO(input_bytes=input_bytes, output0_dtype=out0, sha256=g.sha256, model_id=model_id)
+    uint8 = model_id in UINT8_DATA_MODELS and all(g.tensors[i].dtype == "int8" for i in g.inputs)
+    return ModelIO(input_bytes=input_bytes, output0_dtype=out0, sha256=g.sha256, model_id=model_id,
+                   input_uint8=uint8)
+
+
+def with_uint8_input(io: ModelIO, model_path: Path) -> ModelIO:
+    """``io`` declaring uint8 input data (`--uint8-input`); only an all-int8 model input can take it."""
+    from tinykit.ir import read_model
+
+    g = read_model(model_path)
+    dtypes = sorted({g.tensors[i].dtype for i in g.inputs})
+    if dtypes != ["int8"]:
+        raise BuildError(f"--uint8-input needs int8 model inputs; this model's are {', '.join(dtypes)}")
+    return replace(io, input_uint8=True)
 
 
 def _build_lists(board: Board, lib: ModelLibrary, app: FirmwareApp) -> dict[str, list[str]]:
@@ -212,7 +230,8 @@ def make_context(board: Board, lib: ModelLibrary, io: ModelIO, app: FirmwareApp,
                        ram_origin=hex(mem.ram.origin), ram_size=hex(mem.ram.size), stack_bytes=board.stack_bytes,
                        boot2=board.platform == "rp2040"),
         model=ModelGlue(name=lib.name, upper=lib.name.upper(), hash16=io.sha256[:16], id=io.model_id,
-                        input_bytes=max(io.input_bytes, 1), output0_dtype=io.output0_dtype,
+                        input_bytes=max(io.input_bytes, 1), input_uint8=int(io.input_uint8),
+                        output0_dtype=io.output0_dtype,
                         output0_ctype=C_TYPES[io.output0_dtype], output0_float=io.output0_dtype == "float32"),
         **_build_lists(board, lib, app),
     )

@@ -21,7 +21,7 @@ from tinykit.flash import DeviceLink, get_flasher
 from tinykit.flash.qemu import QemuFlasher
 from tinykit.hil.firmware import Firmware, firmware_for
 from tinykit.hil.target import Target
-from tinykit.measure import DEFAULT_NUM_INPUTS, MeasureRequest, measure_on
+from tinykit.measure import DEFAULT_NUM_INPUTS, MeasureRequest, device_bytes, measure_on
 from tinykit.targets.boards import Board, load_board
 
 
@@ -51,7 +51,7 @@ class BoardSession:
 
     def infer(self, data: bytes) -> Inference:
         """Load ``data`` (the model's input bytes), run once, return outputs and the count."""
-        self.client.load_input(bytes(data))
+        self.client.load_input(device_bytes(self.client.info(), bytes(data)))
         self.client.run_once()
         return Inference(self.client.outputs(), self.client.cycles(), self.unit)
 
