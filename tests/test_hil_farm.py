@@ -172,3 +172,18 @@ def test_labgrid_left_one_working_serial_module():
     assert owners == ["pyserial"], owners
     assert serial.__version__ == md.version("pyserial")
     assert hasattr(serial.rfc2217, "Serial") and serial.serial_for_url("loop://", timeout=0).is_open
+
+
+@slow
+def test_pytest_plugin_on_a_place(farm, tmp_path, tmp_path_factory):
+    """The user's example tests on the farm's board: --tinykit-place acquires it for the session."""
+    from test_hil_plugin import junit_properties, run_pytest, user_repo
+
+    coordinator, _ = farm
+    root = user_repo(tmp_path, MODEL)
+    proc = run_pytest(root, "--tinykit-board", BOARD, "--tinykit-place", PLACE, "--tinykit-coordinator",
+                      coordinator, "-k", "bit_exact or memory", cache=tmp_path_factory.getbasetemp() / "hil-cache")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    props = junit_properties(root / "hil.xml")[f"test_outputs_are_bit_exact[{BOARD}@{PLACE}]"]
+    assert props["tinykit.board"] == f"{BOARD}@{PLACE}" and props["tinykit.mismatched_bytes"] == "0"
+    assert PLACE not in who(coordinator)
