@@ -97,12 +97,34 @@ def test_example_on_two_boards_with_xdist(tmp_path, tmp_path_factory):
     assert {r["board"] for r in rows} == {"qemu-m4", "qemu-m3"}  # gathered from both workers
 
 
-def test_without_a_board_the_tests_fail_saying_what_to_pass(tmp_path):
-    (tmp_path / EXAMPLE.name).write_text("def test_x(tinykit_device):\n    pass\n")
+MISCONFIGURED = """
+from pathlib import Path
+
+import pytest
+
+
+def test_without_a_model(tinykit_device):
+    pass
+
+
+class TestWithAModel:
+    @pytest.fixture(scope="session")
+    def tinykit_model(self):
+        return Path("model.tflite")
+
+    def test_without_a_board(self, tinykit_device):
+        pass
+"""
+
+
+def test_without_a_model_or_a_board_the_tests_fail_saying_what_to_pass(tmp_path):
+    (tmp_path / EXAMPLE.name).write_text(MISCONFIGURED)
     proc = subprocess.run([sys.executable, "-m", "pytest", EXAMPLE.name, "-p", "no:cacheprovider", "-q"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=PYTEST_TIMEOUT_S)
     assert proc.returncode == 1
+    assert "no model to test: define a tinykit_model fixture, pass --tinykit-model" in proc.stdout
     assert "no board to test on: pass --tinykit-board ID" in proc.stdout
+    assert "2 errors" in proc.stdout
 
 
 def test_plugin_options_coexist_with_the_projects_own():

@@ -242,7 +242,7 @@ def test_device_running_another_model(sim):
 
 
 def test_need_port_or_build():
-    assert_one_error_line(invoke("measure", "--board", "qemu-m4"), "--port or --build")
+    assert_one_error_line(invoke("measure", "--board", "qemu-m4"), "--port, --build or --place")
 
 
 def test_build_dir_without_device_json(tmp_path):
