@@ -33,26 +33,17 @@ Exit 0 when every budget holds, 1 when one regressed (each named with its figure
 def targets_from(boards: tuple[str, ...], port: str | None, places: tuple[str, ...], coordinator: str | None,
                  spec_boards: list[str]):
     """The boards to run on: --board (else the spec's), each at --port or a --place [BOARD=]NAME."""
-    from tinykit.hil.target import Target
+    from tinykit.hil.target import Target, place_target
 
     chosen = list(dict.fromkeys(boards)) or spec_boards
     if port and len(chosen) != 1:
         raise TinykitError("--port needs exactly one board", hint="add --board ID")
     if places:
-        return [_place_target(p, chosen, coordinator) for p in places]
+        try:
+            return [place_target(p, chosen, coordinator) for p in places]
+        except ValueError as err:
+            raise TinykitError(f"--place {err}", hint="write --place BOARD=PLACE, or give one --board") from None
     return [Target(board=b, port=port) for b in chosen]
-
-
-def _place_target(text: str, boards: list[str], coordinator: str | None):
-    from tinykit.hil.target import Target
-
-    board, sep, name = text.rpartition("=")
-    if not sep:
-        if len(boards) != 1:
-            raise TinykitError(f"--place {text}: which board is it?",
-                               hint="write --place BOARD=PLACE, or give one --board")
-        board, name = boards[0], text
-    return Target(board=board, place=name, coordinator=coordinator)
 
 
 def _table(rows) -> Table:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tinykit.hil.target import Target
+from tinykit.hil.target import Target, place_target
 
 if TYPE_CHECKING:  # the session stack (numpy, the oracle) loads only when a test asks for a device
     from tinykit.hil.session import BoardSession, Inference
@@ -53,13 +53,10 @@ def targets(config: pytest.Config) -> list[Target]:
     coordinator = config.getoption("--tinykit-coordinator") or os.environ.get("LG_COORDINATOR")
     places = config.getoption("--tinykit-place")
     if places:
-        out = []
-        for text in places:
-            board, sep, name = text.rpartition("=")
-            if not sep and len(boards) != 1:
-                raise pytest.UsageError(f"--tinykit-place {text}: write BOARD=PLACE or give one --tinykit-board")
-            out.append(Target(board=board if sep else boards[0], place=name, coordinator=coordinator))
-        return out
+        try:
+            return [place_target(text, boards, coordinator) for text in places]
+        except ValueError as err:
+            raise pytest.UsageError(f"--tinykit-place {err}: write BOARD=PLACE or give one --tinykit-board") from None
     port = config.getoption("--tinykit-port")
     if port and len(boards) != 1:
         raise pytest.UsageError("--tinykit-port needs exactly one --tinykit-board")

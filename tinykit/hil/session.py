@@ -43,6 +43,7 @@ class BoardSession:
     target: Target
     url: str
     client: DeviceClient
+    info: dict[str, Any]  # tk-info, read once when the session opened
     place_info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -51,7 +52,7 @@ class BoardSession:
 
     def infer(self, data: bytes) -> Inference:
         """Load ``data`` (the model's input bytes), run once, return outputs and the count."""
-        self.client.load_input(device_bytes(self.client.info(), bytes(data)))
+        self.client.load_input(device_bytes(self.info, bytes(data)))
         self.client.run_once()
         return Inference(self.client.outputs(), self.client.cycles(), self.unit)
 
@@ -87,13 +88,15 @@ def _flash(stack: contextlib.ExitStack, firmware: Firmware, board: Board, port: 
     return stack.enter_context(get_flasher(board).flash(firmware.dir, port=port))
 
 
-def _check_model(client: DeviceClient, firmware: Firmware, where: str) -> None:
+def _check_model(client: DeviceClient, firmware: Firmware, where: str) -> dict[str, Any]:
+    """The device's tk-info, once it is known to run this firmware's model."""
     info = client.info()
     running = str(info.get("model", ""))
     if not firmware.model_sha256.startswith(running) or not running:
         raise DeviceError(f"the board at {where} runs model {running or '?'}, not {firmware.model.name} "
                           f"({firmware.model_sha256[:16]})",
                           hint="flash this model's firmware on it (the place has no flashing resource)")
+    return info
 
 
 @contextlib.contextmanager
@@ -113,5 +116,5 @@ def open_session(model: Path | str, target: Target, *, serial: str = "tcp", trac
         client = stack.enter_context(DeviceClient(link.url, baud=board.uart.baud, trace=trace,
                                                   stateful=oracle.is_stateful(firmware.model)))
         client.wait_ready()
-        _check_model(client, firmware, link.url)
-        yield BoardSession(firmware, board, target, link.url, client, place_info)
+        info = _check_model(client, firmware, link.url)
+        yield BoardSession(firmware, board, target, link.url, client, info, place_info)

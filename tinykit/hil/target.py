@@ -17,3 +17,13 @@ class Target:
     @property
     def label(self) -> str:
         return self.board + (f"@{self.place}" if self.place else "")
+
+
+def place_target(text: str, boards: list[str], coordinator: str | None) -> Target:
+    """``[BOARD=]PLACE`` as a target; without ``BOARD=`` the one board given is meant, else ValueError."""
+    board, sep, name = text.rpartition("=")
+    if not sep:
+        if len(boards) != 1:
+            raise ValueError(f"{text}: which board is it?")
+        board, name = boards[0], text
+    return Target(board=board, place=name, coordinator=coordinator)
