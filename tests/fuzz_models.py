@@ -25,6 +25,7 @@ import io
 import json
 import multiprocessing
 import os
+import pickle
 import random
 import re
 import shutil
@@ -68,6 +69,7 @@ MEMORY_LIMIT_BYTES = 3 << 30  # address space a worker may add to what it holds 
 COMPILE_BOARD = "qemu-m4"  # inspect --board for the board-fit path
 CLEAN = ("accepted", "refused")
 MAX_VECTOR_ELEMENTS = 64  # longer vectors (weights) are regions, not element fields
+STAGED_MUTANT = "mutant.pickle"  # beside a staged library: the mutant that produced it
 
 
 # ---------------------------------------------------------------------------------------- structure
@@ -427,7 +429,8 @@ def _worker(conn, stage_dir: str) -> None:
             job = conn.recv()
             if job is None:
                 return
-            _, data = job
+            mutant = job
+            data = mutant.data
             signal.alarm(MUTANT_TIMEOUT_S)
             try:
                 outcome = examine(data, Path(tmp))
@@ -444,6 +447,7 @@ def _worker(conn, stage_dir: str) -> None:
                 keep = Path(stage_dir) / outcome.key
                 if not keep.exists():
                     shutil.copytree(outcome.lib, keep)
+                    (keep / STAGED_MUTANT).write_bytes(pickle.dumps(mutant))  # a compile failure keeps it
             conn.send(outcome)
 
 
@@ -482,7 +486,7 @@ class _Pool:
                     if job is None:
                         exhausted = True
                         break
-                    conn.send((job.name, job.data))
+                    conn.send(job)
                     busy[i] = (job, time.monotonic())
             if not busy:
                 return
@@ -620,8 +624,10 @@ def regression_mutants(directory: Path = REGRESSIONS) -> list[Mutant]:
     return [load_regression(p) for p in sorted(directory.glob("*.json"))]
 
 
-def compile_libraries(stage_dir: Path, budget: int | None) -> tuple[int, list[str]]:
-    """Compile (host gcc, cached) up to ``budget`` staged libraries; returns (compiled, failures)."""
+def compile_libraries(stage_dir: Path, budget: int | None,
+                      save_dir: Path | None = None) -> tuple[int, list[str]]:
+    """Compile (host gcc, cached) up to ``budget`` staged libraries; returns (compiled, failures).
+    The mutant of a library that does not compile is saved in ``save_dir`` as a regression."""
     from tinykit.errors import TinykitError
     from tinykit.verify import build_host_library
 
@@ -636,6 +642,9 @@ def compile_libraries(stage_dir: Path, budget: int | None) -> tuple[int, list[st
             kept = Path(tempfile.mkdtemp(prefix="tinykit-fuzz-nocompile-"))
             shutil.copytree(lib, kept / lib.name)
             failures.append(f"{lib.name}: {err.message} (sources kept in {kept / lib.name})")
+            if save_dir is not None:
+                mutant = pickle.loads((lib / STAGED_MUTANT).read_bytes())
+                save_failure(mutant, Outcome("nocompile", "compile", "BuildError", err.message), save_dir)
     return len(libs), failures
 
 
@@ -660,7 +669,7 @@ def campaign(seed: int, count: int, workers: int = 2, compile_budget: int | None
             pool.close()
         report.structures = sum(1 for _ in Path(stage).iterdir())
         compile_start = time.monotonic()
-        report.compiled, report.compile_failures = compile_libraries(Path(stage), compile_budget)
+        report.compiled, report.compile_failures = compile_libraries(Path(stage), compile_budget, save_dir)
         report.compile_seconds = time.monotonic() - compile_start
     report.seconds = time.monotonic() - start
     return report

@@ -282,3 +282,19 @@ def test_generate_refuses_what_no_board_holds(tmp_path, batch: int, force: bool,
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and re.search(message, errors[0]), result.output
     assert not (tmp_path / "lib").exists()
+
+
+def test_tensor_names_cannot_break_the_generated_c(tmp_path) -> None:
+    """Names from the file land in C comments: delimiters, trigraphs and control bytes are defused."""
+    from tinykit.codegen import generate
+    from tinykit.verify import build_host_library
+
+    m = _model("hello_world")
+    for i, t in enumerate(_sub(m).tensors):
+        t.name = f"evil{i}/*open*/close??/\x01\x00tail\\".encode("latin-1")
+    path = tmp_path / "names.tflite"
+    path.write_bytes(_pack(m))
+    lib = generate(path, tmp_path / "lib")
+    text = "".join(p.read_text() for p in lib.sources)
+    assert "evil6/ *open* /close? ?/? ?tail\\" in text and "/*open" not in text
+    build_host_library(lib.dir)  # -Wall -Wextra -Werror: no "/*" within comment, no NUL, no trigraph

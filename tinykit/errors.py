@@ -36,6 +36,11 @@ class PlanError(TinykitError):
     """The memory planner could not place the tensors."""
 
 
+class OutputPathError(TinykitError):
+    """Where a command would write is unusable: a file where a folder goes (or the reverse), an
+    earlier artefact without --force, a folder that cannot be written."""
+
+
 class CodegenError(TinykitError):
     """C generation failed (bad name, output directory in the way)."""
 

@@ -15,6 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tinykit.errors import OutputPathError
+
+FORCE_HINT = "pass --force to overwrite it, or choose another -o"
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
@@ -44,6 +48,46 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, *, fsync: bool = Fa
 def write_json(path: str | os.PathLike, data: Any, *, default=str, fsync: bool = False) -> Path:
     """JSON (indented, newline-terminated) written atomically."""
     return write_atomic(path, json.dumps(data, indent=2, default=default) + "\n", fsync=fsync)
+
+
+def check_output_file(path: str | os.PathLike, force: bool = False, suffixes: tuple[str, ...] = ()) -> Path:
+    """A file the command will write, checked before it starts work: not a folder, not an earlier
+    artefact unless ``force``, with the right suffix, in a folder that can be written."""
+    path = Path(path)
+    if suffixes and path.suffix not in suffixes:
+        raise OutputPathError(f"output {path} must end in {' or '.join(suffixes)}")
+    if path.is_dir():
+        raise OutputPathError(f"output {path} is a folder; a file is written there", hint="give a file name")
+    if path.exists() and not force:
+        raise OutputPathError(f"output {path} exists", hint=FORCE_HINT)
+    _check_writable_folder(path.parent)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, force: bool = False) -> Path:
+    """A folder the command will fill, checked before it starts work: not a file, not a non-empty
+    folder (earlier results) unless ``force``, and writable."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"output {path} is a file; a folder is written there", hint="give a folder name")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise OutputPathError(f"output folder {path} is not empty", hint=FORCE_HINT)
+    _check_writable_folder(path)
+    return path
+
+
+def _check_writable_folder(folder: Path) -> None:
+    """``folder``, or the nearest part of it that exists (the rest is created later), takes a new file."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputPathError(f"cannot write in {folder}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise OutputPathError(f"cannot write in {folder}: {err.strerror or err}", hint="choose another -o") from None
 
 
 def current_umask() -> int:

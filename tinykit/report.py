@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as _dt
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from rich.table import Table
 
 from tinykit import __version__
 from tinykit.errors import TinykitError
-from tinykit.files import write_json
+from tinykit.files import check_output_file, write_json
 
 
 def provenance(toolchain: str | None = None, argv: list[str] | None = None) -> dict[str, Any]:
@@ -33,18 +32,8 @@ def provenance(toolchain: str | None = None, argv: list[str] | None = None) -> d
 
 def check_writable(path: str | Path) -> Path:
     """Fail before measuring (not after) if the results file cannot be written."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tinykit-probe-"):
-            pass
-    except OSError as err:
-        raise TinykitError(
-            f"cannot write results to {path}: {err.strerror or err}",
-            hint="choose another -o path",
-        ) from None
-    if path.is_dir():
-        raise TinykitError(f"cannot write results to {path}: it is a directory")
+    path = check_output_file(path, force=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 

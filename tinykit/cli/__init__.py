@@ -40,19 +40,29 @@ COMMAND_MODULES = (
 
 
 class TinykitGroup(click.Group):
-    """Maps every :class:`TinykitError` to one line on stderr and exit code 2."""
+    """Maps every :class:`TinykitError`, and click's own usage errors, to one ``error:`` line (and a
+    ``hint:`` line) on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except TinykitError as err:
-            click.echo(f"error: {err.message}", err=True)
-            if err.hint:
-                click.echo(f"hint: {err.hint}", err=True)
-            sys.exit(EXIT_USER_ERROR)
+            _fail(err.message, err.hint)
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx is not None else "tinykit"
+            _fail(err.format_message(), f"`{where} --help` lists its commands and options")
+        except click.ClickException as err:
+            _fail(err.format_message(), None)
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+
+
+def _fail(message: str, hint: str | None) -> None:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+    sys.exit(EXIT_USER_ERROR)
 
 
 @click.group(cls=TinykitGroup, context_settings={"help_option_names": ["-h", "--help"]})

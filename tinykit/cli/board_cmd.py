@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tinykit.cli import main
+from tinykit.cli.options import force_option, refuse_port_on_emulator, warn_ignored
 from tinykit.errors import FlashError
+from tinykit.files import check_output_dir
 from tinykit.firmware.build import BuildResult, build_firmware, read_build_record
 from tinykit.models import resolve_model
 from tinykit.targets.boards import DEFAULT_BOARD, board_file, board_summary, list_boards
@@ -63,15 +65,17 @@ def _size_table(res: BuildResult) -> Table:
 @main.command()
 @click.argument("model")
 @click.option("--board", "-b", default=DEFAULT_BOARD, show_default=True, help="Board id (see `tinykit boards`).")
-@click.option("--output", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--output", "-o", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Directory for the firmware project and firmware.elf.")
 @click.option("--energy", is_flag=True, help="MLPerf energy mode: 9600 baud, GPIO timestamps.")
 @click.option("--uint8-input", is_flag=True,
               help="The host sends uint8 data (e.g. MLPerf images): the firmware subtracts 128 from each byte for "
                    "the int8 input (on by default for MLPerf's image classification model; tk-info shows it).")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def build(model: str, board: str, out_dir: Path, energy: bool, uint8_input: bool, as_json: bool) -> None:
+def build(model: str, board: str, out_dir: Path, energy: bool, uint8_input: bool, force: bool, as_json: bool) -> None:
     """Generate the model library for MODEL and build firmware for BOARD (size report vs its limits)."""
+    check_output_dir(out_dir, force)
     res = build_firmware(resolve_model(model), board, out_dir, energy_mode=energy, uint8_input=uint8_input)
     if as_json:
         click.echo(json.dumps({"elf": str(res.elf), "dir": str(res.dir), "board": res.board,
@@ -91,13 +95,16 @@ def build(model: str, board: str, out_dir: Path, energy: bool, uint8_input: bool
               help="QEMU boards: the UART on a local TCP socket, or on a pseudo-terminal (/dev/pts/N, as a "
                    "USB CDC board appears; what ser2net can export).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def flash(build_dir: Path, board: str | None, port: str | None, stop: bool, serial_backend: str,
-          as_json: bool) -> None:
+@click.pass_context
+def flash(ctx: click.Context, build_dir: Path, board: str | None, port: str | None, stop: bool,
+          serial_backend: str, as_json: bool) -> None:
     """Flash BUILD_DIR onto its board; for QEMU boards, start the emulator in the background."""
     from tinykit.flash import get_flasher, stop_detached
     from tinykit.flash.qemu import QemuFlasher
+    from tinykit.targets.boards import load_board
 
     if stop:
+        warn_ignored(ctx, ("board", "port"), "--stop only stops the QEMU of BUILD_DIR")
         stopped = stop_detached(build_dir)
         click.echo(json.dumps({"stopped": stopped}) if as_json else
                    ("stopped QEMU" if stopped else "no QEMU was running for this build"))
@@ -105,6 +112,7 @@ def flash(build_dir: Path, board: str | None, port: str | None, stop: bool, seri
     board = board or read_build_record(build_dir).get("board")
     if not board:
         raise FlashError(f"{build_dir}/build.json names no board", hint="pass --board")
+    refuse_port_on_emulator(load_board(board), port)
     flasher = get_flasher(board)
     if isinstance(flasher, QemuFlasher):
         stop_detached(build_dir)

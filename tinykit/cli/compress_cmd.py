@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from tinykit.cli import main
+from tinykit.cli.options import force_option, warn_ignored
+from tinykit.files import check_output_dir, check_output_file
 
 
 def _echo_warnings(warnings: list[str]) -> None:
@@ -20,6 +22,7 @@ def _echo_warnings(warnings: list[str]) -> None:
 @click.option("--data", "data_path", type=click.Path(path_type=Path), required=True,
               help="data set for calibration and the health check")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="model.tflite")
+@force_option
 @click.option("--qat", is_flag=True, help="quantization-aware fine-tuning before conversion")
 @click.option("--qat-epochs", type=int, default=3, show_default=True)
 @click.option("--strict", is_flag=True, help="an unhealthy conversion is an error, not a warning")
@@ -28,10 +31,15 @@ def _echo_warnings(warnings: list[str]) -> None:
 @click.option("--calibration-scale", type=float, default=1.0, hidden=True,
               help="multiply the representative set (for testing the health check)")
 @click.option("--json", "as_json", is_flag=True)
-def quantize_cmd(model, data_path, output, qat, qat_epochs, strict, max_drop, seed, calibration_scale,
+@click.pass_context
+def quantize_cmd(ctx, model, data_path, output, force, qat, qat_epochs, strict, max_drop, seed, calibration_scale,
                  as_json):
     """Convert a Keras model to a full-int8 .tflite and check its health."""
     from tinykit.compress.quantize import quantize_model
+
+    check_output_file(output, force, (".tflite",))
+    if not qat:
+        warn_ignored(ctx, ("qat_epochs",), "it sets the epochs of --qat")
 
     res = quantize_model(model, data_path, output, qat=qat, strict=strict, seed=seed, max_drop=max_drop,
                          calibration_scale=calibration_scale, qat_epochs=qat_epochs)
@@ -70,6 +78,7 @@ def _layer_ratios(items: tuple[str, ...]) -> dict[str, float]:
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="pruned.keras")
+@force_option
 @click.option("--ratio", type=float, default=0.5, show_default=True, help="fraction of channels to remove")
 @click.option("--target-macs", type=float, default=None, help="prune to this fraction of the MACs instead")
 @click.option("--criterion", type=click.Choice(["l1", "l2", "activation"]), default="l1", show_default=True)
@@ -83,7 +92,8 @@ def _layer_ratios(items: tuple[str, ...]) -> dict[str, float]:
 @click.option("--sensitivity", is_flag=True, help="also report per-layer sensitivity")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def prune_cmd(model, data_path, output, ratio, target_macs, criterion, mode, layer_ratio, steps,
+@click.pass_context
+def prune_cmd(ctx, model, data_path, output, force, ratio, target_macs, criterion, mode, layer_ratio, steps,
               finetune_epochs, batch_size, lr, sensitivity, seed, as_json):
     """Remove whole filters/units, fine-tuning between steps; reports every step."""
     from rich.console import Console
@@ -91,6 +101,10 @@ def prune_cmd(model, data_path, output, ratio, target_macs, criterion, mode, lay
 
     from tinykit.compress.prune import PruneConfig, prune_file
     from tinykit.compress.quantize import load_for_model
+
+    check_output_file(output, force, (".keras",))
+    if target_macs is not None:
+        warn_ignored(ctx, ("ratio",), "--target-macs sets how much to prune")
 
     cfg = PruneConfig(ratio=ratio, target_macs=target_macs, criterion=criterion, mode=mode, steps=steps,
                       layer_ratios=_layer_ratios(layer_ratio),
@@ -126,9 +140,10 @@ def prune_cmd(model, data_path, output, ratio, target_macs, criterion, mode, lay
                    "floor but whose PTQ accuracy does not")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="output directory")
+@force_option
 @click.option("--json", "as_json", is_flag=True)
 def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, batch_size, qat, seed, output,
-            as_json):
+            force, as_json):
     """Find the most accurate int8 model that fits a board's RAM and flash."""
     from rich.console import Console
     from rich.table import Table
@@ -143,6 +158,7 @@ def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, batch
         raise TrainingError(f"--ratios must be comma-separated numbers, got {ratios!r}") from err
     from tinykit.targets.boards import load_board
 
+    check_output_dir(output, force)
     load_board(board_id)  # fail fast on an unknown board, before loading data
     console = Console(stderr=True)
 

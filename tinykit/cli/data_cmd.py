@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from tinykit.cli import main
+from tinykit.cli.options import force_option
+from tinykit.files import check_output_dir
 
 DEFAULT_WORDS = "yes,no,up,down,left,right,on,off,stop,go"
 
@@ -24,16 +26,20 @@ def data() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-unknown", is_flag=True, help="omit the _unknown_ class")
 @click.option("--no-silence", is_flag=True, help="omit the _silence_ class")
-def synth_kws_cmd(output: Path, words: str, per_word: int, seed: int, no_unknown: bool, no_silence: bool):
+@force_option
+def synth_kws_cmd(output: Path, words: str, per_word: int, seed: int, no_unknown: bool, no_silence: bool,
+                  force: bool):
     """Speak keywords with espeak-ng into a Speech Commands-layout data set (deterministic)."""
     from rich.console import Console
 
     from tinykit.data.synth import synth_kws
 
+    check_output_dir(output, force)
+
     console = Console(stderr=True)
     with console.status("synthesising") as status:
         res = synth_kws(output, words.split(","), per_word=per_word, seed=seed, unknown=not no_unknown,
-                        silence=not no_silence, progress=lambda lab: status.update(f"wrote {lab}"))
+                        silence=not no_silence, progress=lambda lab: status.update(f"wrote {lab}"), force=force)
     click.echo(f"wrote {sum(res.counts.values())} clips in {len(res.labels)} classes to {res.directory}")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tinykit.cli import main
@@ -32,12 +33,12 @@ def inspect(model: Path, board: str | None, data: Path | None, as_json: bool) ->
 
 def _print_report(report: dict) -> None:
     console = Console(width=max(Console().width, 100))
-    table = Table(title=f"{Path(report['model']['path']).name}  (sha256 {report['model']['sha256'][:16]})")
+    table = Table(title=f"{escape(Path(report['model']['path']).name)}  (sha256 {report['model']['sha256'][:16]})")
     for column in ("#", "op", "output shape", "params", "MACs", "weight bytes", "live bytes"):
         text = column in ("op", "output shape")
         table.add_column(column, justify="left" if text else "right", no_wrap=True)
-    for row in report["ops"]:
-        op = row["op"] if row["supported"] else f"[red]{row['op']} (unsupported)[/red]"
+    for row in report["ops"]:  # op names come from the file (custom ops): never rich markup
+        op = escape(row["op"]) if row["supported"] else f"[red]{escape(row['op'])} (unsupported)[/red]"
         live = "" if row["live_bytes"] is None else f"{row['live_bytes']:,}"
         table.add_row(str(row["index"]), op, "x".join(map(str, row["output_shape"])), f"{row['params']:,}",
                       f"{row['macs']:,}", f"{row['weight_bytes']:,}", live)

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from tinykit.cli import main
+from tinykit.cli.options import force_option, warn_ignored
 from tinykit.errors import DataError
+from tinykit.files import check_output_dir, check_output_file
 
 STAGE_TEXT = {
     "data": "preparing the data set", "train": "training the DS-CNN", "prune": "pruning channels",
@@ -42,18 +44,23 @@ def lab() -> None:
 @click.option("--finetune-epochs", type=click.IntRange(0), default=2, show_default=True)
 @click.option("--fit-ratios", default="0,0.25,0.5", show_default=True, help="Pruning ratios `fit` tries.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the lab.json summary).")
-def kws(board: str, data_dir: Path | None, out: Path, words: str, per_word: int, epochs: int,
-        prune_ratio: float, finetune_epochs: int, fit_ratios: str, seed: int, as_json: bool) -> None:
+@click.pass_context
+def kws(ctx: click.Context, board: str, data_dir: Path | None, out: Path, words: str, per_word: int, epochs: int,
+        prune_ratio: float, finetune_epochs: int, fit_ratios: str, seed: int, force: bool, as_json: bool) -> None:
     """Keyword spotting end to end: data, train, prune, quantize, fit, build, flash, measure, stream."""
     from rich.console import Console
 
     from tinykit.lab.kws import LabConfig, run_lab
     from tinykit.targets.boards import load_board
 
+    check_output_dir(out, force)
     load_board(board)
     if data_dir is not None and not data_dir.is_dir():
         raise DataError(f"data set folder {data_dir} does not exist")
+    if data_dir is not None:
+        warn_ignored(ctx, ("words", "per_word"), "they configure the synthesized data set, and --data gives one")
     word_list = tuple(w.strip() for w in words.split(",") if w.strip())
     if not word_list:
         raise DataError("--words needs at least one keyword")
@@ -68,7 +75,7 @@ def kws(board: str, data_dir: Path | None, out: Path, words: str, per_word: int,
             else:
                 console.print(f"[green]✓[/green] {STAGE_TEXT.get(stage, stage)}: {message}")
 
-        res = run_lab(cfg, out, progress)
+        res = run_lab(cfg, out, progress, force=force)
     if as_json:
         click.echo((out / "lab.json").read_text())
         return
@@ -96,16 +103,17 @@ def _print_summary(console, res) -> None:
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True, help="The data set folder.")
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True, help="testset.npz")
-def testset(model: Path, data_dir: Path, out: Path) -> None:
+@force_option
+def testset(model: Path, data_dir: Path, out: Path, force: bool) -> None:
     """Export the whole test split as the int8 model inputs (for `tinykit measure --inputs`)."""
     from tinykit.audio.frontend import feature_config_for
     from tinykit.data.datasets import load_dataset
     from tinykit.lab.kws import export_testset
 
+    check_output_file(out, force, (".npz",))
+    check_output_file(out.with_name(out.stem + "_labels.npy"), force)
     if not model.is_file():
         raise DataError(f"model {model} does not exist")
-    if out.suffix != ".npz":
-        raise DataError(f"output {out} must end in .npz")
     ds = load_dataset(data_dir, feature_config_for(model))
     inputs, labels = export_testset(model, ds, out)
     click.echo(json.dumps({"inputs": str(inputs), "labels": str(labels), "clips": len(ds.y["test"])}))

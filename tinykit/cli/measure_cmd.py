@@ -12,7 +12,9 @@ import click
 from rich.console import Console
 
 from tinykit.cli import main
+from tinykit.cli.options import force_option, refuse_port_on_emulator, warn_ignored
 from tinykit.errors import BuildError, DeviceError, TinykitError
+from tinykit.files import check_output_dir, check_output_file
 from tinykit.models import resolve_model
 
 DEVICE_FILE = "device.json"  # written by `tinykit flash DIR`: {"url", "pid", "board"}
@@ -99,13 +101,19 @@ def _emit(result: dict, as_json: bool, output: Path | None, console: Console) ->
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write results JSON here (atomically).")
-def measure_command(board_id, port, build_dir, model, inputs_path, labels_path, num_inputs, runs, power,
-                    place, coordinator, as_json, trace, output) -> None:
+@force_option
+@click.pass_context
+def measure_command(ctx, board_id, port, build_dir, model, inputs_path, labels_path, num_inputs, runs, power,
+                    place, coordinator, as_json, trace, output, force) -> None:
     """Run inferences on a flashed device; report latency, bit-exactness, accuracy and energy."""
     from tinykit import report
     from tinykit.measure import MeasureRequest, measure
     from tinykit.targets.boards import load_board
 
+    if inputs_path is not None:
+        warn_ignored(ctx, ("num_inputs",), "--inputs gives the inputs")
+    if output is not None:
+        check_output_file(output, force)
     board = load_board(board_id)
     if sum(x is not None for x in (port, build_dir, place)) != 1:
         raise TinykitError("give exactly one of --port, --build or --place",
@@ -148,14 +156,18 @@ def _where(port: str | None, build_dir: Path | None, board_id: str, place: str |
 @click.option("--coordinator", envvar="LG_COORDINATOR", help="labgrid coordinator HOST[:PORT] ($LG_COORDINATOR).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
-def run_command(model, board_id, out_dir, port, num_inputs, runs, place, coordinator, as_json, trace) -> None:
+@force_option
+def run_command(model, board_id, out_dir, port, num_inputs, runs, place, coordinator, as_json, trace,
+                force) -> None:
     """Build firmware for MODEL (a .tflite or kws/ic/vww/ad/hello_world), flash it and measure it."""
     from tinykit import report
     from tinykit.run import run
     from tinykit.targets.boards import load_board
 
+    check_output_dir(out_dir, force)
     model = resolve_model(model)
     board = load_board(board_id)
+    refuse_port_on_emulator(board, port)
     output = report.check_writable(out_dir / "results.json")
     console = Console(stderr=as_json)
     if not as_json:
@@ -180,12 +192,14 @@ def run_command(model, board_id, out_dir, port, num_inputs, runs, place, coordin
 @click.option("-j", "--jobs", type=click.IntRange(1), help="Boards benchmarked at once (default: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the docs/BENCHMARKS.md table.")
-def bench_command(board_ids, models, out_dir, num_inputs, jobs, as_json, as_markdown) -> None:
+@force_option
+def bench_command(board_ids, models, out_dir, num_inputs, jobs, as_json, as_markdown, force) -> None:
     """Every bundled reference model on BOARD(s), next to TFLite Micro's figures (ANCHORS.md)."""
     from tinykit import bench, report
     from tinykit.models import REFERENCE_MODELS
     from tinykit.targets.boards import load_board
 
+    check_output_dir(out_dir, force)
     boards = [load_board(b).id for b in dict.fromkeys(board_ids)]
     unknown = sorted(set(models) - set(REFERENCE_MODELS))
     if unknown:

@@ -9,7 +9,9 @@ import click
 
 from tinykit.cli import main
 from tinykit.cli.measure_cmd import _stderr_trace as stderr_trace
+from tinykit.cli.options import force_option, refuse_port_on_emulator, warn_ignored
 from tinykit.errors import DataError
+from tinykit.files import check_output_dir
 
 
 def _printer(rate: int, quiet: bool):
@@ -58,15 +60,25 @@ def summary_lines(res) -> list[str]:
               help="Smoothed score that triggers a detection.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace", is_flag=True, help="Log every serial line sent and received (stderr).")
-def stream_cmd(wav: Path, board_id: str, port: str | None, model_path: Path | None, build_dir: Path | None,
-               out_dir: Path, infer_every: int, smooth: int, threshold: float, as_json: bool, trace: bool) -> None:
+@force_option
+@click.pass_context
+def stream_cmd(ctx: click.Context, wav: Path, board_id: str, port: str | None, model_path: Path | None,
+               build_dir: Path | None, out_dir: Path, infer_every: int, smooth: int, threshold: float, as_json: bool,
+               trace: bool, force: bool) -> None:
     """Stream WAV audio to the device; print keyword detections and the real-time factor."""
     from tinykit.audio.stream import build_stream_firmware, run_stream
+    from tinykit.targets.boards import load_board
 
-    if not wav.is_file():
-        raise DataError(f"audio file {wav} does not exist")
     if (model_path is None) == (build_dir is None):
         raise DataError("give exactly one of --model (build the stream firmware) or --build DIR")
+    if model_path is not None:
+        check_output_dir(out_dir, force)
+    else:
+        warn_ignored(ctx, ("out_dir", "infer_every", "smooth", "threshold", "force"),
+                     "it configures the firmware --model builds, and --build gives one")
+    if not wav.is_file():
+        raise DataError(f"audio file {wav} does not exist")
+    refuse_port_on_emulator(load_board(board_id), port)
     if model_path is not None:
         if not model_path.is_file():
             raise DataError(f"model {model_path} does not exist")

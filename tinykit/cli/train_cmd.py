@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from tinykit.cli import main
+from tinykit.cli.options import force_option
+from tinykit.files import check_output_file
 
 MODEL_CHOICES = ("ds-cnn", "cnn", "resnet8", "mobilenet-v1", "autoencoder", "mlp")
 
@@ -37,11 +39,14 @@ def _progress(total: int, label: str):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-augment", is_flag=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="model.keras")
+@force_option
 @click.option("--json", "as_json", is_flag=True)
 def train_cmd(data_path, model_name, width, epochs, batch_size, lr, patience, seed, no_augment, output,
-              as_json):
+              force, as_json):
     """Train a zoo model; writes the model, metrics.json, a curves PNG and features.json."""
     from tinykit.train.trainer import TrainConfig, train
+
+    check_output_file(output, force, (".keras",))
 
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=lr, patience=patience,
                       seed=seed, augment=not no_augment)
@@ -68,12 +73,16 @@ def train_cmd(data_path, model_name, width, epochs, batch_size, lr, patience, se
               help="weight of the hard-label loss (1 - alpha weighs the T^2-scaled soft loss)")
 @click.option("--epochs", type=int, default=30, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="student.keras")
+@force_option
 @click.option("--json", "as_json", is_flag=True)
-def distill_cmd(teacher, student_model, width, data_path, temperature, alpha, epochs, seed, output, as_json):
+def distill_cmd(teacher, student_model, width, data_path, temperature, alpha, epochs, seed, output, force,
+                as_json):
     """Train a student on the teacher's soft targets; compares with the same student trained alone."""
     from tinykit.train.distill import distill
     from tinykit.train.trainer import TrainConfig
+
+    check_output_file(output, force, (".keras",))
 
     res = distill(teacher, student_model, width, data_path, output, TrainConfig(epochs=epochs, seed=seed),
                   temperature=temperature, alpha=alpha)

@@ -17,6 +17,7 @@ from tinykit.codegen.lowering import (
     ConstArray,
     KernelCall,
     LoweringContext,
+    c_comment,
     c_float,
     get_lowering,
     is_c_identifier,
@@ -141,7 +142,7 @@ def array_ctx(arr: ConstArray) -> ArrayCtx:
     values = np.asarray(arr.values)
     if not is_c_identifier(arr.c_name):
         raise CodegenError(f"internal: bad C array name {arr.c_name!r}")
-    return ArrayCtx(arr.c_name, arr.c_type, int(values.size), int(values.nbytes), arr.comment.replace("*/", "* /"),
+    return ArrayCtx(arr.c_name, arr.c_type, int(values.size), int(values.nbytes), c_comment(arr.comment),
                     _format_values(values, arr.c_type))
 
 
@@ -207,7 +208,7 @@ def build_calls(graph: Any, plan: Any, name: str) -> tuple[list[CallCtx], dict[s
             args.append(f"(void *)({name}_arena + {plan.scratch_offsets[op.index]})")
         sources.update(kc.sources)
         comment = kc.comment or f"op {op.index}: {op.opcode}"
-        calls.append(CallCtx(op.index, op.opcode, comment.replace("*/", "* /"), kc.function, kc.params_type,
+        calls.append(CallCtx(op.index, op.opcode, c_comment(comment), kc.function, kc.params_type,
                              f"{name}_op{op.index}_params", kc.params, args, kc.alias))
     return calls, arrays, sources
 

@@ -20,7 +20,7 @@ import jinja2
 from tinykit import __version__
 from tinykit.codegen.context import ALWAYS_HEADERS, ModelContext, build_context, validate_name
 from tinykit.errors import BoardFitError, CodegenError
-from tinykit.files import current_umask
+from tinykit.files import check_output_dir, current_umask
 from tinykit.render import environment
 from tinykit.resources import firmware_dir
 
@@ -91,11 +91,6 @@ def manifest(ctx: ModelContext, files: list[str], model_path: Path) -> dict:
     }
 
 
-def _check_destination(out_dir: Path, force: bool) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CodegenError(f"{out_dir} exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
-        raise CodegenError(f"output directory {out_dir} is not empty", hint="pass --force to overwrite it")
 
 
 def _move_into_place(tmp: Path, out_dir: Path) -> None:
@@ -158,7 +153,7 @@ def generate(model_path: str | os.PathLike, out_dir: str | os.PathLike, name: st
 
     model_path, out_dir = Path(model_path), Path(out_dir)
     validate_name(name)
-    _check_destination(out_dir, force)
+    check_output_dir(out_dir, force)
     graph = require_supported(read_model(model_path))
     ctx = build_context(graph, plan_memory(graph), name)
     check_size(ctx.arena_bytes, ctx.weight_bytes, allow_oversize)

@@ -189,7 +189,17 @@ def shape_comment(tensor: Any) -> str:
             text += f", per-channel axis {q.axis} ({len(q.scale)} scales)"
         else:
             text += f", scale {q.scale[0]:.9g} zp {q.zero_point[0]}"
-    return text.replace("*/", "* /")
+    return c_comment(text)
+
+
+def c_comment(text: str) -> str:
+    """``text`` made safe inside ``/* ... */`` under ``-Wall -Werror``: tensor names come from the
+    model file, so control and non-ASCII bytes become '?', and comment delimiters and trigraph
+    starts are split (``* /``, ``/ *``, ``? ?``)."""
+    text = "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+    text = re.sub(r"\*(?=/)", "* ", text)
+    text = re.sub(r"/(?=\*)", "/ ", text)
+    return re.sub(r"\?(?=\?)", "? ", text)
 
 
 _C_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

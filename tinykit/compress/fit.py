@@ -21,7 +21,7 @@ from tinykit.compress.quantize import convert, write_tflite
 from tinykit.data.datasets import Dataset
 from tinykit.data.features import write_json
 from tinykit.errors import BoardFitError, TrainingError
-from tinykit.train.artifacts import copy_sidecars, load_keras
+from tinykit.train.artifacts import check_inputs_match, copy_sidecars, load_keras
 from tinykit.train.trainer import TrainConfig, compile_model, fit, set_seed
 
 DEFAULT_RATIOS = (0.0, 0.25, 0.35, 0.45, 0.55, 0.7)
@@ -138,6 +138,7 @@ def fit_model(model_path: Path, board_id: str, ds: Dataset, output: Path, max_dr
     board = load_board(board_id)
     output = Path(output)
     model = load_keras(model_path)
+    check_inputs_match(model, ds, model_path, None)
     results, floor = search(model, ds, board, max_drop, ratios, finetune_epochs, seed, qat, progress, batch_size)
     cands = [c for c, _, _ in results]
     ok = [r for r in results if r[0].fits and r[0].accuracy >= floor]

@@ -20,7 +20,7 @@ from tinykit.compress import surgery
 from tinykit.data.datasets import Dataset
 from tinykit.data.features import write_json
 from tinykit.errors import TinykitError, TrainingError
-from tinykit.train.artifacts import copy_sidecars, load_keras
+from tinykit.train.artifacts import check_inputs_match, copy_sidecars, load_keras
 from tinykit.train.trainer import TrainConfig, compile_model, fit, score, set_seed
 
 CRITERIA = ("l1", "l2", "activation")
@@ -241,6 +241,7 @@ def prune_file(model_path: Path, ds: Dataset, output: Path, cfg: PruneConfig, pr
     if output.suffix != ".keras":
         raise TrainingError(f"output {output} must end in .keras")
     model = load_keras(model_path)
+    check_inputs_match(model, ds, model_path, None)
     report: dict = {"config": asdict(cfg), "source": str(model_path)}
     if with_sensitivity:
         report["sensitivity"] = sensitivity(model, ds, criterion=cfg.criterion)

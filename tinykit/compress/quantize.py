@@ -22,7 +22,7 @@ from tinykit.data.datasets import Dataset, load_dataset
 from tinykit.data.features import FeatureConfig, write_json
 from tinykit.errors import DataError, QuantizationError
 from tinykit.files import write_atomic
-from tinykit.train.artifacts import copy_sidecars, load_keras
+from tinykit.train.artifacts import check_inputs_match, copy_sidecars, load_keras
 
 CALIBRATION_SAMPLES = 300
 HEALTH_SAMPLES = 1000
@@ -131,6 +131,8 @@ def quantize_model(model_path: Path, data_path: Path | None, output_path: Path, 
         raise QuantizationError(f"output {output_path} must end in .tflite")
     ds = load_for_model(model_path, data_path, dataset)
     model = model_path if model_path.is_dir() else load_keras(model_path)
+    if not model_path.is_dir():
+        check_inputs_match(model, ds, model_path, data_path)
     if ds.labels and not model_path.is_dir() and model.output_shape[-1] != ds.num_classes:
         raise DataError(f"{model_path} has {model.output_shape[-1]} outputs but {data_path} has "
                         f"{ds.num_classes} classes", hint="quantize with the data set the model was trained on")

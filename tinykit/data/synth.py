@@ -18,6 +18,7 @@ import numpy as np
 
 from tinykit.data.wav import read_wav, resample, write_wav
 from tinykit.errors import DataError, ToolMissingError
+from tinykit.files import check_output_dir
 
 RATE = 16000
 VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc", "en-gb-x-gbclan")
@@ -117,16 +118,15 @@ def _write_label(out: Path, label: str, words: list[str], n: int, rng: np.random
 
 
 def synth_kws(out_dir: Path, words: list[str], per_word: int = 100, seed: int = 0,
-              unknown: bool = True, silence: bool = True, progress=None) -> SynthResult:
-    """Write a Speech Commands-layout data set: one folder per word plus _unknown_ and _silence_."""
+              unknown: bool = True, silence: bool = True, progress=None, force: bool = False) -> SynthResult:
+    """Write a Speech Commands-layout data set: one folder per word plus _unknown_ and _silence_
+    (into a non-empty ``out_dir`` only with ``force``: its clips are written over)."""
     words = [w.strip().lower() for w in words if w.strip()]
     if len(set(words)) < 1 or len(set(words)) != len(words):
         raise DataError("need at least one word and no duplicates", hint="e.g. --words yes,no,up,down")
     if per_word < SPLIT_EVERY:
         raise DataError(f"--per-word must be at least {SPLIT_EVERY} so every split gets clips")
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise DataError(f"{out_dir} exists and is not empty", hint="choose a new output directory")
+    out_dir = check_output_dir(out_dir, force)
     rng = np.random.default_rng(seed)
     plan = [(w, [w]) for w in words]
     if unknown:

@@ -229,7 +229,7 @@ class DeviceClient(SerialLine):
         assert last is not None
         raise DeviceError(
             f"{what}: {last.message} (gave up after {self.max_attempts} attempts)",
-            hint="check the wiring/baud rate, or run with --trace to see every line",
+            hint="check the wiring and baud rate (measure, run and stream log every line with --trace)",
         )
 
     # -- synchronisation -----------------------------------------------------------------------

@@ -107,7 +107,7 @@ class StreamClient(SerialLine):
                 line = self._read_line(deadline)
             except DeviceTimeoutError:
                 raise DeviceTimeoutError(f"no reply from the stream firmware within {self.reply_timeout:.0f} s",
-                                         hint="run with --trace to see every line") from None
+                                         hint="`tinykit stream --trace` logs every line") from None
             if _is_final(line):
                 return lines, line
             lines.append(line)
@@ -131,4 +131,4 @@ class StreamClient(SerialLine):
             rejected.append(reply.groups[0] if reply else final)
             self.faults.append(f"frame rejected ({rejected[-1]}), resent")
         raise DeviceError(f"the device rejected a frame {self.max_resends + 1} times ({', '.join(rejected)})",
-                          hint="check the wiring/baud rate, or run with --trace to see every line")
+                          hint="check the wiring and baud rate (`tinykit stream --trace` logs every line)")

@@ -62,7 +62,7 @@ def read_model(path: str | Path, *, require_int8: bool = True, fold: bool = True
     if is_keras_model(path):
         raise QuantizationError(
             f"{path} is a Keras model: it needs full-integer quantization before it can be read",
-            hint="pass representative data with --data DIR (calibration), or run `tinykit quantize`",
+            hint="quantize it first: `tinykit quantize MODEL --data DATASET -o model.tflite`",
         )
     if path.is_dir():
         raise ModelFormatError(f"{path} is a directory, not a .tflite model")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tinykit.data.features import write_json
-from tinykit.errors import DataError
+from tinykit.files import check_output_dir
 
 Progress = Callable[[str, str], None]  # (stage, message)
 STAGES = ("data", "train", "prune", "quantize", "fit", "build", "measure", "stream", "report")
@@ -199,15 +199,14 @@ def stage_stream(cfg: LabConfig, model: Path, out: Path) -> dict:
     return result
 
 
-def run_lab(cfg: LabConfig, out: Path, progress: Progress | None = None) -> LabResult:
-    """Run every stage in order; returns the results and writes OUT/lab.json and OUT/report.html."""
+def run_lab(cfg: LabConfig, out: Path, progress: Progress | None = None, force: bool = False) -> LabResult:
+    """Run every stage in order; returns the results and writes OUT/lab.json and OUT/report.html
+    (into a non-empty OUT only with ``force``)."""
     from tinykit.data.datasets import load_dataset
     from tinykit.data.features import FeatureConfig
     from tinykit.lab.report import write_report
 
-    out = Path(out)
-    if out.exists() and any(p.name != "lab.json" for p in out.iterdir()):
-        raise DataError(f"{out} exists and is not empty", hint="choose a new output directory")
+    out = check_output_dir(out, force)
     out.mkdir(parents=True, exist_ok=True)
     res = LabResult(out, cfg)
     data = Path(_stage(res, "data", progress, lambda: stage_data(cfg, out))["path"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tinykit.data.features import FEATURES_FILE, FeatureConfig, write_json
-from tinykit.errors import ModelFormatError
+from tinykit.errors import DataError, ModelFormatError
 
 LABELS_FILE = "labels.json"
 SIDECARS = (FEATURES_FILE, LABELS_FILE)
@@ -36,6 +36,20 @@ def load_keras(path: Path):
         return keras.models.load_model(path, compile=False)
     except (ValueError, OSError, TypeError, KeyError) as err:
         raise ModelFormatError(f"cannot load Keras model {path}: {err}") from err
+
+
+def check_inputs_match(model, ds, model_path: Path, data_path: Path | None) -> None:
+    """The data set's inputs have the model's input shape (batch aside), checked before any work:
+    otherwise the mismatch surfaces deep in Keras or the converter, minutes later."""
+    want = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    got = tuple(ds.input_shape)
+    if want is None:
+        return  # several inputs: the zoo and the converter check them
+    if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got, strict=False)):
+        shown = [d if d is not None else "any" for d in want]
+        where = f"{data_path}: its inputs have" if data_path else "the data set's inputs have"
+        raise DataError(f"{where} shape {list(got)}, but {Path(model_path).name} takes {shown}",
+                        hint="give the data set the model was trained on")
 
 
 def _wrap_saved_model(keras, path: Path):

@@ -20,7 +20,7 @@ import numpy as np
 from tinykit.data.datasets import load_dataset
 from tinykit.data.features import FeatureConfig, write_json
 from tinykit.errors import TrainingError
-from tinykit.train.artifacts import load_keras, write_sidecars
+from tinykit.train.artifacts import check_inputs_match, load_keras, write_sidecars
 from tinykit.train.trainer import TrainConfig, compile_model, evaluate, fit, set_seed
 
 
@@ -84,6 +84,7 @@ def distill(teacher_path: Path, student_name: str, width: float, data: Path, out
     if not ds.labels:
         raise TrainingError("distillation needs a labelled (classification) data set")
     teacher = load_keras(teacher_path)
+    check_inputs_match(teacher, ds, teacher_path, data)
     if tuple(teacher.output_shape[1:]) != (ds.num_classes,):
         raise TrainingError(f"teacher outputs {teacher.output_shape[1:]} but the data has {ds.num_classes} classes")
     n = ds.num_classes
