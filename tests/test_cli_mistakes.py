@@ -79,8 +79,8 @@ OTHER_MISTAKES = [
      "takes [8, 8, 1]", "--qat-epochs is ignored"),
     ("prune: --ratio with --target-macs", "prune {keras} --data {bad} -o {new}.keras --ratio 0.3 --target-macs 0.5",
      "takes [8, 8, 1]", "--ratio is ignored"),
-    ("measure: --labels without --inputs", "measure --board qemu-m4 --port socket://127.0.0.1:9 --labels {file}",
-     "--labels needs --inputs", None),
+    ("measure: --count with --inputs", "measure --board qemu-m4 --port socket://127.0.0.1:9 --inputs {file} "
+     "--count 5 -o {dir}", "is a folder", "--count is ignored"),
     ("stream: --threshold with --build", "stream {wav} --build {dir} --threshold 0.5 --port /dev/ttyACM0",
      "is emulated", "--threshold is ignored"),
     ("build: unknown option", "build {tflite} -o {new} --bogus", "No such option", None),

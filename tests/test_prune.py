@@ -125,7 +125,8 @@ def test_prune_cli_writes_report(tiny_model, tiny_kws, tmp_path):
     assert len(report["steps"]) == 2 and len(report["sensitivity"]) == 5
     assert report["steps"][1]["channels"]["pw4"] == 16
     assert (out.parent / "features.json").exists()
-    assert_user_error(run_cli("prune", tiny_model, "--data", tiny_kws, "--ratio", "1.5", "-o", out), "ratio")
+    assert_user_error(run_cli("prune", tiny_model, "--data", tiny_kws, "--ratio", "1.5", "-o", out, "--force"),
+                      "ratio")
     assert_user_error(run_cli("prune", tiny_model, "--data", tiny_kws, "-o", tmp_path / "x.tflite"), ".keras")
 
 
