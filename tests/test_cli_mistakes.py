@@ -26,10 +26,11 @@ UNWRITABLE = "/proc/tinykit-cannot-write"  # a folder no one, root included, can
 # named like a .keras/.tflite/.npz output; {k_file}/{t_file}/{n_file} existing outputs of those
 # kinds; {ro} an unwritable folder; {keras} a small Keras model; {good}/{bad} .npz data sets whose
 # inputs fit / do not fit it; {tflite} an int8 model; {wav} a file standing in for audio; {new} a
-# path of the test's own that does not exist yet.
+# path of the test's own that does not exist yet; {spec} a `tinykit check` budget spec.
 OUTPUT_MISTAKES = {
     # command -> (args before -o, the kind of output: "dir" or the suffix of the file it writes)
     "generate": ("generate {tflite}", "dir"),
+    "export": ("export {tflite} --format cmake", "dir"),
     "build": ("build {tflite}", "dir"),
     "run": ("run {tflite}", "dir"),
     "bench": ("bench --model hello_world", "dir"),
@@ -43,6 +44,7 @@ OUTPUT_MISTAKES = {
     "quantize": ("quantize {keras} --data {good}", ".tflite"),
     "lab testset": ("lab testset {tflite} --data {good}", ".npz"),
     "measure": ("measure --board qemu-m4 --port socket://127.0.0.1:9", ".json"),
+    "check": ("check {spec}", ".json"),
 }
 
 _SLOT = {".keras": "k", ".tflite": "t", ".npz": "n", ".json": "j"}
@@ -66,6 +68,8 @@ OTHER_MISTAKES = [
     ("run: --port on qemu", "run {tflite} -o {new} --port /dev/ttyACM0", "qemu-m4 is emulated", None),
     ("stream: --port on qemu", "stream {wav} --model {tflite} -o {new} --port /dev/ttyACM0", "is emulated", None),
     ("flash: --port on qemu", "flash {dir} --board qemu-m4 --port /dev/ttyACM0", "is emulated", None),
+    ("check: --port on qemu", "check {spec} --board qemu-m4 --port /dev/ttyACM0", "is emulated", None),
+    ("check: junit output is a folder", "check {spec} --junit {j_dir}", "is a folder", None),
     ("build: a Keras model", "build {keras} -o {new}", "is a Keras model", None),
     ("run: a Keras model", "run {keras} -o {new}", "is a Keras model", None),
     ("generate: a Keras model", "generate {keras} -o {new}", "is a Keras model", None),
@@ -108,6 +112,9 @@ def places(tmp_path_factory) -> dict[str, str]:
               "keras": tmp / "tiny.keras", "good": tmp / "good.npz", "bad": tmp / "bad.npz",
               "tflite": reference_model("hello_world"), "wav": tmp / "existing.txt"}
     values["file"].write_text("not yours to overwrite\n")
+    values["spec"] = tmp / "budget.yaml"
+    values["spec"].write_text(f"checks:\n  - model: {values['tflite']}\n    boards: [qemu-m4]\n"
+                              "    budget: {bit_exact: true}\n")
     for suffix, slot in _SLOT.items():
         (tmp / f"folder{suffix}").mkdir()
         (tmp / f"earlier{suffix}").write_text("an earlier artefact\n")
@@ -181,8 +188,7 @@ def test_every_output_command_is_walked() -> None:
     assert ports - {"measure"} == walked, f"add --port rows for {sorted(ports - {'measure'} - walked)}"
 
 
-@pytest.mark.parametrize("command", ["train", "quantize", "prune", "distill", "fit", "data synth-kws", "lab kws",
-                                     "lab testset", "build", "generate", "run", "bench", "measure", "stream"])
+@pytest.mark.parametrize("command", sorted(OUTPUT_MISTAKES))
 def test_overwriting_commands_have_force(command: str) -> None:
     options = _command_options(command.split())
     assert "--force" in options

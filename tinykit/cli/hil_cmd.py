@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tinykit.cli import main
+from tinykit.cli.options import force_option, refuse_port_on_emulator
 from tinykit.errors import TinykitError
+from tinykit.files import check_output_file
 
 SPEC_HELP = """Run the budget SPEC (YAML) on its boards and judge every figure.
 
@@ -73,14 +75,21 @@ def _table(rows) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), help="Write JUnit XML here.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the results JSON here (atomically).")
-def check_command(spec_path, boards, port, places, coordinator, jobs, as_json, junit_path, output) -> None:
+@force_option
+def check_command(spec_path, boards, port, places, coordinator, jobs, as_json, junit_path, output, force) -> None:
     from tinykit import report
     from tinykit.hil.budget import load_spec
     from tinykit.hil.check import exit_code, failures, run_checks, write_junit
+    from tinykit.targets.boards import load_board
 
+    for path in (output, junit_path):
+        if path is not None:
+            check_output_file(path, force)
     spec = load_spec(spec_path)
     spec_boards = list(dict.fromkeys(b for c in spec.checks for b in c.boards))
     targets = targets_from(boards, port, places, coordinator, spec_boards)
+    if port is not None:
+        refuse_port_on_emulator(load_board(targets[0].board), port)
     for path in (output, junit_path):
         if path is not None:
             report.check_writable(path)

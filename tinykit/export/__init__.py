@@ -19,7 +19,7 @@ from tinykit import __version__
 from tinykit.errors import CodegenError
 from tinykit.export.context import ExampleApp, ExportContext, c_name, make_context
 from tinykit.export.layouts import LAYOUTS
-from tinykit.files import write_json
+from tinykit.files import check_output_dir, write_json
 
 FORMATS = tuple(LAYOUTS)
 EXPORT_RECORD = "export.json"
@@ -36,13 +36,6 @@ class ExportResult:
     board: str | None
     files: list[str]
     context: ExportContext
-
-
-def _check_destination(out_dir: Path, force: bool) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CodegenError(f"{out_dir} exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
-        raise CodegenError(f"output directory {out_dir} is not empty", hint="pass --force to replace it")
 
 
 def _board_project(model_path: Path, board, lib, ctx: ExportContext, work: Path):
@@ -82,7 +75,7 @@ def export_model(model_path: str | Path, fmt: str, out_dir: str | Path, board=No
         raise CodegenError(f"unknown export format {fmt!r}", hint=f"one of {', '.join(FORMATS)}")
     b = load_board(board) if board is not None else None
     name = name or c_name(model_path.stem)
-    _check_destination(out_dir, force)
+    check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
