@@ -120,7 +120,7 @@ def test_boards_cli_json_and_table():
 
 
 @pytest.mark.parametrize(("bid", "params", "message"), [
-    ("nucleo-l4r5zi", {}, "flasher.pyocd.params.target: Field required"),
+    ("nano33ble", {}, "flasher.pyocd.params.target: Field required"),
     ("stm32f746g-disco", {"cfg": "x"}, "flasher.openocd.params.cfg: Extra inputs"),
     ("pico", {"family_id": "rp2040"}, "flasher.uf2.params.family_id"),
     ("qemu-m4", {"target": "x"}, "flasher.qemu.params.target: Extra inputs"),
@@ -134,9 +134,9 @@ def test_flasher_parameters_are_typed_per_kind(bid, params, message):
 
 
 def test_pyocd_board_without_target_is_a_cli_error(tmp_path):
-    data = _board_dict("nucleo-l4r5zi")
+    data = _board_dict("nano33ble")
     del data["flasher"]["params"]
-    path = tmp_path / "nucleo-l4r5zi.yaml"
+    path = tmp_path / "nano33ble.yaml"
     path.write_text(yaml.safe_dump(data))
     res = CliRunner().invoke(main, ["build", "hello_world", "--board", str(path), "-o", str(tmp_path / "b")])
     assert res.exit_code == 2 and "error: invalid board file" in res.output and "params" in res.output, res.output

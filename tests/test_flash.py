@@ -34,7 +34,8 @@ def pico_dir(tmp_path_factory):
 
 def test_flasher_per_board():
     assert isinstance(get_flasher("qemu-m4"), QemuFlasher)
-    assert isinstance(get_flasher("nucleo-l4r5zi"), PyocdFlasher)
+    assert isinstance(get_flasher("nano33ble"), PyocdFlasher)
+    assert isinstance(get_flasher("nucleo-l4r5zi"), OpenocdFlasher)
     assert isinstance(get_flasher("stm32f746g-disco"), OpenocdFlasher)
     assert isinstance(get_flasher("pico"), Uf2Flasher)
 
@@ -101,7 +102,7 @@ def test_missing_qemu(m4_dir, tmp_path, monkeypatch):
     assert "qemu-system-arm" in err.value.message and "apt-get install qemu-system-arm" in err.value.hint
 
 
-@pytest.mark.parametrize(("board", "tool"), [("nucleo-l4r5zi", "pyocd"), ("stm32f746g-disco", "openocd")])
+@pytest.mark.parametrize(("board", "tool"), [("nucleo-l4r5zi", "openocd"), ("stm32f746g-disco", "openocd")])
 def test_missing_probe_tool(board, tool, tmp_path, monkeypatch):
     out = build_firmware(None, board, tmp_path / "b", library=FixtureLibrary(), model_io=FIXTURE_IO).dir
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -199,6 +199,21 @@ def _check_device(info: dict[str, Any], req: MeasureRequest, sha: str | None, in
         raise DeviceError(f"the device expects {info['input_bytes']} input bytes, the model {input_bytes}")
 
 
+def at_device_clock(req: MeasureRequest, info: dict[str, Any]) -> MeasureRequest:
+    """The request with the board at the clock the firmware reports (a `--clock reset` build runs slower)."""
+    from tinykit.targets.boards import board_at_clock
+
+    clock = info.get("clock")
+    if clock in (None, "") or int(clock) == req.board.clock_hz:
+        return req
+    reset = board_at_clock(req.board, "reset")
+    if int(clock) != reset.clock_hz:
+        raise DeviceError(f"the device reports a {int(clock) / 1e6:g} MHz clock; {req.board.id} runs at "
+                          f"{req.board.clock_hz / 1e6:g} MHz (or {reset.clock_hz / 1e6:g} MHz with --clock reset)",
+                          hint="rebuild and flash the firmware for this board")
+    return dataclasses.replace(req, board=reset)
+
+
 def stateful_steps(inputs: list[bytes], runs: int) -> list[oracle.Step]:
     """A stateful model's measurement: max(runs, 2) passes over the inputs, each from a reset."""
     return [step for _ in range(max(runs, 2)) for step in (oracle.RESET, *inputs)]
@@ -310,7 +325,7 @@ def measure_on(dev: DeviceClient, req: MeasureRequest, mon: Any = None) -> dict[
     name = dev.wait_ready()
     info = dev.info()
     _check_device(info, req, sha, input_bytes)
-    req = dataclasses.replace(req, device_info=info)
+    req = dataclasses.replace(at_device_clock(req, info), device_info=info)
     if inputs is None:
         inputs = _prepare_inputs(req, int(info["input_bytes"]))
     labels = _labels(req, len(inputs))

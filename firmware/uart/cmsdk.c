@@ -1,5 +1,5 @@
 /* Arm CMSDK APB UART (MPS2/MPS3 FPGA images): DATA, STATE (bit0 TX full, bit1 RX full),
- * CTRL (bit0 TX enable, bit1 RX enable), BAUDDIV = clock / baud (minimum 16). */
+ * CTRL (bit0 TX enable, bit1 RX enable), BAUDDIV = clock / baud (minimum 16, from tk_board.h). */
 #include "tk_fw.h"
 
 #define UART_DATA (TK_UART_BASE + 0x00u)
@@ -9,8 +9,7 @@
 
 void tk_uart_init(void)
 {
-    uint32_t div = TK_CLOCK_HZ / TK_UART_BAUD;
-    TK_REG(UART_BAUDDIV) = div < 16u ? 16u : div;
+    TK_REG(UART_BAUDDIV) = TK_UART_BAUDDIV;
     TK_REG(UART_CTRL) = 0x3u;
 }
 

@@ -16,19 +16,11 @@
 #define UART_BAUDRATE (TK_UART_BASE + 0x524u)
 #define UART_CONFIG (TK_UART_BASE + 0x56Cu)
 
-#if TK_UART_BAUD == 115200
-#define UART_BAUD_VALUE 0x01D7E000u
-#elif TK_UART_BAUD == 9600
-#define UART_BAUD_VALUE 0x00275000u
-#else
-#error "nrf_uart: only 9600 and 115200 baud are tabulated"
-#endif
-
 void tk_uart_init(void)
 {
     TK_REG(UART_PSELTXD) = TK_UART_TX_PSEL;
     TK_REG(UART_PSELRXD) = TK_UART_RX_PSEL;
-    TK_REG(UART_BAUDRATE) = UART_BAUD_VALUE;
+    TK_REG(UART_BAUDRATE) = TK_UART_BAUDRATE; /* baud * 2^32 / 16 MHz, rounded as the PS tabulates */
     TK_REG(UART_CONFIG) = 0;
     TK_REG(UART_ENABLE) = 4u;
     TK_REG(UART_EV_TXDRDY) = 0;

@@ -15,17 +15,10 @@
 
 void tk_uart_init(void)
 {
-    /* divisor in 1/64ths: IBRD + FBRD/64 = clk / (16 * baud) */
-    uint32_t div = (8u * TK_CLOCK_HZ) / TK_UART_BAUD;
-    uint32_t ibrd = div >> 7;
-    uint32_t fbrd = ((div & 0x7Fu) + 1u) / 2u;
-    if (ibrd == 0u) {
-        ibrd = 1u;
-        fbrd = 0u;
-    }
+    /* IBRD + FBRD/64 = clk_peri / (16 * baud), computed for clk_peri (tk_board.h) */
     TK_REG(UART_CR) = 0;
-    TK_REG(UART_IBRD) = ibrd;
-    TK_REG(UART_FBRD) = fbrd;
+    TK_REG(UART_IBRD) = TK_UART_IBRD;
+    TK_REG(UART_FBRD) = TK_UART_FBRD;
     TK_REG(UART_LCR_H) = LCR_H_8N1_FIFO; /* also latches IBRD/FBRD */
     TK_REG(UART_CR) = CR_ENABLE_TX_RX;
 }

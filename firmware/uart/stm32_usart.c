@@ -1,5 +1,6 @@
 /* STM32 USART / LPUART with the "v2" register layout (STM32L4/L4+, F7): ISR/ICR/RDR/TDR.
- * LPUART's divider is 256 * fck / baud, USART's (oversampling by 16) fck / baud. */
+ * LPUART's divider is 256 * fck / baud, USART's (oversampling by 16) fck / baud: TK_UART_BRR, computed
+ * for the kernel clock the start-up ends on (tinykit/targets/clocks.py). BRR is written while UE = 0. */
 #include "tk_fw.h"
 
 #define USART_CR1 (TK_UART_BASE + 0x00u)
@@ -8,6 +9,7 @@
 #define USART_ICR (TK_UART_BASE + 0x20u)
 #define USART_RDR (TK_UART_BASE + 0x24u)
 #define USART_TDR (TK_UART_BASE + 0x28u)
+#define LPUART_PRESC (TK_UART_BASE + 0x2Cu) /* STM32L4+ LPUART: kernel clock prescaler */
 #define CR1_UE (1u << 0)
 #define CR1_RE (1u << 2)
 #define CR1_TE (1u << 3)
@@ -18,11 +20,10 @@
 void tk_uart_init(void)
 {
     TK_REG(USART_CR1) = 0;
-#if TK_UART_LPUART
-    TK_REG(USART_BRR) = (uint32_t)((256ull * TK_CLOCK_HZ + TK_UART_BAUD / 2u) / TK_UART_BAUD);
-#else
-    TK_REG(USART_BRR) = (TK_CLOCK_HZ + TK_UART_BAUD / 2u) / TK_UART_BAUD;
+#ifdef TK_UART_PRESC
+    TK_REG(LPUART_PRESC) = TK_UART_PRESC;
 #endif
+    TK_REG(USART_BRR) = TK_UART_BRR;
     TK_REG(USART_CR1) = CR1_TE | CR1_RE;
     TK_REG(USART_CR1) = CR1_TE | CR1_RE | CR1_UE;
 }

@@ -15,7 +15,7 @@ from tinykit.errors import FlashError
 from tinykit.files import check_output_dir
 from tinykit.firmware.build import BuildResult, build_firmware, read_build_record
 from tinykit.models import resolve_model
-from tinykit.targets.boards import DEFAULT_BOARD, board_file, board_summary, list_boards
+from tinykit.targets.boards import CLOCK_SETTINGS, DEFAULT_BOARD, board_file, board_summary, list_boards
 
 
 def _kib(n: int) -> str:
@@ -71,19 +71,25 @@ def _size_table(res: BuildResult) -> Table:
 @click.option("--uint8-input", is_flag=True,
               help="The host sends uint8 data (e.g. MLPerf images): the firmware subtracts 128 from each byte for "
                    "the int8 input (on by default for MLPerf's image classification model; tk-info shows it).")
+@click.option("--clock", type=click.Choice(CLOCK_SETTINGS), default="board", show_default=True,
+              help="`board`: the clock the board file states (e.g. 120 MHz); `reset`: keep the chip's reset "
+                   "clock (low-power measurements).")
 @force_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def build(model: str, board: str, out_dir: Path, energy: bool, uint8_input: bool, force: bool, as_json: bool) -> None:
+def build(model: str, board: str, out_dir: Path, energy: bool, uint8_input: bool, clock: str, force: bool,
+          as_json: bool) -> None:
     """Generate the model library for MODEL and build firmware for BOARD (size report vs its limits)."""
     check_output_dir(out_dir, force)
-    res = build_firmware(resolve_model(model), board, out_dir, energy_mode=energy, uint8_input=uint8_input)
+    res = build_firmware(resolve_model(model), board, out_dir, energy_mode=energy, uint8_input=uint8_input,
+                         clock=clock)
     if as_json:
         click.echo(json.dumps({"elf": str(res.elf), "dir": str(res.dir), "board": res.board,
                                "toolchain": res.toolchain, "model_sha256": res.model_sha256,
-                               "energy_mode": res.energy_mode, "size": res.size.__dict__}))
+                               "energy_mode": res.energy_mode, "clock": res.clock, "clock_hz": res.clock_hz,
+                               "size": res.size.__dict__}))
         return
     Console().print(_size_table(res))
-    click.echo(f"toolchain: {res.toolchain}")
+    click.echo(f"clock: {res.clock_hz / 1e6:g} MHz ({res.clock}); toolchain: {res.toolchain}")
 
 
 @main.command()

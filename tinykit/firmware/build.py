@@ -31,7 +31,7 @@ from tinykit.firmware.record import BUILD_RECORD, read_build_record, write_build
 from tinykit.firmware.rp2040 import crc32_mpeg2
 from tinykit.firmware.size import SizeReport, fit_error, precheck_fit, size_report
 from tinykit.firmware.toolchain import APT_TOOLCHAIN, GCC, compile_and_link, require_tool, toolchain_version
-from tinykit.targets.boards import Board, load_board
+from tinykit.targets.boards import Board, board_at_clock, load_board
 
 ELF_NAME = "firmware.elf"
 SIZING_REGION_BYTES = 0x08000000  # region size for the relink that measures a model that overflowed
@@ -51,6 +51,8 @@ class BuildResult:
     board: str
     model_sha256: str
     energy_mode: bool
+    clock: str = "board"  # "reset": built with `--clock reset` (the chip's reset clock)
+    clock_hz: int = 0
 
 
 def _link(ctx: FirmwareContext, out_dir: Path, gcc: str, elf_name: str, ldscript: str) -> str:
@@ -105,9 +107,12 @@ class FirmwareProject:
 def prepare_project(model_path: Path | str | None, board: Board | str, out_dir: Path | str,
                     energy_mode: bool = False, *, app: FirmwareApp | None = None,
                     library: ModelLibrary | None = None, model_io: ModelIO | None = None,
-                    uint8_input: bool = False) -> FirmwareProject:
-    """Generate the library (unless given), check the fit, compute the context and render the project."""
-    b, app = load_board(board), app or RunnerApp()
+                    uint8_input: bool = False, clock: str = "board") -> FirmwareProject:
+    """Generate the library (unless given), check the fit, compute the context and render the project.
+
+    ``clock="reset"`` keeps the chip's reset clock (low-power measurements).
+    """
+    b, app = board_at_clock(load_board(board), clock), app or RunnerApp()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if library is None or model_io is None:
@@ -128,18 +133,20 @@ def prepare_project(model_path: Path | str | None, board: Board | str, out_dir: 
 def build_firmware(model_path: Path | str | None, board: Board | str, out_dir: Path | str,
                    energy_mode: bool = False, *, app: FirmwareApp | None = None,
                    library: ModelLibrary | None = None, model_io: ModelIO | None = None,
-                   uint8_input: bool = False) -> BuildResult:
+                   uint8_input: bool = False, clock: str = "board") -> BuildResult:
     """Generate, render and compile the firmware running ``app`` (default: the runner) into ``out_dir``.
 
     ``library``/``model_io`` let tests build around a hand-written library instead of a model;
-    ``uint8_input`` declares uint8 input data (the firmware subtracts 128 from each received byte).
+    ``uint8_input`` declares uint8 input data (the firmware subtracts 128 from each received byte);
+    ``clock="reset"`` keeps the chip's reset clock.
     """
     gcc = require_tool(GCC, APT_TOOLCHAIN)
     proj = prepare_project(model_path, board, out_dir, energy_mode, app=app, library=library, model_io=model_io,
-                           uint8_input=uint8_input)
+                           uint8_input=uint8_input, clock=clock)
     size = compile_project(proj.ctx, proj.dir, proj.board, proj.library)
     result = BuildResult(elf=proj.dir / ELF_NAME, dir=proj.dir, size=size, toolchain=toolchain_version(gcc),
-                         board=proj.board.id, model_sha256=proj.io.sha256, energy_mode=energy_mode)
+                         board=proj.board.id, model_sha256=proj.io.sha256, energy_mode=energy_mode, clock=clock,
+                         clock_hz=proj.board.clock_hz)
     write_build_record(proj.dir, result, proj.library, Path(model_path) if model_path else None, proj.ctx.cflags,
                        proj.app)
     return result

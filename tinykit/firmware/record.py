@@ -22,7 +22,8 @@ def write_build_record(out_dir: Path, result, library, model_path: Path | None, 
     record: dict[str, Any] = {
         "tinykit_version": __version__, "board": result.board, "mode": app.mode,
         "model": str(model_path) if model_path else None, "model_sha256": result.model_sha256,
-        "energy_mode": result.energy_mode, "toolchain": result.toolchain,
+        "energy_mode": result.energy_mode, "clock": result.clock, "clock_hz": result.clock_hz,
+        "toolchain": result.toolchain,
         "arena_bytes": library.arena_bytes, "weight_bytes": library.weight_bytes,
         "size": asdict(result.size), "cflags": cflags, "command": sys.argv, **app.record(),
     }

@@ -20,9 +20,11 @@ import yaml
 
 from tinykit.errors import BoardError
 from tinykit.resources import boards_dir
+from tinykit.targets.clocks import reset_hz
 from tinykit.targets.schema import Board, parse_board
 
-__all__ = ["DEFAULT_BOARD", "Board", "BoardFile", "FitEstimate", "attachment", "board_file", "board_ids",
+__all__ = ["CLOCK_SETTINGS", "DEFAULT_BOARD", "Board", "BoardFile", "FitEstimate", "attachment", "board_at_clock",
+           "board_file", "board_ids",
            "board_summary", "estimate_fit", "list_boards", "load_board", "parse_board", "search_path",
            "set_boards_dirs"]
 
@@ -32,6 +34,7 @@ USER_CONFIG_PATH = Path("~/.config/tinykit/boards.yaml")
 BOARDS_PATH_ENV = "TINYKIT_BOARDS_PATH"
 EXTENDS_KEY = "extends"
 MAX_EXTENDS_DEPTH = 8
+CLOCK_SETTINGS = ("board", "reset")  # `tinykit build --clock`: the board file's clock, or the chip's reset clock
 
 # Named reserves used by estimate_fit before anything is compiled: the firmware's own code
 # (protocol loop, UART driver, startup, libc pieces; 11.4 KB on qemu-m4, 13.5 KB on qemu-m0 with
@@ -184,6 +187,28 @@ def load_board(board: str | Board) -> Board:
     return _load_path(candidate)
 
 
+def board_at_clock(board: Board, setting: str = "board") -> Board:
+    """The board as it runs with ``setting``: its own clock, or its reset clock (low-power runs).
+
+    At the reset clock the power model's run current is the datasheet's figure for that clock
+    (``reset_current_ma``), else the board's scaled by the clock ratio (and the note says so).
+    """
+    if setting not in CLOCK_SETTINGS:
+        raise BoardError(f"unknown clock setting {setting!r}", hint=f"use one of: {', '.join(CLOCK_SETTINGS)}")
+    if setting == "board" or board.clock is None or board.clock.speed == "reset":
+        return board
+    data = board.model_dump()
+    hz = reset_hz(board.platform, board.clock_hz)
+    power = data["power"]
+    if power["reset_current_ma"] is None:
+        power["active_current_ma"] *= hz / board.clock_hz
+        power["note"] = f"{power.get('note') or ''} (run current scaled linearly to {hz / 1e6:g} MHz)".strip()
+    else:
+        power["active_current_ma"] = power["reset_current_ma"]
+    data.update(clock_hz=hz, clock={**data["clock"], "speed": "reset"})
+    return parse_board(data, f"{board.id} at its reset clock")
+
+
 def list_boards() -> list[Board]:
     """Every board on the search path, sorted by id."""
     return [load_board(i) for i in board_ids()]
@@ -243,6 +268,7 @@ def board_summary(b: Board) -> dict:
         "name": b.name,
         "cpu": b.cpu,
         "clock_hz": b.clock_hz,
+        "clock_tree": b.clock_plan.summary,
         "emulated": b.emulated,
         "emulator": b.emulator,
         "flash": {"origin": b.memory.flash.origin, "size": b.memory.flash.size},

@@ -24,6 +24,7 @@ class Cpu:
     dsp: bool  # __ARM_FEATURE_DSP: SMLAD/SXTB16 kernel paths
     mve: bool  # Helium (M-profile vector extension)
     vtor: bool  # the vector table can be relocated (SCB->VTOR)
+    dwt: bool = True  # a DWT cycle counter (CYCCNT); ARMv6-M cores have none
 
     def kernel_defines(self, host: bool = False) -> tuple[str, ...]:
         """Preprocessor defines that select the kernels' code path for this core.
@@ -38,9 +39,9 @@ class Cpu:
 _THUMB = "-mthumb"
 CPUS: dict[str, Cpu] = {c.id: c for c in (
     Cpu("cortex-m0", "armv6-m", ("-mcpu=cortex-m0", _THUMB, "-mfloat-abi=soft"),
-        fpu=False, dsp=False, mve=False, vtor=False),
+        fpu=False, dsp=False, mve=False, vtor=False, dwt=False),
     Cpu("cortex-m0plus", "armv6-m", ("-mcpu=cortex-m0plus", _THUMB, "-mfloat-abi=soft"),
-        fpu=False, dsp=False, mve=False, vtor=True),
+        fpu=False, dsp=False, mve=False, vtor=True, dwt=False),
     Cpu("cortex-m3", "armv7-m", ("-mcpu=cortex-m3", _THUMB, "-mfloat-abi=soft"),
         fpu=False, dsp=False, mve=False, vtor=True),
     Cpu("cortex-m4", "armv7e-m", ("-mcpu=cortex-m4", _THUMB, "-mfloat-abi=soft"),

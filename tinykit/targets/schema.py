@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tinykit.errors import BoardError
+from tinykit.targets.clocks import ClockError, ClockPlan, plan_clock
 from tinykit.targets.cpus import CPUS, Cpu, get_cpu
 
 CpuName = Literal[tuple(CPUS)]  # the cores of the CPU table (tinykit.targets.cpus)
@@ -105,8 +106,31 @@ Flasher = Annotated[QemuFlasherSpec | PyocdFlasherSpec | OpenocdFlasherSpec | Uf
                     Field(discriminator="kind")]
 
 
+class Clock(_Strict):
+    """How the start-up reaches ``clock_hz`` (tinykit.targets.clocks computes every register value).
+
+    ``speed: reset`` keeps the reset clock (low-power measurements, ``tinykit build --clock reset``).
+    """
+
+    source: Literal["msi", "hsi16", "hsi", "hse", "hfxo", "hfint", "xosc"]
+    source_hz: int = Field(gt=0)
+    bypass: bool = False  # HSE driven by an external clock (an ST-LINK's MCO) instead of a crystal
+    caches: bool = True  # flash prefetch/accelerator and the instruction/data caches
+    speed: Literal["full", "reset"] = "full"
+
+
+class UsbId(_Strict):
+    """A USB device that belongs to the board (its on-board probe, its own USB port, its boot ROM)."""
+
+    vid: int = Field(ge=0, le=0xFFFF)
+    pid: int = Field(ge=0, le=0xFFFF)
+    role: Literal["probe", "console", "bootloader"]
+    name: str = Field(min_length=1)
+
+
 class Power(_Strict):
-    active_current_ma: float = Field(gt=0)
+    active_current_ma: float = Field(gt=0)  # at clock_hz
+    reset_current_ma: float | None = Field(default=None, gt=0)  # at the reset clock (`--clock reset`)
     supply_voltage_v: float = Field(gt=0)
     sleep_current_ua: float = Field(ge=0)
     datasheet: str = Field(min_length=3)
@@ -119,7 +143,8 @@ class Board(_Strict):
     cpu: CpuName  # capabilities and compiler flags come from the CPU table
     cflags: list[str] = Field(default_factory=list)  # extra flags after the CPU's (rarely needed)
     platform: Platform  # which firmware/hal/<platform>.c provides clock, UART and GPIO setup
-    clock_hz: int = Field(gt=0)
+    clock_hz: int = Field(gt=0)  # the core clock the firmware runs at
+    clock: Clock | None = None  # how the start-up gets there (real chips); None: fixed (emulators)
     memory: Memory
     uart: Uart
     cycle_counter: Literal["dwt", "systick"]
@@ -127,6 +152,7 @@ class Board(_Strict):
     flasher: Flasher
     emulator: str | None = None  # QEMU machine name, None for real hardware
     stack_bytes: int = Field(default=4096, ge=512)
+    usb: list[UsbId] = Field(default_factory=list)
     power: Power
     notes: str | None = None
 
@@ -144,12 +170,23 @@ class Board(_Strict):
         """The CPU's code generation flags, then the board's own."""
         return [*self.cpu_spec.cflags, *self.cflags]
 
+    @property
+    def clock_plan(self) -> ClockPlan:
+        """Register values of the start-up's clock tree and the clocks that result."""
+        return plan_clock(self.platform, self.clock_hz, self.clock)
+
     @model_validator(mode="after")
     def _consistent(self) -> Board:
         if (self.emulator is None) == (self.flasher.kind == "qemu"):
             raise ValueError("a board has an emulator machine exactly when its flasher kind is 'qemu'")
         if self.stack_bytes >= self.memory.ram.size:
             raise ValueError("stack_bytes must be smaller than the RAM region")
+        if self.cycle_counter == "dwt" and not self.cpu_spec.dwt:
+            raise ValueError(f"{self.cpu} has no DWT cycle counter: use cycle_counter: systick")
+        try:
+            self.clock_plan  # noqa: B018  (validates the clock tree against the chip's limits)
+        except ClockError as err:
+            raise ValueError(f"clock: {err}") from None
         return self
 
 
