@@ -141,9 +141,19 @@ class SimDevice:
             return ["e-[Command 'tk-sync' requires one token]"]
         return [f"m-tk-sync-[{args[0]}]"]
 
+    def _clock_hz(self) -> int:
+        """The clock the board file states (a real firmware reports its own TK_CLOCK_HZ)."""
+        from tinykit.errors import BoardError
+        from tinykit.targets.boards import load_board
+
+        try:
+            return load_board(self.board).clock_hz
+        except BoardError:
+            return 25_000_000
+
     def _info(self) -> list[str]:
         info = {"board": self.board, "model": self.sha[:16], "arena": 1024, "stack": 4096,
-                "stack_used": 812, "counter": "systick", "clock": 25_000_000, "emulated": 1,
+                "stack_used": 812, "counter": "systick", "clock": self._clock_hz(), "emulated": 1,
                 "inputs": 1, "outputs": len(self.out_specs), "input_bytes": self.input_bytes}
         return [f"m-tk-info-[{format_info(info)}]"]
 

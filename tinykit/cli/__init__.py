@@ -26,6 +26,7 @@ EXIT_INTERRUPTED = 130
 COMMAND_MODULES = (
     "inspect_cmd",
     "board_cmd",
+    "doctor_cmd",
     "data_cmd",
     "train_cmd",
     "measure_cmd",

@@ -58,6 +58,24 @@ class Flasher(ABC):
                                    hint=f"install it: {self.install_hint}")
         return path
 
+    def require_probe(self) -> None:
+        """FlashError "no probe found" (naming what USB devices were seen) unless a probe is attached.
+
+        A probe named in the user's config (``probe:``) is trusted as is: the flashing tool looks for it.
+        """
+        from tinykit.flash.discovery import attached_devices, describe, probes_for
+
+        if attachment(self.board.id).probe:
+            return
+        devices = attached_devices()
+        if probes_for(self.board, devices):
+            return
+        own = sorted({f"{u.name} {u.vid:04x}:{u.pid:04x}" for u in self.board.usb if u.role == "probe"})
+        wanted = ", ".join(own) or "a CMSIS-DAP, ST-LINK or J-Link probe"
+        raise FlashError(f"no probe found for {self.board.id} (looked for {wanted}; saw {describe(devices)})",
+                         hint=f"connect the {self.board.name} by USB (its debug probe), then check with "
+                              "`tinykit doctor`")
+
     def firmware(self, build_dir: Path | str) -> Path:
         """The ELF of a build for this board (FlashError for a missing or foreign build)."""
         build_dir = Path(build_dir)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 
-from tinykit.errors import FlashError
+from tinykit.errors import FlashError, ToolMissingError
 from tinykit.flash.base import DeviceLink, Flasher
 from tinykit.targets.boards import attachment
 
@@ -25,21 +27,47 @@ def run_tool(cmd: list[str], what: str) -> None:
 
 
 class PyocdFlasher(Flasher):
-    """SWD through any CMSIS-DAP / ST-LINK / J-Link probe with pyOCD (target from the board file)."""
+    """SWD through any CMSIS-DAP / ST-LINK / J-Link probe with pyOCD (target from the board file).
+
+    pyOCD is a Python dependency of tinykit: it runs as ``python -m pyocd`` from tinykit's own
+    environment, so it is found whether or not that environment's bin/ is on PATH.
+    """
 
     kind = "pyocd"
     tool = "pyocd"
-    install_hint = "pip install pyocd (then, for STM32L4+, `pyocd pack install <target>`)"
+    install_hint = "pip install pyocd==0.46.0 (`make setup` installs it)"
+
+    def require_tool(self, name: str | None = None) -> str:
+        if importlib.util.find_spec("pyocd") is None:
+            raise ToolMissingError(f"pyocd is not installed (needed to flash {self.board.id})",
+                                   hint=f"install it: {self.install_hint}")
+        return sys.executable
+
+    def require_target(self) -> None:
+        """pyOCD knows the target built in, or from an installed CMSIS pack (downloading one needs the internet)."""
+        from pyocd.target import TARGET
+        from pyocd.target.pack.pack_target import ManagedPacks
+
+        target = self.board.flasher.params.target
+        if target.lower() in TARGET or any(d.part_number.lower() == target.lower()
+                                           for d in ManagedPacks.get_installed_targets()):
+            return
+        raise FlashError(f"pyOCD has no target {target!r} built in and no CMSIS pack for it is installed",
+                         hint=f"`python -m pyocd pack install {target}` (downloads the vendor's pack), or flash "
+                              "with OpenOCD (flasher kind openocd)")
 
     def command(self, elf: Path, probe: str | None) -> list[str]:
-        cmd = [self.require_tool(), "flash", "-t", self.board.flasher.params.target]
+        cmd = [self.require_tool(), "-m", "pyocd", "flash", "-t", self.board.flasher.params.target]
         if probe:
             cmd += ["-u", probe]
         return [*cmd, str(elf)]
 
     def flash(self, build_dir: Path | str, port: str | None = None) -> DeviceLink:
         elf = self.firmware(build_dir)
-        run_tool(self.command(elf, attachment(self.board.id).probe), f"pyocd flash on {self.board.id}")
+        cmd = self.command(elf, attachment(self.board.id).probe)
+        self.require_target()
+        self.require_probe()
+        run_tool(cmd, f"pyocd flash on {self.board.id}")
         return self.serial_url(port, self.board.uart.baud)
 
 
@@ -58,7 +86,9 @@ class OpenocdFlasher(Flasher):
 
     def flash(self, build_dir: Path | str, port: str | None = None) -> DeviceLink:
         elf = self.firmware(build_dir)
-        run_tool(self.command(elf, attachment(self.board.id).probe), f"openocd on {self.board.id}")
+        cmd = self.command(elf, attachment(self.board.id).probe)
+        self.require_probe()
+        run_tool(cmd, f"openocd on {self.board.id}")
         return self.serial_url(port, self.board.uart.baud)
 
 

@@ -59,8 +59,15 @@ class Uf2Flasher(Flasher):
             hits = [p for p in glob.glob(pattern.format(label=label)) if os.path.isdir(p)]
             if hits:
                 return Path(hits[0])
+        from tinykit.flash.discovery import attached_devices, describe
+
+        devices = attached_devices()
+        boot_rom = [d for d in devices if (d.vid, d.pid) in {(u.vid, u.pid) for u in self.board.usb
+                                                              if u.role == "bootloader"}]
+        seen = f"{boot_rom[0]} is attached but not mounted" if boot_rom else f"saw {describe(devices)}"
         raise FlashError(
-            f"no {label} drive is mounted (looked in {', '.join(p.format(label=label) for p in MOUNT_PATTERNS)})",
+            f"no {label} drive is mounted (looked in {', '.join(p.format(label=label) for p in MOUNT_PATTERNS)}; "
+            f"{seen})",
             hint=f"hold BOOTSEL while plugging in the {self.board.name}, or set "
                  f"`{self.board.id}: {{drive: /path/to/{label}}}` in ~/.config/tinykit/boards.yaml")
 
