@@ -47,8 +47,11 @@ $(STAMP):
 demo: setup
 	$(BIN)/tinykit run $(DEMO_MODEL) --board qemu-m4 -o out/demo
 
+# One real board on one serial port: the hw tier runs in one process (no xdist workers sharing it).
+XDIST := $(if $(findstring --port,$(PYTEST_ARGS)),,-n 2 --dist loadfile)
+
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check tinykit tests

@@ -14,6 +14,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--port", default=None, help="serial port of the real board for `hw` tests")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """--board must name a real board: the hw tier flashes it (emulated boards run in the qemu tier)."""
+    board_id = config.getoption("--board", default=None)
+    if not board_id:
+        return
+    from tinykit.errors import BoardError
+    from tinykit.targets.boards import load_board
+
+    try:
+        board = load_board(board_id)
+    except BoardError as err:
+        raise pytest.UsageError(f"--board {board_id}: {err.message} ({err.hint})") from None
+    if board.emulated:
+        raise pytest.UsageError(f"--board {board_id} is emulated: the hw tier is for real boards "
+                                "(the qemu tier already runs it)")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--board") and config.getoption("--port"):
         return

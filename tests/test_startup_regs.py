@@ -35,7 +35,7 @@ CHIPS = {"nucleo-l4r5zi": (Stm32L4R5, UC_CPU_ARM_CORTEX_M4),
          "pico": (Rp2040, UC_CPU_ARM_CORTEX_M0)}
 BOOT_END = b"m-init-done\r\nm-ready\r\n"
 BAUD = 115200
-RP2040_BOOT2_RAM = 0x20041F00  # where the boot ROM copies boot2 (RP2040 datasheet §2.8.1.3)
+RP2040_BOOT2_RAM = 0x20041F00  # where the boot ROM copies boot2 (RP2040 datasheet 2.8, boot sequence)
 RP2040_BOOT_ROM_SP = 0x20042000
 
 

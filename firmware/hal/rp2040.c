@@ -1,14 +1,14 @@
 /* RP2040 (Raspberry Pi Pico, RP2040 datasheet): the clock tree of the board file (tk_board.h, values
  * from tinykit/targets/clocks.py), then UART0 on GP0/GP1 (function 2).
  *
- * Order: XOSC started and stable (§2.16); clk_ref on XOSC (§2.15); clk_sys parked on clk_ref by its
- * glitchless mux; PLL_SYS reset, released, configured, powered, locked, post dividers on (§2.18.2);
+ * Order: XOSC started and stable (datasheet 2.16); clk_ref on XOSC (2.15); clk_sys parked on clk_ref by its
+ * glitchless mux; PLL_SYS reset, released, configured, powered, locked, post dividers on (2.18);
  * clk_sys's auxiliary mux set to PLL_SYS while unselected, then the glitchless mux switched to it and
- * confirmed (§2.15.3.2); clk_peri stopped, its source changed, enabled (it has no glitchless mux);
- * IO_BANK0, PADS_BANK0 and UART0 released from reset only then (§2.14), pads and functions set. */
+ * confirmed (2.15); clk_peri stopped, its source changed, enabled (it has no glitchless mux);
+ * IO_BANK0, PADS_BANK0 and UART0 released from reset only then (2.14), pads and functions set. */
 #include "tk_fw.h"
 
-#define RESETS_SET 0x4000E000u /* RESETS_RESET atomic-set alias (§2.1.2) */
+#define RESETS_SET 0x4000E000u /* RESETS_RESET atomic-set alias (datasheet 2.1) */
 #define RESETS_CLR 0x4000F000u /* RESETS_RESET atomic-clear alias */
 #define RESETS_DONE 0x4000C008u
 #define RESET_PLL_SYS (1u << 12)

@@ -1,8 +1,8 @@
 /* STM32L4+ (NUCLEO-L4R5ZI, RM0432): the clock tree of the board file (tk_board.h, values computed by
  * tinykit/targets/clocks.py), then LPUART1 on PG7/PG8 (AF8), the ST-LINK virtual COM port. Port G
- * is powered from VDDIO2, which must be declared valid (PWR_CR2.IOSV, RM0432 §5.1.3) first.
+ * is powered from VDDIO2, which must be declared valid (PWR_CR2.IOSV, RM0432 PWR) first.
  *
- * Order (RM0432 §5.1.8 "Range 1 boost mode", §3.3.3 "Read access latency", §6.2.5 "PLL"):
+ * Order (RM0432 PWR "Dynamic voltage scaling management", FLASH "Read access latency", RCC "PLL"):
  * above 80 MHz, first HCLK = SYSCLK / 2 and R1MODE = 0 (boost); then the flash wait states for the
  * new clock (read back until taken); the PLL source on and ready; the PLL configured while off,
  * enabled, locked; the switch, confirmed by SWS; after >= 1 us, HCLK = SYSCLK. */

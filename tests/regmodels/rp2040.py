@@ -1,20 +1,20 @@
 """RP2040 (Raspberry Pi Pico) register models, written from the RP2040 datasheet.
 
-- Atomic register aliases (§2.1.2): +0x1000 XOR, +0x2000 SET, +0x3000 CLR on APB peripherals.
-- RESETS (§2.14): RESET (blocks held in reset do not respond), RESET_DONE after release. At the
+- Atomic register aliases (2.1): +0x1000 XOR, +0x2000 SET, +0x3000 CLR on APB peripherals.
+- RESETS (2.14): RESET (blocks held in reset do not respond), RESET_DONE after release. At the
   boot ROM's hand-off only IO_QSPI and PADS_QSPI are out of reset.
-- XOSC (§2.16): CTRL (FREQ_RANGE 0xAA0 for 1-15 MHz, ENABLE 0xFAB), STARTUP.DELAY in 256-cycle
+- XOSC (2.16): CTRL (FREQ_RANGE 0xAA0 for 1-15 MHz, ENABLE 0xFAB), STARTUP.DELAY in 256-cycle
   units, STATUS.STABLE once the delay has passed.
-- CLOCKS (§2.15): clk_ref (glitchless SRC: ROSC, aux, XOSC), clk_sys (glitchless SRC clk_ref/aux,
+- CLOCKS (2.15): clk_ref (glitchless SRC: ROSC, aux, XOSC), clk_sys (glitchless SRC clk_ref/aux,
   AUXSRC changed only while the aux input is not selected), clk_peri (no glitchless mux: AUXSRC
   changed only while disabled), *_SELECTED one-hot, updated a few cycles after a switch.
-- PLL_SYS (§2.18): CS.REFDIV, FBDIV_INT (16-320), PWR (PD, VCOPD, POSTDIVPD; all set at reset),
+- PLL_SYS (2.18): CS.REFDIV, FBDIV_INT (16-320), PWR (PD, VCOPD, POSTDIVPD; all set at reset),
   PRIM (POSTDIV1/2 1-7); VCO 750-1600 MHz, reference / REFDIV >= 5 MHz; CS.LOCK after power-up;
   REFDIV/FBDIV not changed while the VCO runs.
-- IO_BANK0 (§2.19.6): GPIOn_CTRL.FUNCSEL (2 = UART). PADS_BANK0 (§2.19.6.3): GPIOn (IE, OD, ...).
-- UART0: Arm PL011 TRM as integrated in §4.2: IBRD/FBRD latched by a write to LCR_H, DR only with
+- IO_BANK0 (2.19): GPIOn_CTRL.FUNCSEL (2 = UART). PADS_BANK0 (2.19): GPIOn (IE, OD, ...).
+- UART0: Arm PL011 TRM as integrated in 4.2: IBRD/FBRD latched by a write to LCR_H, DR only with
   CR.UARTEN and CR.TXE; baud = clk_peri / (16 * (IBRD + FBRD / 64)).
-- XIP_SSI (§2.6.1, §4.10): CTRLR0, CTRLR1, BAUDR, SPI_CTRLR0 written only while SSIENR = 0; the XIP
+- XIP_SSI (2.6, 4.10): CTRLR0, CTRLR1, BAUDR, SPI_CTRLR0 written only while SSIENR = 0; the XIP
   window answers only once boot2 has re-enabled the SSI in a read mode it can use (03h serial read).
 """
 
@@ -44,7 +44,7 @@ class Rp(Peripheral):
 
 class Resets(Rp):
     name, base = "RESETS", 0x4000C000
-    follows = "RP2040 datasheet §2.14 RESETS: RESET, RESET_DONE"
+    follows = "RP2040 datasheet 2.14 RESETS: RESET, RESET_DONE"
     regs = table({0x0: ("RESET", 0x01FFFFFF & ~(1 << 6 | 1 << 9)), 0x4: ("WDSEL", 0), 0x8: ("RESET_DONE", 0)})
 
     def __init__(self, chip) -> None:
@@ -67,7 +67,7 @@ class Resets(Rp):
 
 class Xosc(Rp):
     name, base = "XOSC", 0x40024000
-    follows = "RP2040 datasheet §2.16 XOSC: CTRL, STATUS, STARTUP"
+    follows = "RP2040 datasheet 2.16 XOSC: CTRL, STATUS, STARTUP"
     regs = table({0x00: ("CTRL", 0), 0x04: ("STATUS", 0), 0x08: ("DORMANT", 0), 0x0C: ("STARTUP", 0xC4)})
 
     def __init__(self, chip) -> None:
@@ -95,7 +95,7 @@ class Xosc(Rp):
 
 class Clocks(Rp):
     name, base = "CLOCKS", 0x40008000
-    follows = "RP2040 datasheet §2.15 CLOCKS: CLK_REF_*, CLK_SYS_*, CLK_PERI_*"
+    follows = "RP2040 datasheet 2.15 CLOCKS: CLK_REF_*, CLK_SYS_*, CLK_PERI_*"
     regs = table({0x30: ("CLK_REF_CTRL", 0), 0x34: ("CLK_REF_DIV", 1 << 8), 0x38: ("CLK_REF_SELECTED", 1),
             0x3C: ("CLK_SYS_CTRL", 0), 0x40: ("CLK_SYS_DIV", 1 << 8), 0x44: ("CLK_SYS_SELECTED", 1),
             0x48: ("CLK_PERI_CTRL", 0), 0x50: ("CLK_PERI_SELECTED", 1)})
@@ -135,7 +135,7 @@ class Clocks(Rp):
 
 class PllSys(Rp):
     name, base = "PLL_SYS", 0x40028000
-    follows = "RP2040 datasheet §2.18 PLL: CS, PWR, FBDIV_INT, PRIM"
+    follows = "RP2040 datasheet 2.18 PLL: CS, PWR, FBDIV_INT, PRIM"
     regs = table({0x0: ("CS", 1), 0x4: ("PWR", 0x2D), 0x8: ("FBDIV_INT", 0), 0xC: ("PRIM", 0x77000)})
 
     def __init__(self, chip) -> None:
@@ -182,20 +182,20 @@ class PllSys(Rp):
 
 class IoBank0(Rp):
     name, base = "IO_BANK0", 0x40014000
-    follows = "RP2040 datasheet §2.19.6 IO_BANK0: GPIOn_STATUS, GPIOn_CTRL (FUNCSEL)"
+    follows = "RP2040 datasheet 2.19 IO_BANK0: GPIOn_STATUS, GPIOn_CTRL (FUNCSEL)"
     regs = table({8 * n + off: (f"GPIO{n}_{reg}", reset) for n in range(30)
             for off, (reg, reset) in {0: ("STATUS", 0), 4: ("CTRL", 0x1F)}.items()})
 
 
 class PadsBank0(Rp):
     name, base = "PADS_BANK0", 0x4001C000
-    follows = "RP2040 datasheet §2.19.6.3 PADS_BANK0: VOLTAGE_SELECT, GPIOn (OD, IE, DRIVE, PUE, PDE)"
+    follows = "RP2040 datasheet 2.19 PADS_BANK0: VOLTAGE_SELECT, GPIOn (OD, IE, DRIVE, PUE, PDE)"
     regs = table({0: ("VOLTAGE_SELECT", 0), **{4 + 4 * n: (f"GPIO{n}", 0x56) for n in range(30)}})
 
 
 class Uart0(Rp):
     name, base = "UART0", 0x40034000
-    follows = "RP2040 datasheet §4.2 UART (Arm PL011): DR, RSR, FR, IBRD, FBRD, LCR_H, CR"
+    follows = "RP2040 datasheet 4.2 UART (Arm PL011): DR, RSR, FR, IBRD, FBRD, LCR_H, CR"
     regs = table({0x00: ("DR", 0), 0x04: ("RSR", 0), 0x18: ("FR", 0x90), 0x24: ("IBRD", 0), 0x28: ("FBRD", 0),
             0x2C: ("LCR_H", 0), 0x30: ("CR", 0x300)})
 
@@ -225,7 +225,7 @@ class Uart0(Rp):
 
 class XipSsi(Peripheral):
     name, base, size = "XIP_SSI", 0x18000000, 0x1000
-    follows = "RP2040 datasheet §4.10 SSI (as XIP_SSI): CTRLR0, CTRLR1, SSIENR, BAUDR, SPI_CTRLR0"
+    follows = "RP2040 datasheet 4.10 SSI (as XIP_SSI): CTRLR0, CTRLR1, SSIENR, BAUDR, SPI_CTRLR0"
     regs = table({0x00: ("CTRLR0", 0), 0x04: ("CTRLR1", 0), 0x08: ("SSIENR", 1), 0x14: ("BAUDR", 0),
             0xF4: ("SPI_CTRLR0", 0x03000218)})
 

@@ -6,16 +6,17 @@ turns that into the register values each family's start-up writes (``firmware/ha
 writes them in the order its reference manual prescribes; the values are never computed in C or in
 a template). Every limit below names the manual section it comes from; docs/boards.md has the trees.
 
-- STM32L4+ (RM0432 rev 9): §6.2.5 PLL (VCO input 2.66-16 MHz, output 64-344 MHz, PLLN 8-127,
-  PLLR 2/4/6/8, PLLCLK <= 120 MHz), §3.3.3 Table 12 flash wait states per voltage range,
-  §5.1.8 Range 1 boost mode above 80 MHz (R1MODE, AHB /2 across the switch, then >= 1 us).
-- STM32F7 (RM0385 rev 8): §5.2 PLL (VCO input 1-2 MHz, output 100-432 MHz, PLLN 50-432,
-  PLLP 2/4/6/8, PLLQ 2-15), §3.3.2 Table 5 wait states at 2.7-3.6 V, §4.1.4 over-drive above
-  180 MHz, §5.2 APB1 <= 54 MHz and APB2 <= 108 MHz.
-- nRF52840 (Product Specification v1.7): §6.4.2 HFCLK (the CPU always runs at 64 MHz; HFXO is the
-  accurate source), §6.33.10 UART BAUDRATE.
-- RP2040 (datasheet, 2021-2023 editions): §2.18.2 PLL (FBDIV 16-320, VCO 750-1600 MHz,
-  POSTDIV 1-7, FREF/REFDIV >= 5 MHz), §2.16 XOSC start-up delay, §4.2.3 PL011 divisors.
+- STM32L4+ (RM0432, cited by section title): RCC "PLL" (VCO input 2.66-16 MHz, output 64-344 MHz,
+  PLLN 8-127, PLLR 2/4/6/8, PLLCLK <= 120 MHz); FLASH "Read access latency" (wait states per HCLK
+  and voltage range); PWR "Dynamic voltage scaling management" (Range 1 boost mode above 80 MHz:
+  R1MODE, AHB /2 across the switch, SYSCLK restored >= 1 us later).
+- STM32F7 (RM0385): RCC "PLL" (VCO input 1-2 MHz, output 100-432 MHz, PLLN 50-432, PLLP 2/4/6/8,
+  PLLQ 2-15; APB1 <= 54 MHz, APB2 <= 108 MHz); FLASH "Relation between CPU clock frequency and
+  Flash memory read time" (2.7-3.6 V); PWR "Entering Over-drive mode" (above 180 MHz).
+- nRF52840 (Product Specification v1.7): CLOCK "HFCLK controller" (the CPU always runs at 64 MHz;
+  HFXO is the accurate source), UART "BAUDRATE".
+- RP2040 (datasheet): 2.18 PLL (FBDIV 16-320, VCO 750-1600 MHz, POSTDIV 1-7, FREF/REFDIV >= 5 MHz),
+  2.16 XOSC (start-up delay), 4.2 UART (the Arm PL011's IBRD/FBRD).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ Define = tuple[str, int]
 
 # Reset clocks: what the core runs at before any start-up code (and with ``speed: reset``).
 # RP2040: its ring oscillator is too imprecise for a UART, so "reset" means the 12 MHz crystal
-# without the PLL (RP2040 datasheet §2.15.1: clk_sys from clk_ref; §2.16 XOSC).
+# without the PLL (RP2040 datasheet 2.15 Clocks, 2.16 XOSC).
 RESET_HZ = {"stm32l4": 4 * MHZ, "stm32f7": 16 * MHZ, "nrf52": 64 * MHZ, "rp2040": 12 * MHZ}
 SOURCES = {"stm32l4": ("msi", "hsi16", "hse"), "stm32f7": ("hsi", "hse"), "nrf52": ("hfxo", "hfint"),
            "rp2040": ("xosc",)}
@@ -56,13 +57,13 @@ def _divides(num: int, den: int) -> int | None:
 
 # ---- STM32L4+ (RM0432) ----------------------------------------------------------------------
 
-L4_PLLSRC = {"msi": 1, "hsi16": 2, "hse": 3}  # RCC_PLLCFGR.PLLSRC (§6.4.4)
-L4_OSC_BITS = {"msi": (0, 1), "hsi16": (8, 10), "hse": (16, 17)}  # RCC_CR: ON bit, RDY bit (§6.4.1)
+L4_PLLSRC = {"msi": 1, "hsi16": 2, "hse": 3}  # RCC_PLLCFGR.PLLSRC
+L4_OSC_BITS = {"msi": (0, 1), "hsi16": (8, 10), "hse": (16, 17)}  # RCC_CR: ON bit, RDY bit
 L4_HSEBYP = 1 << 18
 L4_WAIT_STATES = {"boost": (20, 40, 60, 80, 100, 120), "normal": (20, 40, 60, 80), "range2": (8, 16, 26)}
 L4_BOOST_ABOVE_HZ = 80 * MHZ
-L4_ACR_PRFTEN, L4_ACR_ICEN, L4_ACR_DCEN = 1 << 8, 1 << 9, 1 << 10  # FLASH_ACR (§3.7.1)
-L4_HPRE_DIV2 = 0x8 << 4  # RCC_CFGR.HPRE = 1000: SYSCLK / 2 (§6.4.3)
+L4_ACR_PRFTEN, L4_ACR_ICEN, L4_ACR_DCEN = 1 << 8, 1 << 9, 1 << 10  # FLASH_ACR
+L4_HPRE_DIV2 = 0x8 << 4  # RCC_CFGR.HPRE = 1000: SYSCLK / 2
 BOOST_SETTLE_S = 1e-6
 
 
@@ -90,7 +91,7 @@ def _l4_pll(src_hz: int, target: int) -> tuple[int, int, int]:
             if best is None or key < best[0]:
                 best = (key, (m, n, r))
     if best is None:
-        raise ClockError(f"no PLL setting (RM0432 §6.2.5) makes {target / MHZ:g} MHz from "
+        raise ClockError(f"no PLL setting (RM0432 RCC, PLL) makes {target / MHZ:g} MHz from "
                          f"{src_hz / MHZ:g} MHz")
     return best[1]
 
@@ -101,7 +102,7 @@ def _stm32l4(clock_hz: int, clock: Any) -> ClockPlan:
         return ClockPlan(RESET_HZ["stm32l4"], RESET_HZ["stm32l4"], "MSI 4 MHz (reset clock), 0 wait states",
                          [("TK_CLK_PLL", 0), ("TK_CLK_FLASH_ACR", acr_caches), ("TK_CLK_FLASH_LATENCY", 0)])
     if clock_hz > 120 * MHZ:
-        raise ClockError(f"STM32L4+ runs at most 120 MHz, not {clock_hz / MHZ:g} MHz (RM0432 §6.2)")
+        raise ClockError(f"STM32L4+ runs at most 120 MHz, not {clock_hz / MHZ:g} MHz (RM0432)")
     boost = clock_hz > L4_BOOST_ABOVE_HZ
     ws = wait_states(L4_WAIT_STATES["boost" if boost else "normal"], clock_hz, "range 1")
     m, n, r = _l4_pll(clock.source_hz, clock_hz)
@@ -120,13 +121,13 @@ def _stm32l4(clock_hz: int, clock: Any) -> ClockPlan:
 
 # ---- STM32F7 (RM0385) -----------------------------------------------------------------------
 
-F7_WAIT_STATES = (30, 60, 90, 120, 150, 180, 210, 216)  # 2.7-3.6 V (§3.3.2 Table 5)
+F7_WAIT_STATES = (30, 60, 90, 120, 150, 180, 210, 216)  # 2.7-3.6 V (RM0385 FLASH read latency table)
 F7_OVERDRIVE_ABOVE_HZ = 180 * MHZ
 F7_APB1_MAX_HZ, F7_APB2_MAX_HZ = 54 * MHZ, 108 * MHZ
-F7_PPRE = {1: 0, 2: 4, 4: 5, 8: 6, 16: 7}  # RCC_CFGR.PPREx codes (§5.3.3)
+F7_PPRE = {1: 0, 2: 4, 4: 5, 8: 6, 16: 7}  # RCC_CFGR.PPREx codes
 F7_OSC_BITS = {"hsi": (0, 1), "hse": (16, 17)}
 F7_HSEBYP = 1 << 18
-F7_ACR_PRFTEN, F7_ACR_ARTEN = 1 << 8, 1 << 9  # FLASH_ACR (§3.7.1)
+F7_ACR_PRFTEN, F7_ACR_ARTEN = 1 << 8, 1 << 9  # FLASH_ACR
 USB_CLOCK_HZ = 48 * MHZ
 
 
@@ -146,7 +147,7 @@ def _f7_pll(src_hz: int, target: int) -> tuple[int, int, int, int]:
                 q = max(2, min(15, math.ceil(vin * n / USB_CLOCK_HZ)))
                 best = (key, (m, n, p, q))
     if best is None:
-        raise ClockError(f"no PLL setting (RM0385 §5.2) makes {target / MHZ:g} MHz from {src_hz / MHZ:g} MHz")
+        raise ClockError(f"no PLL setting (RM0385 RCC, PLL) makes {target / MHZ:g} MHz from {src_hz / MHZ:g} MHz")
     return best[1]
 
 
@@ -162,7 +163,7 @@ def _stm32f7(clock_hz: int, clock: Any) -> ClockPlan:
         return ClockPlan(hz, hz, "HSI 16 MHz (reset clock), 0 wait states",
                          [*common, ("TK_CLK_PLL", 0), ("TK_CLK_FLASH_ACR", acr), ("TK_CLK_FLASH_LATENCY", 0)])
     if clock_hz > 216 * MHZ:
-        raise ClockError(f"STM32F7 runs at most 216 MHz, not {clock_hz / MHZ:g} MHz (RM0385 §5.2)")
+        raise ClockError(f"STM32F7 runs at most 216 MHz, not {clock_hz / MHZ:g} MHz (RM0385)")
     m, n, p, q = _f7_pll(clock.source_hz, clock_hz)
     ws = wait_states(F7_WAIT_STATES, clock_hz, "2.7-3.6 V")
     apb1, apb2 = _apb_divider(clock_hz, F7_APB1_MAX_HZ), _apb_divider(clock_hz, F7_APB2_MAX_HZ)
@@ -183,7 +184,7 @@ def _stm32f7(clock_hz: int, clock: Any) -> ClockPlan:
 
 def _nrf52(clock_hz: int, clock: Any) -> ClockPlan:
     if clock_hz != 64 * MHZ:
-        raise ClockError("the nRF52840 CPU always runs at 64 MHz (PS v1.7 §6.4.2): set clock_hz: 64000000")
+        raise ClockError("the nRF52840 CPU always runs at 64 MHz (nRF52840 PS v1.7, CLOCK): set clock_hz: 64000000")
     hfxo = clock.speed == "full" and clock.source == "hfxo"
     defines = [("TK_CLK_HFXO", int(hfxo)), ("TK_CLK_ICACHE", int(clock.caches))]
     summary = ("HFXO 32 MHz crystal" if hfxo else "HFINT (reset)") + " -> 64 MHz" + \
@@ -194,11 +195,11 @@ def _nrf52(clock_hz: int, clock: Any) -> ClockPlan:
 # ---- RP2040 (datasheet) ---------------------------------------------------------------------
 
 RP_XOSC_STARTUP_S = 1e-3
-RP_XOSC_STARTUP_UNIT = 256  # XOSC_STARTUP.DELAY counts 256 crystal cycles (§2.16.3)
+RP_XOSC_STARTUP_UNIT = 256  # XOSC_STARTUP.DELAY counts 256 crystal cycles (datasheet 2.16)
 
 
 def _rp2040_pll(ref_hz: int, target: int) -> tuple[int, int, int, int]:
-    """(REFDIV, FBDIV, POSTDIV1, POSTDIV2): the highest VCO (least jitter, §2.18.2), POSTDIV1 >= POSTDIV2."""
+    """(REFDIV, FBDIV, POSTDIV1, POSTDIV2): the highest VCO (least jitter, datasheet 2.18), POSTDIV1 >= POSTDIV2."""
     best = None
     for refdiv in range(1, 64):
         fref = ref_hz / refdiv
@@ -214,7 +215,7 @@ def _rp2040_pll(ref_hz: int, target: int) -> tuple[int, int, int, int]:
                 if best is None or key < best[0]:
                     best = (key, (refdiv, fb, pd1, pd2))
     if best is None:
-        raise ClockError(f"no PLL_SYS setting (RP2040 datasheet §2.18.2) makes {target / MHZ:g} MHz "
+        raise ClockError(f"no PLL_SYS setting (RP2040 datasheet 2.18) makes {target / MHZ:g} MHz "
                          f"from {ref_hz / MHZ:g} MHz")
     return best[1]
 
@@ -226,7 +227,7 @@ def _rp2040(clock_hz: int, clock: Any) -> ClockPlan:
     if clock.speed == "reset" or clock_hz == xosc:
         return ClockPlan(xosc, xosc, f"XOSC {xosc / MHZ:g} MHz crystal, no PLL", [*common, ("TK_CLK_PLL", 0)])
     if clock_hz > 133 * MHZ:
-        raise ClockError(f"RP2040 runs at most 133 MHz, not {clock_hz / MHZ:g} MHz (datasheet §2.15.1)")
+        raise ClockError(f"RP2040 runs at most 133 MHz, not {clock_hz / MHZ:g} MHz (RP2040 datasheet 2.15)")
     refdiv, fb, pd1, pd2 = _rp2040_pll(xosc, clock_hz)
     defines = [*common, ("TK_CLK_PLL", 1), ("TK_CLK_PLL_REFDIV", refdiv), ("TK_CLK_PLL_FBDIV", fb),
                ("TK_CLK_PLL_PRIM", pd1 << 16 | pd2 << 12)]
@@ -270,7 +271,7 @@ def reset_hz(platform: str, clock_hz: int) -> int:
 
 LPUART_BRR_MIN, LPUART_BRR_MAX = 0x300, 0xFFFFF  # RM0432 LPUART: 256 * fck / baud in [0x300, 2^20)
 LPUART_PRESC = (1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256)  # LPUART_PRESC codes 0-11 (STM32L4+)
-USART_BRR_MIN = 16  # RM0385 §31.5.4 (oversampling by 16): BRR >= 16
+USART_BRR_MIN = 16  # RM0385 USART (oversampling by 16): BRR >= 16
 NRF_BAUD_STEP = 0x1000  # the PS's BAUDRATE table: baud * 2^32 / 16 MHz rounded to 0x1000
 NRF_UART_CLOCK_HZ = 16 * MHZ
 
@@ -290,7 +291,7 @@ def uart_divisors(kind: str, clock_hz: int, baud: int) -> list[Define]:
             raise ClockError(f"USART cannot make {baud} baud from {clock_hz / MHZ:g} MHz (BRR {brr})")
         return [("TK_UART_BRR", brr)]
     if kind == "rp2040_pl011":
-        div64 = round(4 * clock_hz / baud)  # (clk / (16 baud)) in 1/64ths, rounded (PL011 TRM §3.3.6)
+        div64 = round(4 * clock_hz / baud)  # (clk / (16 baud)) in 1/64ths, rounded (Arm PL011 TRM, baud rate divisor)
         ibrd, fbrd = div64 >> 6, div64 & 63
         if not 1 <= ibrd <= 0xFFFF:
             raise ClockError(f"PL011 cannot make {baud} baud from {clock_hz / MHZ:g} MHz")
