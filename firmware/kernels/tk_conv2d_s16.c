@@ -13,6 +13,8 @@
 #endif
 #include "tk_conv2d_s16.h"
 
+#include <string.h>
+
 static int32_t padded_depth(const tk_conv2d_s16_params *p)
 {
     return (p->filter.h * p->filter.w * p->filter.c + 3) & ~3;
@@ -23,17 +25,32 @@ size_t tk_conv2d_s16_buffer_size(const tk_conv2d_s16_params *params)
     return (size_t)2 * 2u * (size_t)padded_depth(params);
 }
 
-/* The receptive field of output pixel `pix` into its column slot (col points at the slot). */
+/* n groups of 4 int16 from src (contiguous) into one pixel's column slots (col at the group). */
+static void copy_groups(const int16_t *src, int32_t n, int16_t *col)
+{
+    for (int32_t g = 0; g < n; ++g, src += 4, col += 8) {
+        memcpy(col, src, 8);
+    }
+}
+
+/* The receptive field of output pixel `pix` into its column slot (col points at the slot). A
+ * filter row that lies inside the image, with dilation_w 1 and in_c % 4 == 0, is kw * in_c
+ * contiguous input values: copied a group at a time. */
 static void gather(const tk_conv2d_s16_params *p, const int16_t *in, int32_t pix, int16_t *col)
 {
-    const int32_t in_c = p->input.c;
+    const int32_t in_c = p->input.c, row_k = p->filter.w * in_c;
     const int32_t y0 = (pix / p->output.w) * p->stride_h - p->pad_h;
     const int32_t x0 = (pix % p->output.w) * p->stride_w - p->pad_w;
-    const int32_t kp = padded_depth(p);
+    const int32_t rows_contiguous = (in_c & 3) == 0 && p->dilation_w == 1 && x0 >= 0 && x0 + p->filter.w <= p->input.w;
     int32_t k = 0;
     for (int32_t fy = 0; fy < p->filter.h; ++fy) {
         const int32_t y = y0 + fy * p->dilation_h;
         const int32_t row_ok = y >= 0 && y < p->input.h;
+        if (rows_contiguous && row_ok) {
+            copy_groups(in + ((size_t)y * (size_t)p->input.w + (size_t)x0) * (size_t)in_c, row_k >> 2, col + 2 * k);
+            k += row_k;
+            continue;
+        }
         for (int32_t fx = 0; fx < p->filter.w; ++fx, k += in_c) {
             const int32_t x = x0 + fx * p->dilation_w;
             const int16_t *src = row_ok && x >= 0 && x < p->input.w
@@ -42,7 +59,7 @@ static void gather(const tk_conv2d_s16_params *p, const int16_t *in, int32_t pix
             tk_s16_put(src, in_c, k, col);
         }
     }
-    tk_s16_put_zeros(k, kp, col);
+    tk_s16_put_zeros(k, padded_depth(p), col);
 }
 
 /* Every output channel of the two pixels whose columns are in col. */

@@ -282,6 +282,28 @@ TK_INLINE void tk_mac_s16_4x1_wide(const int8_t *w, const int16_t *x, int32_t gr
     }
 }
 
+/* Offset and clamp of one requantized value. */
+TK_INLINE int16_t tk_s16_clamp(const tk_s16_requant *q, int32_t v)
+{
+    return (int16_t)tk_clamp_s32(v + q->output_offset, q->act.min, q->act.max);
+}
+
+/* Two int32 accumulators of channel o in TK_S16_ACC64_FITS32: the channel's scaled multiplier is
+ * formed once (see tk_requantize_s64_from32). */
+TK_INLINE void tk_s16_fits32_two(const tk_s16_requant *q, int32_t o, int32_t a, int32_t b, int16_t *ra,
+                                 int16_t *rb)
+{
+    const int32_t m = q->multipliers[o], total = q->shifts[o];
+    if (total >= 16 && total <= 32) {
+        const int32_t scaled = (int32_t)((uint32_t)m << (32 - total));
+        *ra = tk_s16_clamp(q, (int32_t)(((int64_t)a * scaled + INT64_C(0x80000000)) >> 32));
+        *rb = tk_s16_clamp(q, (int32_t)(((int64_t)b * scaled + INT64_C(0x80000000)) >> 32));
+    } else {
+        *ra = tk_s16_clamp(q, tk_requantize_s64(a, m, total));
+        *rb = tk_s16_clamp(q, tk_requantize_s64(b, m, total));
+    }
+}
+
 /* The four outputs {channel o . col 0, o . col 1, o1 . col 0, o1 . col 1} of one channel pair
  * (weights w: [group][2][4 permuted], o1 = o + 1 or o for an odd last channel over a zero row)
  * against two columns ([group][2][4] int16), accumulated and requantized as the layer's mode says. */
@@ -296,9 +318,16 @@ TK_INLINE void tk_s16_pair(const tk_s16_requant *q, int32_t mode, const int8_t *
         r[1] = tk_s16_output(q, mode, o, s[1]);
         r[2] = tk_s16_output(q, mode, o1, s[2]);
         r[3] = tk_s16_output(q, mode, o1, s[3]);
-    } else {
+        return;
+    }
+    {
         int32_t acc[4] = {q->bias32[o], q->bias32[o], q->bias32[o1], q->bias32[o1]};
         tk_mac_s16_2x2(w, col, groups, acc);
+        if (mode == TK_S16_ACC64_FITS32) {
+            tk_s16_fits32_two(q, o, acc[0], acc[1], &r[0], &r[1]);
+            tk_s16_fits32_two(q, o1, acc[2], acc[3], &r[2], &r[3]);
+            return;
+        }
         r[0] = tk_s16_output(q, mode, o, acc[0]);
         r[1] = tk_s16_output(q, mode, o, acc[1]);
         r[2] = tk_s16_output(q, mode, o1, acc[2]);
