@@ -157,7 +157,8 @@ CASES = [
 FC = [(13, "relu"), (7, "relu6"), (1, None)]
 CASES += [
     _case("fc_stack", dense_stack, dict(shape=(37,), layers=FC), ("FULLY_CONNECTED",)),
-    _case("fc_keep_dims_odd", dense_stack, dict(shape=(5, 13), layers=[(6, None)]), ("FULLY_CONNECTED",)),
+    _case("fc_keep_dims_odd", dense_stack, dict(shape=(5, 13), layers=[(6, None)]), ("FULLY_CONNECTED",),
+          per_channel=False),
     _case("fc_bias_int32", dense_stack, dict(shape=(21,), layers=FC[:2]), ("FULLY_CONNECTED",), edit=bias_to_int32),
     _case("fc_nobias_acc32", dense_stack, dict(shape=(18,), layers=FC[1:]), ("FULLY_CONNECTED",),
           edit=drop_bias_int32_accumulator),
@@ -223,6 +224,13 @@ def test_conv16_cases_have_int16_activations_and_the_bias_under_test(name: str, 
         assert graph.tensors[op.inputs[0]].dtype == "int16" and graph.tensors[op.inputs[1]].dtype == "int8"
         bias = graph.tensors[op.inputs[2]].dtype if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
         assert bias == bias_type
+
+
+def test_fc16_cases_cover_per_tensor_and_per_channel_weights() -> None:
+    for name, per_channel in (("c16_fc_stack", True), ("c16_fc_keep_dims_odd", False)):
+        graph, ops = _weighted(name)
+        assert all((len(graph.tensors[op.inputs[1]].quantization.scale) > 1) == per_channel for op in ops
+                   if graph.tensors[op.inputs[1]].shape[0] > 1)
 
 
 def test_fc16_edit_gives_per_channel_weights_and_offsets() -> None:
@@ -313,11 +321,22 @@ def _huge_output_multiplier(model) -> None:
     sub.tensors[op.outputs[0]].quantization.scale = [sub.tensors[op.inputs[0]].quantization.scale[0] * 1e-6]
 
 
+def _bias_scale_off(model) -> None:
+    """The first op's bias scale 5 % of an output step away from input x weight scale: TFLM's
+    FULLY_CONNECTED Prepare refuses it (it allows 2 %)."""
+    sub = model.subgraphs[0]
+    op = sub.operators[0]
+    out_scale = sub.tensors[op.outputs[0]].quantization.scale[0]
+    q = sub.tensors[op.inputs[2]].quantization
+    q.scale = [s + 0.05 * out_scale for s in q.scale]
+
+
 @pytest.mark.parametrize(("case", "edit", "words"), [
     ("c16_conv_nobias_acc64", _retype_output("INT8"), ("CONV_2D", "op 0", "int16 input with int8 output")),
     ("c16_conv_nobias_acc64", _weights_to_int16, ("CONV_2D", "op 0", "int16 weights")),
     ("c16_dw_stack", bias_to_int32, ("DEPTHWISE_CONV_2D", "op 0", "int32 bias")),
     ("c16_fc_stack", _huge_output_multiplier, ("FULLY_CONNECTED", "op 0", "shifts < 8")),
+    ("fc_pt_relu6", _bias_scale_off, ("FULLY_CONNECTED", "op 0", "bias scale")),
 ])
 def test_conv16_refusals_are_one_line(case, edit, words, tmp_path: Path) -> None:
     from codegen_helpers import edit_tflite
@@ -325,11 +344,17 @@ def test_conv16_refusals_are_one_line(case, edit, words, tmp_path: Path) -> None
     from tinykit.codegen import generate
     from tinykit.errors import UnsupportedOpError
 
-    model = edit_tflite(opzoo.convert(CASES_BY_NAME[case]), tmp_path / "bad.tflite", edit)
+    model = edit_tflite(opzoo.convert({**opzoo.CASES_BY_NAME, **CASES_BY_NAME}[case]), tmp_path / "bad.tflite", edit)
     with pytest.raises(UnsupportedOpError) as err:
         generate(model, tmp_path / "lib")
     message = str(err.value)
     assert all(w in message for w in words) and "\n" not in message, message
+    if edit is _bias_scale_off:  # a refusal TFLM shares
+        from tinykit import oracle
+        from tinykit.errors import ModelFormatError
+
+        with pytest.raises(ModelFormatError):
+            oracle.output_specs(model)
 
 
 def test_conv16_cli_refusal_exits_2(tmp_path: Path) -> None:
@@ -365,3 +390,59 @@ def test_conv16_on_emulated_cores(name: str, board: str, tmp_path: Path) -> None
 def test_conv16_kernels_compile_for_arm(cpu: str, tmp_path: Path) -> None:
     compile_for_arm(cpu, ("tk_conv2d_s16.c", "tk_transpose_conv.c", "tk_fully_connected_s16.c",
                           "tk_depthwise_conv2d_s16.c"), tmp_path)
+
+
+# ---- int4 packed weights (int8 activations): TFLM unpacks them and runs its int8 kernels --------
+
+
+def weights_to_int4(model) -> None:
+    """Flatbuffer edit: every int8 weight tensor becomes packed int4 (value w // 16 rounded, clipped
+    to [-8, 7], element 2i in the low nibble), as TFLite stores int4."""
+    sub = model.subgraphs[0]
+    for op in sub.operators:
+        if len(op.inputs) < 2 or op.inputs[1] < 0:
+            continue
+        tensor = sub.tensors[op.inputs[1]]
+        if tensor.type != tensor_type("INT8") or tensor.buffer <= 0 or not len(model.buffers[tensor.buffer].data):
+            continue
+        buf = model.buffers[tensor.buffer]
+        w = np.clip(np.round(np.frombuffer(bytes(bytearray(buf.data)), np.int8) / 16.0), -8, 7).astype(np.int8)
+        w = np.append(w, np.int8(0)) if w.size % 2 else w
+        tensor.type = tensor_type("INT4")
+        buf.data = ((w[0::2] & 0xF) | ((w[1::2] & 0xF) << 4)).astype(np.uint8)
+
+
+INT4_CASES = [
+    opzoo.Case("i4_conv", opzoo.conv, dict(shape=(7, 6, 5), filters=6, kernel=3, activation="relu"), ("CONV_2D",),
+               edit=weights_to_int4),
+    opzoo.Case("i4_dw", opzoo.depthwise, dict(shape=(7, 6, 3), kernel=3, multiplier=2), ("DEPTHWISE_CONV_2D",),
+               edit=weights_to_int4),
+    opzoo.Case("i4_fc_pt", opzoo.dense, dict(shape=(33,), units=9, activation="relu6"), ("FULLY_CONNECTED",),
+               per_channel=False, edit=weights_to_int4),
+]
+
+
+@pytest.mark.parametrize("case", INT4_CASES, ids=[c.name for c in INT4_CASES])
+@pytest.mark.parametrize(("dsp", "defines"), BUILDS[:2], ids=BUILD_IDS[:2])
+def test_int4_weights_bit_exact(case: opzoo.Case, dsp: bool, defines: tuple[str, ...]) -> None:
+    graph = opzoo.graph_of(case)
+    assert any(graph.tensors[op.inputs[1]].dtype == "int4" for op in graph.operators)
+    opzoo.check_bit_exact(case, dsp_emulate=dsp, defines=defines)
+
+
+def test_int4_per_channel_fully_connected_is_refused_like_tflm(tmp_path: Path) -> None:
+    from codegen_helpers import edit_tflite
+
+    from tinykit import oracle
+    from tinykit.codegen import generate
+    from tinykit.errors import ModelFormatError, UnsupportedOpError
+
+    def edit(model) -> None:
+        weights_to_int4(model)
+        fc_per_channel_offsets(model)
+
+    model = edit_tflite(opzoo.convert(opzoo.CASES_BY_NAME["fc_pt_relu6"]), tmp_path / "pc.tflite", edit)
+    with pytest.raises(ModelFormatError):
+        oracle.output_specs(model)  # TFLM's Prepare refuses it
+    with pytest.raises(UnsupportedOpError, match="int4 weights with per-channel scales"):
+        generate(model, tmp_path / "lib")

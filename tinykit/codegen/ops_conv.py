@@ -143,13 +143,30 @@ def exact_requant_hi(bias_values: np.ndarray, weights: np.ndarray, mults: Any, s
     return np.asarray(his, np.int32)
 
 
+def unpack_int4(packed: np.ndarray, count: int) -> np.ndarray:
+    """TFLite's packed int4 (two per byte, element 2i in the low nibble) as int8 values, as TFLM's
+    UnpackDenseInt4IntoInt8 does before running the int8 kernel."""
+    raw = np.asarray(packed).reshape(-1).view(np.int8)
+    low = ((raw.astype(np.int16) << 12) >> 12).astype(np.int8)  # sign-extend the low nibble
+    high = (raw >> 4).astype(np.int8)
+    return np.stack([low, high], axis=1).reshape(-1)[:count]
+
+
+def weight_array(weights: Any) -> np.ndarray:
+    """A weight tensor's values as int8 in its own shape (int4 weights unpacked: tinykit stores
+    them as int8, which costs flash but no run-time unpacking and no RAM)."""
+    if weights.dtype == "int4":
+        return unpack_int4(weights.data, weights.num_elements).reshape(weights.shape)
+    return np.asarray(weights.data, np.int8)
+
+
 def _weighted_io(op: Any, graph: Any) -> tuple[Any, Any, Any, Any]:
     inp, weights = graph.op_inputs(op)[:2]
     bias = graph.op_inputs(op)[2] if len(op.inputs) > 2 else None
     out = graph.op_outputs(op)[0]
     require_dtype(op, inp, "input")
     require_dtype(op, out, "output")
-    require_dtype(op, weights, "weights")
+    require_dtype(op, weights, "weights", ("int8", "int4"))
     if not weights.is_constant:
         raise unsupported(op, "weights", "non-constant weights")
     if bias is not None:
@@ -226,7 +243,7 @@ def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     if dims4(inp.shape)[3] != in_c:
         raise unsupported(op, "filter depth", "grouped convolution")
     lo, hi = fused_activation(op, out)
-    w = np.asarray(weights.data, np.int8)
+    w = weight_array(weights)
     arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
                                     folded_bias(bias, w, -inp.zero_point))
     filt = ctx.symbol(op, "filter")
@@ -254,7 +271,7 @@ def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     if out_c % in_c or dims4(out.shape)[3] != out_c:
         raise unsupported(op, "depth_multiplier", f"filter depth {out_c} for {in_c} input channels")
     lo, hi = fused_activation(op, out)
-    w = np.asarray(weights.data, np.int8)
+    w = weight_array(weights)
     arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
                                     folded_bias(bias, w, -inp.zero_point, axis_last=True))
     filt = ctx.symbol(op, "filter")
@@ -287,7 +304,7 @@ def lower_fully_connected(op: Any, graph: Any, ctx: LoweringContext) -> KernelCa
     if inp.num_elements % depth:
         raise unsupported(op, "input shape", f"{inp.num_elements} elements for depth {depth}")
     lo, hi = fused_activation(op, out)
-    w = np.asarray(weights.data, np.int8)
+    w = weight_array(weights)
     arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, units,
                                     folded_bias(bias, w, -inp.zero_point), collapse=True)
     filt = ctx.symbol(op, "filter")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+import numpy as np
+
 from tinykit.ir.graph import Graph, Operator
 from tinykit.ir.ops.base import (
     WINDOW,
@@ -35,6 +37,24 @@ def require_positive(op: Operator, *keys: str) -> None:
         value = op.options.get(key, 1)
         if not isinstance(value, int) or value < 1:
             raise unsupported(op, f"{key} {value} (must be at least 1)")
+
+
+def weight_types(op: Operator, graph: Graph) -> tuple[str, ...]:
+    """TFLM runs int4 (packed) weights with int8 activations only."""
+    return ("int8", "int4") if input_tensor(graph, op, 0).dtype == "int8" else ("int8",)
+
+
+def check_bias_scale(op: Operator, graph: Graph, scales: tuple[float, ...]) -> None:
+    """FULLY_CONNECTED with per-tensor weights and a bias: TFLM's Prepare requires the bias scale
+    within 2 % of an output step of input scale x weight scale (GetQuantizedConvolutionMultipler)."""
+    bias = input_tensor(graph, op, 2)
+    inp, out = input_tensor(graph, op, 0), output_tensor(graph, op)
+    if bias is None or len(scales) != 1 or not (bias.quantization and inp.quantization and out.quantization):
+        return
+    product = float(np.float32(inp.scale)) * float(np.float32(scales[0]))
+    if abs(product - float(np.float32(bias.scale))) / float(np.float32(out.scale)) > 0.02:
+        raise unsupported(op, f"bias scale {bias.scale:.6g} differs from input x weight scale {product:.6g} "
+                              "(TFLite Micro refuses more than 2 % of an output step)")
 
 
 def weighted_input_type(op: Operator, graph: Graph) -> str:
@@ -83,7 +103,7 @@ class Conv2D(_Weighted):
         require_padding(op)
         require_activation(op)
         require_positive(op, "stride_h", "stride_w", "dilation_h_factor", "dilation_w_factor")
-        weights = constant_weights(op, graph, bias_dtypes=CONV_BIAS_TYPES[weighted_input_type(op, graph)])
+        weights = constant_weights(op, graph, weight_types(op, graph), CONV_BIAS_TYPES[weighted_input_type(op, graph)])
         if input_tensor(graph, op, 0).shape[3] != weights.shape[3]:
             raise unsupported(op, "grouped convolution (input channels differ from filter depth)")
 
@@ -125,7 +145,8 @@ class DepthwiseConv2D(_Weighted):
         require_padding(op)
         require_activation(op)
         require_positive(op, "stride_h", "stride_w", "dilation_h_factor", "dilation_w_factor")
-        weights = constant_weights(op, graph, bias_dtypes=DEPTHWISE_BIAS_TYPES[weighted_input_type(op, graph)])
+        weights = constant_weights(op, graph, weight_types(op, graph),
+                                   DEPTHWISE_BIAS_TYPES[weighted_input_type(op, graph)])
         in_c = input_tensor(graph, op, 0).shape[3]
         multiplier = op.options.get("depth_multiplier", 1) or weights.shape[3] // in_c
         if weights.shape[3] != in_c * multiplier:
@@ -168,7 +189,11 @@ class FullyConnected(_Weighted):
     def validate(self, op: Operator, graph: Graph) -> None:
         super().validate(op, graph)
         require_activation(op)
-        constant_weights(op, graph, bias_dtypes=CONV_BIAS_TYPES[weighted_input_type(op, graph)])
+        weights = constant_weights(op, graph, weight_types(op, graph), CONV_BIAS_TYPES[weighted_input_type(op, graph)])
+        scales = weights.quantization.scale if weights.quantization else ()
+        if weights.dtype == "int4" and len(scales) > 1:
+            raise unsupported(op, "int4 weights with per-channel scales (TFLite Micro refuses them)")
+        check_bias_scale(op, graph, scales)
         if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
             raise unsupported(op, f"weights format {op.options['weights_format']}")
         if input_tensor(graph, op, 0).num_elements % input_tensor(graph, op, 1).shape[1]:
