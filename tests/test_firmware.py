@@ -15,6 +15,7 @@ from firmware_helpers import FIXTURE_DIR, FIXTURE_IO, FixtureLibrary, RawDevice,
 from tinykit.device import protocol
 from tinykit.firmware.build import build_firmware
 from tinykit.flash import get_flasher
+from tinykit.measure import device_bytes
 from tinykit.models import reference_model
 
 pytestmark = pytest.mark.qemu
@@ -181,8 +182,9 @@ def run_model_on_board(model_path: Path, board: str, out_dir: Path, n_inputs: in
     with get_flasher(board).flash(res.dir) as link:
         d = RawDevice(link.url)
         d.until_ready()
+        info = protocol.parse_info(re.fullmatch(r"m-tk-info-\[(.*)\]", d.cmd("tk-info")[-1]).group(1))
         for x, want in zip(inputs, expected, strict=True):
-            assert d.load(x.tobytes())[-1] == "m-load-done"
+            assert d.load(device_bytes(info, x.tobytes()))[-1] == "m-load-done"
             assert d.cmd("tk-run", timeout=300) == ["m-tk-run-done"]
             got = d.outputs()[0]
             mismatched += sum(a != b for a, b in zip(got, want, strict=True))

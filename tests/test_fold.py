@@ -179,7 +179,7 @@ def test_dead_op_tinykit_cannot_run_is_dropped(tmp_path: Path) -> None:
         _dead_fully_connected(model)
         s = schema()
         code = s.OperatorCodeT()
-        code.builtinCode = code.deprecatedBuiltinCode = s.BuiltinOperator.BATCH_MATMUL
+        code.builtinCode = code.deprecatedBuiltinCode = s.BuiltinOperator.HASHTABLE_LOOKUP
         model.operatorCodes.append(code)
         dead = model.subgraphs[0].operators[1]
         dead.opcodeIndex, dead.builtinOptionsType, dead.builtinOptions = len(model.operatorCodes) - 1, 0, None
@@ -187,7 +187,7 @@ def test_dead_op_tinykit_cannot_run_is_dropped(tmp_path: Path) -> None:
     path = edit_tflite(reference_model("hello_world"), tmp_path / "dead.tflite", edit)
     graph = read_model(path)
     assert graph.unsupported_ops == [] and [(r.index, r.kind) for r in graph.folded] == [(1, "dead")]
-    assert read_model(path, fold=False).unsupported_ops[0].opcode == "BATCH_MATMUL"
+    assert read_model(path, fold=False).unsupported_ops[0].opcode == "HASHTABLE_LOOKUP"
 
 
 @pytest.mark.parametrize("name", ["kws", "vww", "ic", "ad"])
