@@ -218,7 +218,8 @@ def test_activation_bound_beyond_int32_refused_as_tflm_does() -> None:
 @pytest.mark.parametrize(("edit", "reason"), [
     (lambda m: setattr(_quant(m, 12, "outputs", 0), "scale", np.array([0.5], np.float32)),
      r"output quantization:? scale 0.5"),
-    (lambda m: _quant(m, 11, "outputs", 0).scale.__setitem__(0, 1e-37), r"bias scale .* differs from input x weight scale"),
+    (lambda m: _quant(m, 11, "outputs", 0).scale.__setitem__(0, 1e-37),
+     r"bias scale .* differs from input x weight scale"),
 ])
 def test_inspect_lists_what_generate_refuses(tmp_path, edit: Callable, reason: str) -> None:
     """An op the code generator refuses is unsupported in inspect's report too (same reason)."""

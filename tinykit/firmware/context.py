@@ -181,9 +181,10 @@ def model_io_from_graph(model_path: Path) -> ModelIO:
     g = read_model(model_path)
     input_bytes = sum(g.tensors[i].nbytes for i in g.inputs)
     out0 = g.tensors[g.outputs[0]].dtype
-    model_id = MLPERF_MODEL_IDS.get(Path(model_path).stem) or MLPERF_IDS_BY_INPUT.get(input_bytes, "tinykit")
+    named_id = MLPERF_MODEL_IDS.get(Path(model_path).stem)
+    model_id = named_id or MLPERF_IDS_BY_INPUT.get(input_bytes, "tinykit")
     # only a model named as MLPerf's is declared so: the input-size guess must not change a user's protocol
-    uint8 = MLPERF_MODEL_IDS.get(Path(model_path).stem) in UINT8_DATA_MODELS and all(g.tensors[i].dtype == "int8" for i in g.inputs)
+    uint8 = named_id in UINT8_DATA_MODELS and all(g.tensors[i].dtype == "int8" for i in g.inputs)
     return ModelIO(input_bytes=input_bytes, output0_dtype=out0, sha256=g.sha256, model_id=model_id,
                    input_uint8=uint8)
 
