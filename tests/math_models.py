@@ -70,14 +70,6 @@ def arith(ops, shape_a, shape_b, const_b=False):
     return k.Model([a, b], outs)
 
 
-def prelu(shape, shared_axes=None, const_alpha=True):
-    """Keras PReLU (a learned alpha per unshared position)."""
-    k = opzoo._k()
-    inp = k.Input(shape, batch_size=1)
-    layer = k.layers.PReLU(shared_axes=shared_axes, alpha_initializer=k.initializers.RandomUniform(-0.6, 0.9))
-    return k.Model(inp, layer(inp))
-
-
 def add_chain(shape, count):
     """``count`` inputs summed by a chain of ADDs (edited into one ADD_N by ``adds_to_add_n``: TFLite's
     quantizer leaves tf.math.add_n in float, TFLM runs it in int8)."""
@@ -202,18 +194,6 @@ def less_greater_to_equal(model) -> None:
             op.builtinOptions = getattr(schema, f"{name}T")()
 
 
-def select(shape, cond_shape, threshold=0.2):
-    """tf.where(x > threshold, x, y) with the condition broadcast from ``cond_shape`` (a slice of x)."""
-    import tensorflow as tf
-
-    k = opzoo._k()
-    x = k.Input(shape, batch_size=1)
-    y = k.Input(shape, batch_size=1)
-    c = k.Input(cond_shape, batch_size=1)
-    out = k.layers.Lambda(lambda ts: tf.where(ts[2] > threshold, ts[0], ts[1]))([x, y, c])
-    return k.Model([x, y, c], out)
-
-
 def condition_as_input(model) -> None:
     """Flatbuffer edit: the comparison feeding SELECT_V2 is removed and its bool output becomes a
     graph input, so a test drives the condition directly (random true/false)."""
@@ -237,10 +217,6 @@ def select_int16(model) -> None:
     converter has no 16x8 SELECT_V2; TFLM selects int16)."""
     condition_as_input(model)
     retype_activations(model)
-
-
-def compare_int16(model) -> None:
-    int16_activations(model)
 
 
 REDUCERS = {"mean": "MEAN", "sum": "SUM", "max": "REDUCE_MAX", "min": "REDUCE_MIN"}
@@ -271,30 +247,10 @@ def arg_min_max(shape, axis, output_type="int32"):
 
 
 def scaled_copies(shape, count=4):
-    """``count`` outputs x * (1.5 + i): int8 MULs by a constant, the vehicle of ``muls_to_cumsum``."""
+    """``count`` outputs x * (1.5 + i): int8 MULs by a constant, the vehicle of ``muls_to_cumsums``."""
     k = opzoo._k()
     inp = k.Input(shape, batch_size=1)
     return k.Model(inp, [k.layers.Lambda(lambda t, f=1.5 + i: t * f)(inp) for i in range(count)])
-
-
-def muls_to_cumsum(axis: int):
-    """Flatbuffer edit: the i-th MUL becomes CUMSUM(x, axis) with (exclusive, reverse) the i-th of
-    the four combinations (TFLite's quantizer leaves tf.math.cumsum in float; TFLM runs int8)."""
-
-    def edit(model) -> None:
-        from move_models import _schema, add_const, opcode_index, ops_of
-
-        schema = _schema()
-        code = opcode_index(model, "CUMSUM")
-        axis_t = add_const(model, np.array([axis], np.int32), "cumsum_axis")
-        for i, op in enumerate(ops_of(model, "MUL")):
-            op.opcodeIndex = code
-            op.inputs = [op.inputs[0], axis_t]
-            op.builtinOptionsType = schema.BuiltinOptions.CumsumOptions
-            op.builtinOptions = schema.CumsumOptionsT()
-            op.builtinOptions.exclusive, op.builtinOptions.reverse = bool(i & 2), bool(i & 1)
-
-    return edit
 
 
 def mix8(shape):
@@ -352,3 +308,121 @@ def bench_binary(shape, int16=False):
                  lam(lambda t: tf.reduce_max(t, axis=[1, 2]))(b),
                  lam(lambda t: tf.math.argmax(t, axis=-1, output_type=tf.int32))(a)]
     return k.Model([a, b], outs)
+
+
+# ---- several independent groups in one model (fewer conversions for the same coverage) --------
+
+
+def _input_name(inputs: list, offset: int = 0) -> str:
+    """Zero-padded input names: TFLite's converter orders the inputs of a Keras model by name, so
+    ``input_10`` would otherwise come before ``input_2`` and calibration would feed the wrong shapes."""
+    return f"in{len(inputs) + offset:02d}"
+
+
+def arith_set(groups, const_groups=()):
+    """Each group ``(ops, shape_a, shape_b)`` gets its own two inputs (first dimension = batch) and one
+    output per op (keys of TF_OPS); each const group ``(ops, shape_a, shape_b)`` one input against a
+    constant of ``shape_b``."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    inputs, outs = [], []
+    for ops, shape_a, shape_b in groups:
+        a = k.Input(shape_a[1:], batch_size=shape_a[0], name=_input_name(inputs))
+        b = k.Input(shape_b[1:], batch_size=shape_b[0], name=_input_name(inputs, 1))
+        inputs += [a, b]
+        outs += [k.layers.Lambda(lambda ts, fn=TF_OPS[n][1]: fn(tf, ts[0], ts[1]))([a, b]) for n in ops]
+    for g, (ops, shape_a, shape_b) in enumerate(const_groups):
+        a = k.Input(shape_a[1:], batch_size=shape_a[0], name=_input_name(inputs))
+        value = np.random.default_rng(1 + g).uniform(-1, 1, shape_b).astype(np.float32)
+        inputs.append(a)
+        outs += [k.layers.Lambda(lambda t, fn=TF_OPS[n][1], v=value: fn(tf, t, tf.constant(v)))(a) for n in ops]
+    return k.Model(inputs, outs)
+
+
+def reduce_set(groups):
+    """Each group ``(kinds, shape, axes, keepdims)`` (shape with batch) reduces its own input."""
+    import tensorflow as tf
+
+    fns = {"mean": tf.reduce_mean, "sum": tf.reduce_sum, "max": tf.reduce_max, "min": tf.reduce_min}
+    k = opzoo._k()
+    inputs, outs = [], []
+    for kinds, shape, axes, keepdims in groups:
+        inp = k.Input(shape[1:], batch_size=shape[0], name=_input_name(inputs))
+        inputs.append(inp)
+        outs += [k.layers.Lambda(lambda t, fn=fns[kind], ax=list(axes), kd=keepdims: fn(t, axis=ax, keepdims=kd))(inp)
+                 for kind in kinds]
+    return k.Model(inputs, outs)
+
+
+def pool_set(groups):
+    """Each group ``(kind, shape, size, strides, padding, relu)`` pools its own input."""
+    k = opzoo._k()
+    inputs, outs = [], []
+    for kind, shape, size, strides, padding, relu in groups:
+        inp = k.Input(shape, batch_size=1, name=_input_name(inputs))
+        layer = k.layers.AveragePooling2D if kind == "avg" else k.layers.MaxPooling2D
+        x = layer(size, strides=strides, padding=padding)(inp)
+        inputs.append(inp)
+        outs.append(k.layers.ReLU()(x) if relu else x)
+    return k.Model(inputs, outs)
+
+
+def arg_set(groups):
+    """Each group ``(shape, axis)``: tf.argmax and tf.argmin of its own input, int32 indices."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    inputs, outs = [], []
+    for shape, axis in groups:
+        inp = k.Input(shape, batch_size=1, name=_input_name(inputs))
+        inputs.append(inp)
+        outs += [k.layers.Lambda(lambda t, ax=axis: tf.math.argmax(t, axis=ax, output_type=tf.int32))(inp),
+                 k.layers.Lambda(lambda t, ax=axis: tf.math.argmin(t, axis=ax, output_type=tf.int32))(inp)]
+    return k.Model(inputs, outs)
+
+
+def prelu_set(groups):
+    """Each group ``(shape, shared_axes)``: a Keras PReLU of its own input."""
+    k = opzoo._k()
+    inputs, outs = [], []
+    for shape, shared_axes in groups:
+        inp = k.Input(shape, batch_size=1, name=_input_name(inputs))
+        inputs.append(inp)
+        init = k.initializers.RandomUniform(-0.6, 0.9)
+        outs.append(k.layers.PReLU(shared_axes=shared_axes, alpha_initializer=init)(inp))
+    return k.Model(inputs, outs)
+
+
+def select_set(shape, cond_shapes, threshold=0.2):
+    """For each condition shape: tf.where(c > threshold, x, y) with inputs x, y of ``shape`` and c."""
+    import tensorflow as tf
+
+    k = opzoo._k()
+    inputs, outs = [], []
+    for cond_shape in cond_shapes:
+        x, y, c = (k.Input(s, batch_size=1, name=_input_name(inputs, i))
+                   for i, s in enumerate((shape, shape, cond_shape)))
+        inputs += [x, y, c]
+        outs.append(k.layers.Lambda(lambda ts: tf.where(ts[2] > threshold, ts[0], ts[1]))([x, y, c]))
+    return k.Model(inputs, outs)
+
+
+def muls_to_cumsums(axes: tuple[int, ...]):
+    """Flatbuffer edit: the i-th MUL becomes CUMSUM(x, axes[i // 4]) with (exclusive, reverse) the
+    (i % 4)-th combination (TFLite's quantizer leaves tf.math.cumsum in float; TFLM runs int8)."""
+
+    def edit(model) -> None:
+        from move_models import _schema, add_const, opcode_index, ops_of
+
+        schema = _schema()
+        code = opcode_index(model, "CUMSUM")
+        axis_ts = [add_const(model, np.array([a], np.int32), f"cumsum_axis{i}") for i, a in enumerate(axes)]
+        for i, op in enumerate(ops_of(model, "MUL")):
+            op.opcodeIndex = code
+            op.inputs = [op.inputs[0], axis_ts[i // 4]]
+            op.builtinOptionsType = schema.BuiltinOptions.CumsumOptions
+            op.builtinOptions = schema.CumsumOptionsT()
+            op.builtinOptions.exclusive, op.builtinOptions.reverse = bool(i & 2), bool(i & 1)
+
+    return edit

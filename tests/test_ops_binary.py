@@ -16,7 +16,8 @@ from math_models import (
     add_sub_to_max_min,
     adds_to_add_n,
     arith,
-    prelu,
+    arith_set,
+    prelu_set,
     prelu_to_int16,
     tf_function_model,
 )
@@ -27,60 +28,55 @@ BINARY8 = ("add", "sub", "rsub", "mul", "sqdiff", "max", "min")
 BINARY16 = ("add", "sub", "rsub", "mul", "sqdiff")
 
 
+def _groups(ops: tuple[str, ...], bcast4: tuple[str, ...]) -> list:
+    """Same shapes, 4-D/5-D/6-D broadcasts (both sides), fused RELU/RELU6: one pair of inputs each."""
+    return [(ops, (1, 4, 5, 3), (1, 4, 5, 3)), (bcast4, (1, 4, 1, 3), (1, 1, 5, 3)),
+            (("add", "sub", "mul"), (1, 2, 1, 3, 4), (1, 1, 5, 1, 4)),
+            (("add", "sub", "mul"), (2, 1, 2, 1, 3, 2), (1, 2, 1, 3, 1, 2)),
+            (("sub_relu", "add_relu6"), (1, 6, 7), (1, 6, 7))]
+
+
+PRELU_GROUPS = [((4, 5, 3), [1, 2]), ((6, 3), None)]
+
+
 def _cases() -> list[opzoo.Case]:
     c = opzoo.Case
-    cases = []
-    for act, ops in (("int8", BINARY8), ("int16", BINARY16)):
-        s = "8" if act == "int8" else "16"
-        cases += [
-            c(f"arith{s}_same", arith, dict(ops=ops, shape_a=(1, 4, 5, 3), shape_b=(1, 4, 5, 3)), activations=act),
-            c(f"arith{s}_bcast4", arith, dict(ops=ops[:-2] if act == "int8" else ops, shape_a=(1, 4, 1, 3),
-                                               shape_b=(1, 1, 5, 3)), activations=act),
-            c(f"arith{s}_bcast5", arith, dict(ops=("add", "sub", "mul"), shape_a=(1, 2, 1, 3, 4),
-                                               shape_b=(1, 1, 5, 1, 4)), activations=act),
-            c(f"arith{s}_bcast6", arith, dict(ops=("add", "sub", "mul"), shape_a=(2, 1, 2, 1, 3, 2),
-                                               shape_b=(1, 2, 1, 3, 1, 2)), activations=act),
-            c(f"arith{s}_const", arith, dict(ops=("sub", "rsub", "add", "mul", *(("max", "min") if s == "8" else ())),
-                                              shape_a=(1, 3, 4, 5), shape_b=(4, 1), const_b=True), activations=act),
-            c(f"arith{s}_fused", arith, dict(ops=("sub_relu", "add_relu6"), shape_a=(1, 6, 7), shape_b=(1, 6, 7)),
-              activations=act, rep_range=(-4, 4)),
-        ]
-    cases += [
+    const8 = [(("sub", "rsub", "add", "mul", "max", "min"), (1, 3, 4, 5), (4, 1))]
+    const16 = [(("sub", "rsub", "add", "mul"), (1, 3, 4, 5), (4, 1))]
+    return [
+        c("arith8", arith_set, dict(groups=_groups(BINARY8, BINARY8[:-1]), const_groups=const8), rep_range=(-4, 4)),
+        c("arith16", arith_set, dict(groups=_groups(BINARY16, BINARY16), const_groups=const16),
+          activations="int16", rep_range=(-4, 4)),
         c("minmax16_bcast", arith, dict(ops=("add", "sub"), shape_a=(1, 3, 1, 4), shape_b=(1, 1, 5, 4)),
           activations="int16", edit=add_sub_to_max_min),
-        c("div8_bcast", arith, dict(ops=("div",), shape_a=(1, 3, 4, 5), shape_b=(1, 3, 1, 5)),
-          rep_range=(0.2, 2.0)),
-        c("div_all_pairs", arith, dict(ops=("div",), shape_a=(1, 256, 1), shape_b=(1, 1, 32)), exhaustive=True),
-        c("prelu8_shared", prelu, dict(shape=(4, 5, 3), shared_axes=[1, 2])),
-        c("prelu8_full", prelu, dict(shape=(6, 3))),
-        c("prelu16_shared", prelu, dict(shape=(4, 5, 3), shared_axes=[1, 2]), edit=prelu_to_int16),
+        # every input byte pair (256 x 32 broadcast), also under random quantizations below
+        c("pairs8", arith, dict(ops=("sub", "sqdiff", "div", "max", "min"), shape_a=(1, 256, 1), shape_b=(1, 1, 32)),
+          exhaustive=True),
+        c("prelu8", prelu_set, dict(groups=PRELU_GROUPS)),
+        c("prelu16", prelu_set, dict(groups=PRELU_GROUPS), edit=prelu_to_int16),
         c("add_n8", add_chain, dict(shape=(4, 5), count=3), edit=adds_to_add_n),
-        c("sub_all_pairs", arith, dict(ops=("sub",), shape_a=(1, 256, 1), shape_b=(1, 1, 32)), exhaustive=True),
-        c("sqdiff_all_pairs", arith, dict(ops=("sqdiff",), shape_a=(1, 256, 1), shape_b=(1, 1, 32)),
-          exhaustive=True),
-        c("minmax_all_pairs", arith, dict(ops=("max", "min"), shape_a=(1, 256, 1), shape_b=(1, 1, 32)),
-          exhaustive=True),
     ]
-    return cases
 
 
 CASES = {case.name: case for case in _cases()}
 
 # (case, op, option, value): the converter really produced the option under test
 OPTION_CHECKS = (
-    ("arith8_fused", "SUB", "fused_activation_function", "RELU"),
-    ("arith8_fused", "ADD", "fused_activation_function", "RELU6"),
-    ("arith16_fused", "SUB", "fused_activation_function", "RELU"),
-    ("arith16_fused", "ADD", "fused_activation_function", "RELU6"),
+    ("arith8", "SUB", "fused_activation_function", "RELU"),
+    ("arith8", "ADD", "fused_activation_function", "RELU6"),
+    ("arith16", "SUB", "fused_activation_function", "RELU"),
+    ("arith16", "ADD", "fused_activation_function", "RELU6"),
 )
 
 
 def _expected_ops(case: opzoo.Case) -> set[str]:
-    if case.build is prelu:
+    if case.build is prelu_set:
         return {"PRELU"}
     if case.build is add_chain:
         return {"ADD_N"}
-    ops = {TF_OPS[name][0] for name in case.kwargs["ops"]}
+    groups = case.kwargs.get("groups", []) + list(case.kwargs.get("const_groups", ()))
+    names = [n for ops, *_ in groups for n in ops] if groups else list(case.kwargs["ops"])
+    ops = {TF_OPS[name][0] for name in names}
     if case.edit is add_sub_to_max_min:
         return {{"ADD": "MAXIMUM", "SUB": "MINIMUM"}[o] for o in ops}
     return ops
@@ -94,6 +90,8 @@ def test_binary_bit_exact(name: str) -> None:
     assert _expected_ops(case) <= found, f"{name}: converter produced {sorted(found)}"
     dtypes = {graph.tensors[op.outputs[0]].dtype for op in graph.operators if op.opcode in _expected_ops(case)}
     assert dtypes == {"int16" if case.edit is prelu_to_int16 else case.activations}, dtypes
+    ranks = {len(graph.tensors[op.outputs[0]].shape) for op in graph.operators if op.opcode == "MUL"}
+    assert case.build is not arith_set or {4, 5, 6} <= ranks, ranks
     opzoo.check_bit_exact(case)
 
 
@@ -104,32 +102,45 @@ def test_binary_options_present(name: str, opcode: str, option: str, value: obje
     assert value in found, f"{name}: {opcode}.{option} values {found}"
 
 
+def op_index(graph, opcode: str, avoid: tuple[str, ...] = ()) -> int:
+    """The first ``opcode`` op whose inputs no ``avoid`` op reads (a requantized input stays valid)."""
+    readers: dict[int, set[str]] = {}
+    for op in graph.operators:
+        for i in op.inputs:
+            readers.setdefault(i, set()).add(op.opcode)
+    for op in graph.operators:
+        activations = [i for i in op.inputs if i >= 0 and not graph.tensors[i].is_constant]
+        if op.opcode == opcode and not any(readers[i] & set(avoid) for i in activations):
+            return op.index
+    raise AssertionError(f"no {opcode} op clear of {avoid}")
+
+
 def _random_quant(rng, n: int, bits: int = 8, zero: bool = False) -> list[tuple[float, int]]:
     zp = (lambda: 0) if zero else (lambda: int(rng.integers(-(1 << (bits - 1)), 1 << (bits - 1))))
     low = -3 if bits == 8 else -5.5
     return [(float(np.float32(10 ** rng.uniform(low, low + 3))), zp()) for _ in range(n)]
 
 
-def _check_int8_pairs(case_name: str, trial: int, tmp_path) -> None:
-    rng = np.random.default_rng(5000 + trial + 97 * sorted(CASES).index(case_name))
-    fused = case_name.startswith(("sub", "div"))
-    options = {"fusedActivationFunction": int(rng.integers(0, 4))} if fused else None
-    edit = opzoo.requantize_first_op(_random_quant(rng, 3), options)
-    opzoo.check_requantized(CASES[case_name], edit, tmp_path / "m.tflite", opzoo.exhaustive_inputs)
+def _check_int8_pairs(opcode: str, trial: int, tmp_path) -> None:
+    case = CASES["pairs8"]
+    rng = np.random.default_rng(5000 + trial + 97 * len(opcode))
+    options = {"fusedActivationFunction": int(rng.integers(0, 4))} if opcode in ("SUB", "DIV") else None
+    edit = opzoo.requantize_first_op(_random_quant(rng, 3), options, op_index(opzoo.graph_of(case), opcode))
+    opzoo.check_requantized(case, edit, tmp_path / "m.tflite", opzoo.exhaustive_inputs)
 
 
 @pytest.mark.parametrize("trial", range(4))
-@pytest.mark.parametrize("case_name", ["sub_all_pairs", "sqdiff_all_pairs", "div_all_pairs"])
-def test_int8_all_byte_pairs_over_quantizations(case_name: str, trial: int, tmp_path) -> None:
+@pytest.mark.parametrize("opcode", ["SUB", "SQUARED_DIFFERENCE", "DIV"])
+def test_int8_all_byte_pairs_over_quantizations(opcode: str, trial: int, tmp_path) -> None:
     """All 65,536 input byte pairs under random scales, zero points and fused activations."""
-    _check_int8_pairs(case_name, trial, tmp_path)
+    _check_int8_pairs(opcode, trial, tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("trial", range(4, 40))
-@pytest.mark.parametrize("case_name", ["sub_all_pairs", "sqdiff_all_pairs", "div_all_pairs"])
-def test_int8_all_byte_pairs_sweep(case_name: str, trial: int, tmp_path) -> None:
-    _check_int8_pairs(case_name, trial, tmp_path)
+@pytest.mark.parametrize("opcode", ["SUB", "SQUARED_DIFFERENCE", "DIV"])
+def test_int8_all_byte_pairs_sweep(opcode: str, trial: int, tmp_path) -> None:
+    _check_int8_pairs(opcode, trial, tmp_path)
 
 
 def _int16_extremes(sizes: list[int]) -> list[bytes]:
@@ -142,10 +153,11 @@ def _int16_extremes(sizes: list[int]) -> list[bytes]:
 
 
 def _check_int16(opcode: str, trial: int, tmp_path) -> None:
-    case = CASES["arith16_same"]
-    index = next(op.index for op in opzoo.graph_of(case).operators if op.opcode == opcode)
-    rng = np.random.default_rng(6000 + trial + 31 * index)
+    case = CASES["arith16"]
     zero = opcode in ("MUL", "SQUARED_DIFFERENCE") or trial % 2 == 0  # TFLM requires 0 for these
+    # a non-zero input zero point only where no MUL/SQUARED_DIFFERENCE reads the same input
+    index = op_index(opzoo.graph_of(case), opcode, () if zero else ("MUL", "SQUARED_DIFFERENCE"))
+    rng = np.random.default_rng(6000 + trial + 31 * index)
     options = {"fusedActivationFunction": int(rng.integers(0, 4))} if opcode != "SQUARED_DIFFERENCE" else None
     edit = opzoo.requantize_first_op(_random_quant(rng, 3, bits=16, zero=zero), options, op_index=index)
     opzoo.check_requantized(case, edit, tmp_path / "m.tflite", _int16_extremes)
@@ -205,7 +217,7 @@ def test_int16_mul_with_zero_point_is_a_one_line_error(tmp_path) -> None:
     from tinykit.cli import main
 
     path = tmp_path / "m.tflite"
-    path.write_bytes(opzoo._edit(opzoo.convert(CASES["arith16_same"]).read_bytes(), _zero_point_edit("MUL", 3)))
+    path.write_bytes(opzoo._edit(opzoo.convert(CASES["arith16"]).read_bytes(), _zero_point_edit("MUL", 3)))
     result = CliRunner().invoke(main, ["generate", str(path), "-o", str(tmp_path / "lib")])
     assert result.exit_code == 2, result.output
     first = result.output.strip().splitlines()[0]

@@ -8,41 +8,42 @@ from __future__ import annotations
 import numpy as np
 import opzoo
 import pytest
-from math_models import REDUCERS, arg_min_max, muls_to_cumsum, reduce, scaled_copies, tf_function_model
+from math_models import (
+    REDUCERS,
+    arg_min_max,
+    arg_set,
+    muls_to_cumsums,
+    pool_set,
+    reduce,
+    reduce_set,
+    scaled_copies,
+    tf_function_model,
+)
+from test_ops_binary import op_index
 
 pytestmark = pytest.mark.host
 
 ALL4 = ("mean", "sum", "max", "min")
+# (kinds, shape with batch, axes, keep_dims): H,W; channels kept; rank 3 (Keras 1-D); batch 2 with
+# axes (0, 2); all axes to a scalar; rank 5; a MEAN/SUM-only group for the quantization sweeps
+RED8 = [(ALL4, (1, 5, 6, 3), (1, 2), False), (ALL4, (1, 4, 5, 6), (-1,), True), (ALL4, (1, 7, 4), (1,), False),
+        (("mean", "sum", "max"), (2, 3, 4, 5), (0, 2), True), (("mean", "sum", "min"), (1, 3, 5), (0, 1, 2), False),
+        (("mean", "max"), (1, 2, 3, 4, 5), (1, 3), False), (("mean", "sum"), (1, 5, 6, 3), (1, 2), False)]
+RED16 = [(("mean", "sum"), (1, 5, 6, 3), (1, 2), False), (("mean", "sum"), (1, 7, 4), (1,), True),
+         (("mean", "sum"), (2, 3, 4, 5), (0, 2), False)]
+# (kind, shape, size, strides, padding, fused RELU)
+POOL16 = [("avg", (7, 9, 3), (3, 3), 2, "same", False), ("avg", (6, 5, 2), (2, 3), (1, 2), "valid", True),
+          ("max", (7, 6, 4), (3, 2), (2, 1), "same", False), ("max", (5, 5, 3), 2, 2, "valid", True)]
 
 
 def _cases() -> dict[str, opzoo.Case]:
     c = opzoo.Case
     cases = [
-        c("red8_hw", reduce, dict(kinds=ALL4, shape=(5, 6, 3), axes=(1, 2))),
-        c("red8_channels_keep", reduce, dict(kinds=ALL4, shape=(4, 5, 6), axes=(-1,), keepdims=True)),
-        c("red8_rank3", reduce, dict(kinds=ALL4, shape=(7, 4), axes=(1,))),
-        c("red8_batch_keep", reduce, dict(kinds=("mean", "sum", "max"), shape=(3, 4, 5), axes=(0, 2), keepdims=True,
-                                          batch=2)),
-        c("red8_all", reduce, dict(kinds=("mean", "sum", "min"), shape=(3, 5), axes=(0, 1, 2))),
-        c("red8_meansum", reduce, dict(kinds=("mean", "sum"), shape=(5, 6, 3), axes=(1, 2))),
-        c("red8_rank5", reduce, dict(kinds=("mean", "max"), shape=(2, 3, 4, 5), axes=(1, 3))),
-        c("red16_hw", reduce, dict(kinds=("mean", "sum"), shape=(5, 6, 3), axes=(1, 2)), activations="int16"),
-        c("red16_rank3_keep", reduce, dict(kinds=("mean", "sum"), shape=(7, 4), axes=(1,), keepdims=True),
-          activations="int16"),
-        c("red16_multi", reduce, dict(kinds=("mean", "sum"), shape=(3, 4, 5), axes=(0, 2), batch=2),
-          activations="int16"),
-        c("arg8_last", arg_min_max, dict(shape=(4, 6), axis=-1)),
-        c("arg8_middle", arg_min_max, dict(shape=(5, 3, 4), axis=1)),
-        c("avgpool16_same_s2", opzoo.pool, dict(shape=(7, 9, 3), kind="avg", size=(3, 3), strides=2, padding="same"),
-          activations="int16"),
-        c("avgpool16_valid_relu", opzoo.pool, dict(shape=(6, 5, 2), kind="avg", size=(2, 3), strides=(1, 2),
-                                                   padding="valid", relu=True), activations="int16"),
-        c("maxpool16_same", opzoo.pool, dict(shape=(7, 6, 4), kind="max", size=(3, 2), strides=(2, 1),
-                                             padding="same"), activations="int16"),
-        c("maxpool16_valid_relu", opzoo.pool, dict(shape=(5, 5, 3), kind="max", size=2, strides=2, padding="valid",
-                                                   relu=True), activations="int16"),
-        c("cumsum8", scaled_copies, dict(shape=(4, 6)), edit=muls_to_cumsum(1)),
-        c("cumsum8_middle", scaled_copies, dict(shape=(3, 4, 5)), edit=muls_to_cumsum(-2)),
+        c("red8", reduce_set, dict(groups=RED8)),
+        c("red16", reduce_set, dict(groups=RED16), activations="int16"),
+        c("arg8", arg_set, dict(groups=[((4, 6), -1), ((5, 3, 4), 1)])),
+        c("pool16", pool_set, dict(groups=POOL16), activations="int16"),
+        c("cumsum8", scaled_copies, dict(shape=(3, 4, 5), count=8), edit=muls_to_cumsums((1, -2))),
     ]
     return {case.name: case for case in cases}
 
@@ -51,27 +52,25 @@ CASES = _cases()
 
 
 def _expected(case: opzoo.Case) -> set[str]:
-    if case.build is reduce:
-        return {REDUCERS[k] for k in case.kwargs["kinds"]}
-    if case.build is opzoo.pool:
-        return {"AVERAGE_POOL_2D" if case.kwargs["kind"] == "avg" else "MAX_POOL_2D"}
-    return {"ARG_MAX", "ARG_MIN"} if case.build is arg_min_max else {"CUMSUM"}
+    if case.build is reduce_set:
+        return {REDUCERS[k] for group in case.kwargs["groups"] for k in group[0]}
+    if case.build is pool_set:
+        return {"AVERAGE_POOL_2D", "MAX_POOL_2D"}
+    return {"ARG_MAX", "ARG_MIN"} if case.build is arg_set else {"CUMSUM"}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_reduce_bit_exact(name: str) -> None:
     case = CASES[name]
     graph = opzoo.graph_of(case)
-    found = {op.opcode for op in graph.operators}
-    assert _expected(case) <= found, f"{name}: converter produced {sorted(found)}"
-    if case.activations == "int16":
-        assert all(graph.tensors[op.outputs[0]].dtype == "int16" for op in graph.operators
-                   if op.opcode in _expected(case))
-    if case.kwargs.get("relu"):
-        assert {op.options.get("fused_activation_function") for op in graph.operators
-                if op.opcode in _expected(case)} == {"RELU"}
-    if case.kwargs.get("keepdims"):
-        assert all(op.options.get("keep_dims") for op in graph.operators if op.opcode in _expected(case))
+    ops = [op for op in graph.operators if op.opcode in _expected(case)]
+    assert _expected(case) <= {op.opcode for op in ops}, f"{name}: converter produced {graph.operators}"
+    assert {graph.tensors[op.inputs[0]].dtype for op in ops} == {case.activations}
+    if case.build is pool_set:
+        assert {op.options.get("fused_activation_function") for op in ops} == {"NONE", "RELU"}
+    if case.build is reduce_set:
+        assert {bool(op.options.get("keep_dims")) for op in ops} == {False, True}
+        assert {len(graph.tensors[op.inputs[0]].shape) for op in ops} >= {3, 4}
     opzoo.check_bit_exact(case)
 
 
@@ -81,31 +80,34 @@ def test_cumsum_options_present() -> None:
     assert flags == {(False, False), (False, True), (True, False), (True, True)}
 
 
-def _check_mean_sum(name: str, trial: int, tmp_path) -> None:
+def _check_mean_sum(name: str, opcode: str, trial: int, tmp_path) -> None:
+    """Random scales on one MEAN/SUM op whose input no REDUCE_MAX/MIN reads (those need one
+    quantization in and out)."""
     case = CASES[name]
-    index = trial % 2  # op 0 MEAN, op 1 SUM
-    assert opzoo.graph_of(case).operators[index].opcode == ("MEAN", "SUM")[index]
-    rng = np.random.default_rng(9000 + trial + 7 * len(name))
-    bits = 16 if name.startswith("red16") else 8
+    index = op_index(opzoo.graph_of(case), opcode, ("REDUCE_MAX", "REDUCE_MIN"))
+    rng = np.random.default_rng(9000 + trial + 7 * len(name) + len(opcode))
+    bits = 16 if name == "red16" else 8
     q = [(float(np.float32(10 ** rng.uniform(-4.5 if bits == 16 else -3, 0))),
           0 if bits == 16 else int(rng.integers(-128, 128))) for _ in range(2)]
     opzoo.check_requantized(case, opzoo.requantize_first_op(q, op_index=index), tmp_path / "m.tflite",
                             n_random=4, seed=trial)
 
 
-@pytest.mark.parametrize("trial", range(4))
-@pytest.mark.parametrize("name", ["red8_meansum", "red16_multi"])
-def test_mean_sum_over_quantizations(name: str, trial: int, tmp_path) -> None:
+@pytest.mark.parametrize("trial", range(2))
+@pytest.mark.parametrize("opcode", ["MEAN", "SUM"])
+@pytest.mark.parametrize("name", ["red8", "red16"])
+def test_mean_sum_over_quantizations(name: str, opcode: str, trial: int, tmp_path) -> None:
     """MEAN and SUM under random input/output scales (and int8 zero points): the folded 1/count
     multiplier, SUM's multipliers above one, int32 wrap-around."""
-    _check_mean_sum(name, trial, tmp_path)
+    _check_mean_sum(name, opcode, trial, tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trial", range(4, 30))
-@pytest.mark.parametrize("name", ["red8_meansum", "red16_multi", "red16_hw", "red16_rank3_keep"])
-def test_mean_sum_over_quantizations_sweep(name: str, trial: int, tmp_path) -> None:
-    _check_mean_sum(name, trial, tmp_path)
+@pytest.mark.parametrize("trial", range(2, 30))
+@pytest.mark.parametrize("opcode", ["MEAN", "SUM"])
+@pytest.mark.parametrize("name", ["red8", "red16"])
+def test_mean_sum_over_quantizations_sweep(name: str, opcode: str, trial: int, tmp_path) -> None:
+    _check_mean_sum(name, opcode, trial, tmp_path)
 
 
 def reduce_all(tf, p):
