@@ -137,7 +137,7 @@ def test_int8_all_byte_pairs_over_quantizations(opcode: str, trial: int, tmp_pat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trial", range(4, 40))
+@pytest.mark.parametrize("trial", range(4, 28))
 @pytest.mark.parametrize("opcode", ["SUB", "SQUARED_DIFFERENCE", "DIV"])
 def test_int8_all_byte_pairs_sweep(opcode: str, trial: int, tmp_path) -> None:
     _check_int8_pairs(opcode, trial, tmp_path)
@@ -172,7 +172,7 @@ def test_int16_over_quantizations(opcode: str, trial: int, tmp_path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trial", range(3, 30))
+@pytest.mark.parametrize("trial", range(3, 20))
 @pytest.mark.parametrize("opcode", ["ADD", "SUB", "MUL", "SQUARED_DIFFERENCE"])
 def test_int16_over_quantizations_sweep(opcode: str, trial: int, tmp_path) -> None:
     _check_int16(opcode, trial, tmp_path)
