@@ -192,3 +192,22 @@ def test_every_output_command_is_walked() -> None:
 def test_overwriting_commands_have_force(command: str) -> None:
     options = _command_options(command.split())
     assert "--force" in options
+
+
+@pytest.mark.parametrize(("marker", "others"), [("results.json", []), ("bench.json", ["kws/firmware.elf"])])
+def test_an_earlier_run_folder_is_reused(tmp_path: Path, marker: str, others: list[str]) -> None:
+    """`tinykit run` / `bench` re-run into their own earlier folder (its record is there); a folder
+    of anything else stays refused without --force."""
+    from tinykit.errors import OutputPathError
+    from tinykit.files import check_output_dir
+
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    for name in (marker, *others):
+        (ours / name).parent.mkdir(parents=True, exist_ok=True)
+        (ours / name).write_text("{}")
+    (theirs / "notes.txt").parent.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    assert check_output_dir(ours, reuse_marker=marker) == ours
+    with pytest.raises(OutputPathError, match="is not empty"):
+        check_output_dir(theirs, reuse_marker=marker)
+    assert check_output_dir(theirs, force=True, reuse_marker=marker) == theirs

@@ -64,13 +64,15 @@ def check_output_file(path: str | os.PathLike, force: bool = False, suffixes: tu
     return path
 
 
-def check_output_dir(path: str | os.PathLike, force: bool = False) -> Path:
+def check_output_dir(path: str | os.PathLike, force: bool = False, reuse_marker: str | None = None) -> Path:
     """A folder the command will fill, checked before it starts work: not a file, not a non-empty
-    folder (earlier results) unless ``force``, and writable."""
+    folder (earlier results) unless ``force``, and writable. A folder holding ``reuse_marker`` is
+    the command's own earlier output (``tinykit run``'s results.json): a re-run reuses it."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputPathError(f"output {path} is a file; a folder is written there", hint="give a folder name")
-    if path.is_dir() and any(path.iterdir()) and not force:
+    ours = reuse_marker is not None and (path / reuse_marker).is_file()
+    if path.is_dir() and any(path.iterdir()) and not force and not ours:
         raise OutputPathError(f"output folder {path} is not empty", hint=FORCE_HINT)
     _check_writable_folder(path)
     return path

@@ -147,7 +147,8 @@ def _where(port: str | None, build_dir: Path | None, board_id: str, place: str |
 @click.argument("model")
 @click.option("--board", "board_id", default="qemu-m4", show_default=True, help="Board id.")
 @click.option("-o", "--out-dir", type=click.Path(path_type=Path), default=Path("out/run"), show_default=True,
-              help="Build directory; results.json is written here.")
+              help="Build directory; results.json is written here (an earlier run's folder is reused, any other "
+                   "non-empty folder needs --force).")
 @click.option("--port", help="Serial port of a real board (pyserial URL); QEMU needs none.")
 @click.option("--count", "num_inputs", type=click.IntRange(1), default=10, show_default=True,
               help="Random inputs (fixed seed) to validate and time.")
@@ -164,7 +165,7 @@ def run_command(model, board_id, out_dir, port, num_inputs, runs, place, coordin
     from tinykit.run import run
     from tinykit.targets.boards import load_board
 
-    check_output_dir(out_dir, force)
+    check_output_dir(out_dir, force, reuse_marker="results.json")
     model = resolve_model(model)
     board = load_board(board_id)
     refuse_port_on_emulator(board, port)
@@ -186,7 +187,8 @@ def run_command(model, board_id, out_dir, port, num_inputs, runs, place, coordin
               help="Board id; repeat for several boards, benchmarked in parallel (a worker per board).")
 @click.option("--model", "models", multiple=True, help="Only these reference models (kws, ic, vww, ad, hello_world).")
 @click.option("-o", "--out-dir", type=click.Path(path_type=Path), default=Path("out/bench"), show_default=True,
-              help="Builds, per-model results.json and bench.json go here (a sub-folder per board for several).")
+              help="Builds, per-model results.json and bench.json go here (a sub-folder per board for several; "
+                   "an earlier bench's folder is reused, any other non-empty folder needs --force).")
 @click.option("--count", "num_inputs", type=click.IntRange(1), default=3, show_default=True,
               help="Random inputs per model (every output byte is checked against tflite-micro).")
 @click.option("-j", "--jobs", type=click.IntRange(1), help="Boards benchmarked at once (default: all).")
@@ -199,7 +201,7 @@ def bench_command(board_ids, models, out_dir, num_inputs, jobs, as_json, as_mark
     from tinykit.models import REFERENCE_MODELS
     from tinykit.targets.boards import load_board
 
-    check_output_dir(out_dir, force)
+    check_output_dir(out_dir, force, reuse_marker="bench.json")
     boards = [load_board(b).id for b in dict.fromkeys(board_ids)]
     unknown = sorted(set(models) - set(REFERENCE_MODELS))
     if unknown:

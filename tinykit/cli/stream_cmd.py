@@ -52,7 +52,8 @@ def summary_lines(res) -> list[str]:
 @click.option("--build", "build_dir", type=click.Path(path_type=Path),
               help="An existing stream firmware build (instead of --model).")
 @click.option("-o", "--out-dir", type=click.Path(path_type=Path), default=Path("out/stream"), show_default=True,
-              help="Where --model builds the stream firmware.")
+              help="Where --model builds the stream firmware (an earlier stream build is reused, any other "
+                   "non-empty folder needs --force).")
 @click.option("--infer-every", type=click.IntRange(1, 49), default=4, show_default=True,
               help="Frames (strides) between inferences.")
 @click.option("--smooth", type=click.IntRange(1, 32), default=3, show_default=True, help="Posteriors averaged.")
@@ -72,7 +73,7 @@ def stream_cmd(ctx: click.Context, wav: Path, board_id: str, port: str | None, m
     if (model_path is None) == (build_dir is None):
         raise DataError("give exactly one of --model (build the stream firmware) or --build DIR")
     if model_path is not None:
-        check_output_dir(out_dir, force)
+        check_output_dir(out_dir, force, reuse_marker="build.json")
     else:
         warn_ignored(ctx, ("out_dir", "infer_every", "smooth", "threshold", "force"),
                      "it configures the firmware --model builds, and --build gives one")
