@@ -211,27 +211,30 @@ def mutate_int(buf: bytearray, fields: list[Field], rng: random.Random) -> str:
     return f"int {f.kind}@{f.offset}:{current}->{value % (1 << (8 * f.width))}"
 
 
-def mutate_length(buf: bytearray, fields: list[Field], rng: random.Random) -> str:
-    f = _pick_field(fields, rng, ("vector_len", "string_len"))
+def _overwrite(buf: bytearray, fields: list[Field], rng: random.Random, kinds: tuple[str, ...], label: str,
+               candidates) -> str:
+    """Overwrite a field of one of ``kinds`` with a value drawn from ``candidates(current)``."""
+    f = _pick_field(fields, rng, kinds)
     if f is None:
         return mutate_int(buf, fields, rng)
     current = _read_int(buf, f)
-    value = rng.choice([0, 1, current + 1, current - 1, current * 2, current + 1000, 0x7FFFFFFF, 0xFFFFFFFF,
-                        0x40000000, len(buf), rng.randrange(1 << 32)])
+    value = rng.choice(candidates(current))
     _write_int(buf, f, value)
-    return f"len {f.kind}@{f.offset}:{current}->{value % (1 << 32)}"
+    return f"{label} {f.kind}@{f.offset}:{current}->{value}"
+
+
+def mutate_length(buf: bytearray, fields: list[Field], rng: random.Random) -> str:
+    """A vector or string length prefix: zero, off by one, doubled, past the end of the file."""
+    return _overwrite(buf, fields, rng, ("vector_len", "string_len"), "len", lambda current: [
+        0, 1, current + 1, current - 1, current * 2, current + 1000, 0x7FFFFFFF, 0xFFFFFFFF, 0x40000000, len(buf),
+        rng.randrange(1 << 32)])
 
 
 def mutate_scalar(buf: bytearray, fields: list[Field], rng: random.Random) -> str:
     """A scalar option or shape element: small signed values are where op arithmetic breaks."""
-    f = _pick_field(fields, rng, ("scalar", "element"))
-    if f is None:
-        return mutate_int(buf, fields, rng)
-    current = _read_int(buf, f)
-    value = rng.choice([0, 1, -1, -2, 2, 3, 127, 128, -128, 255, 256, 1 << 15, (1 << 31) - 1, -(1 << 31),
-                        current + 1, current - 1, rng.randrange(-300, 300)])
-    _write_int(buf, f, value)
-    return f"scalar {f.kind}@{f.offset}:{current}->{value}"
+    return _overwrite(buf, fields, rng, ("scalar", "element"), "scalar", lambda current: [
+        0, 1, -1, -2, 2, 3, 127, 128, -128, 255, 256, 1 << 15, (1 << 31) - 1, -(1 << 31), current + 1, current - 1,
+        rng.randrange(-300, 300)])
 
 
 def mutate_float(buf: bytearray, fields: list[Field], rng: random.Random) -> str:
