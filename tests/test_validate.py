@@ -299,3 +299,25 @@ def test_tensor_names_cannot_break_the_generated_c(tmp_path) -> None:
     text = "".join(p.read_text() for p in lib.sources)
     assert "evil6/ *open* /close? ?/? ?tail\\" in text and "/*open" not in text
     build_host_library(lib.dir)  # -Wall -Wextra -Werror: no "/*" within comment, no NUL, no trigraph
+
+
+def _abort() -> None:
+    import os
+
+    os.abort()
+
+
+def _sleep() -> None:
+    import time
+
+    time.sleep(30)
+
+
+def test_tflite_micro_runs_in_a_child_that_may_crash_or_hang(monkeypatch) -> None:
+    """The runtime aborts on some malformed ops (an int16 + float32 ADD): tinykit survives it."""
+    from tinykit.ir import tflm
+
+    assert tflm.in_child(sum, [1, 2, 3]) == (True, 6)
+    assert tflm.in_child(_abort) == (False, "crashed (SIGABRT)")
+    monkeypatch.setattr(tflm, "CHILD_TIMEOUT_S", 1)
+    assert tflm.in_child(_sleep) == (False, "did not finish in 1 s")
