@@ -243,11 +243,21 @@ def test_models_catch_a_wrong_clock_plan(board_id, patch, error, library, tmp_pa
         boot(elf, board_id)
 
 
-@pytest.mark.parametrize("board_id", ["nucleo-l4r5zi", "stm32f746g-disco"])
+@pytest.mark.parametrize("board_id", sorted(CHIPS))
 def test_energy_mode_startup_at_9600(board_id, library, tmp_path):
-    """MLPerf energy mode: 9600 baud at full clock (the L4+ LPUART needs its kernel-clock prescaler)."""
+    """MLPerf energy mode: 9600 baud at full clock (the L4+ LPUART needs its kernel-clock prescaler), and
+    the timestamp pin an output held high (idle) before the first line."""
     lib, io = library
     elf = build_firmware(None, board_id, tmp_path, energy_mode=True, library=lib, model_io=io).elf
-    _, chip = boot(elf, board_id)
+    m, chip = boot(elf, board_id)
     assert sent(chip).startswith(b"m-timestamp-mode-energy\r\n")
     assert all(abs(baud / 9600 - 1) < BAUD_TOLERANCE for _, baud in chip.tx)
+    first_byte = m.first(lambda a: a.reg in ("TDR", "TXD", "DR") and a.op == "w", "first byte")
+    pin = {"nucleo-l4r5zi": ("GPIOF", "BSRR", 1 << 13), "stm32f746g-disco": ("GPIOI", "BSRR", 1 << 3),
+           "nano33ble": ("GPIO", "P0.OUTSET", 1 << 23), "pico": ("SIO", "GPIO_OUT_SET", 1 << 22)}[board_id]
+    assert m.first(w(*pin), "timestamp pin high") < first_byte
+    output = {"nucleo-l4r5zi": lambda: chip.p["GPIOF"].r["MODER"] >> 26 & 3 == 1,
+              "stm32f746g-disco": lambda: chip.p["GPIOI"].r["MODER"] >> 6 & 3 == 1,
+              "nano33ble": lambda: chip.p["GPIO"].r["P0.DIR"] >> 23 & 1 == 1,
+              "pico": lambda: chip.p["SIO"].r["GPIO_OE"] >> 22 & 1 == 1 and chip.p["IO_BANK0"].r["GPIO22_CTRL"] == 5}
+    assert output[board_id](), "the timestamp pin is not an output"

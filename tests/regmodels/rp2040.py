@@ -223,6 +223,19 @@ class Uart0(Rp):
         self.chip.tx.append((byte, self.chip.clocks()["peri"] / (16 * (ibrd + fbrd / 64))))
 
 
+class Sio(Peripheral):
+    name, base, size = "SIO", 0xD0000000, 0x100
+    follows = "RP2040 datasheet 2.3.1 SIO: GPIO_OUT_SET/CLR, GPIO_OE_SET (the energy-mode timestamp pin)"
+    regs = table({0x10: ("GPIO_OUT", 0), 0x14: ("GPIO_OUT_SET", 0), 0x18: ("GPIO_OUT_CLR", 0),
+                  0x20: ("GPIO_OE", 0), 0x24: ("GPIO_OE_SET", 0)})
+
+    def write(self, reg: str, value: int) -> None:
+        if reg in ("GPIO_OUT_SET", "GPIO_OUT_CLR", "GPIO_OE_SET"):
+            target = "GPIO_OE" if reg == "GPIO_OE_SET" else "GPIO_OUT"
+            self.r[target] = self.r[target] & ~value if reg.endswith("CLR") else self.r[target] | value
+        self.r[reg] = value
+
+
 class XipSsi(Peripheral):
     name, base, size = "XIP_SSI", 0x18000000, 0x1000
     follows = "RP2040 datasheet 4.10 SSI (as XIP_SSI): CTRLR0, CTRLR1, SSIENR, BAUDR, SPI_CTRLR0"
@@ -253,7 +266,7 @@ class XipSsi(Peripheral):
 
 
 class Rp2040(Chip):
-    peripherals = (*CORE_PERIPHERALS, Resets, Xosc, Clocks, PllSys, IoBank0, PadsBank0, Uart0, XipSsi)
+    peripherals = (*CORE_PERIPHERALS, Resets, Xosc, Clocks, PllSys, IoBank0, PadsBank0, Uart0, Sio, XipSsi)
     fpu, dwt, l1_caches = False, False, False
 
     def route(self, addr: int):
