@@ -261,3 +261,39 @@ def test_energy_mode_startup_at_9600(board_id, library, tmp_path):
               "nano33ble": lambda: chip.p["GPIO"].r["P0.DIR"] >> 23 & 1 == 1,
               "pico": lambda: chip.p["SIO"].r["GPIO_OE"] >> 22 & 1 == 1 and chip.p["IO_BANK0"].r["GPIO22_CTRL"] == 5}
     assert output[board_id](), "the timestamp pin is not an output"
+
+
+def _poke(board_id: str, accesses: list[tuple[int, int | None]]):
+    """Drive a chip model directly: (address, value) writes, (address, None) reads."""
+    cls, cpu = CHIPS[board_id]
+    chip = cls()
+    m = Machine(chip, cpu, [])
+    for addr, value in accesses:
+        m.instructions += 10
+        m._mmio(addr, "r" if value is None else "w", value or 0)
+    return chip
+
+
+@pytest.mark.parametrize(("board_id", "accesses", "error"), [
+    ("nucleo-l4r5zi", [(0x4002100C, 0x01003C01), (0x40021000, 0x63 | 1 << 24), (0x4002100C, 0x01003C01)],
+     "RCC_PLLCFGR written while the PLL"),
+    ("nucleo-l4r5zi", [(0x40021000, 0x63 | 1 << 24)], "PLL enabled with no source"),
+    ("nucleo-l4r5zi", [(0x40008028, ord("m"))], "clock is off"),
+    ("nucleo-l4r5zi", [(0x40021058, 1 << 28), (0x40021058, None), (0x40007080, 0), (0x40021008, 0)],
+     None),  # boost with the reset clock is legal
+    ("stm32f746g-disco", [(0x40023840, 1 << 28), (0x40023840, None), (0x40007000, 0xC000 | 1 << 17)],
+     "ODSWEN set before ODRDY"),
+    ("stm32f746g-disco", [(0xE000ED14, 1 << 16)], "D-cache enabled with 128 of 128"),
+    ("nano33ble", [(0x40002500, 4), (0x4000251C, ord("m"))], "TXD written before TASKS_STARTTX"),
+    ("pico", [(0x40034000, ord("m"))], "held in reset"),
+    ("pico", [(0x40008048, 1 << 11), (0x40008048, 1 << 11 | 4 << 5)], "clk_peri AUXSRC changed while enabled"),
+    ("pico", [(0x4000803C, 1)], "before it is locked"),
+    ("pico", [(0x40010000, 0)], "unmodelled address 0x40010000"),
+])
+def test_each_model_rule_bites(board_id, accesses, error):
+    """The models' rules, one access sequence each, without firmware: a broken rule is a Violation."""
+    if error is None:
+        _poke(board_id, accesses)
+        return
+    with pytest.raises(Violation, match=error):
+        _poke(board_id, accesses)
