@@ -39,7 +39,7 @@ def fake_usb(monkeypatch):
 def test_doctor_json_here_reports_qemu_boards_and_no_probes():
     res = CliRunner().invoke(main, ["doctor", "--json"])
     assert res.exit_code == 0, res.output
-    report = json.loads(res.output)
+    report = json.loads(res.stdout)
     boards = {b["id"]: b for b in report["boards"]}
     for bid in ("qemu-m4", "qemu-m0", "qemu-m3", "qemu-m7", "qemu-m55"):
         assert boards[bid]["usable"] and boards[bid]["state"] == "usable (emulated)"
@@ -52,7 +52,7 @@ def test_doctor_json_here_reports_qemu_boards_and_no_probes():
 
 
 def test_doctor_matches_usb_ids_to_boards(fake_usb):
-    report = json.loads(CliRunner().invoke(main, ["doctor", "--json"]).output)
+    report = json.loads(CliRunner().invoke(main, ["doctor", "--json"]).stdout)
     by_id = {d["id"]: d for d in report["usb_devices"]}
     assert set(by_id) == {"0483:374b", "2341:805a", "2e8a:0003", "046d:c077"}  # ttyS0 has no USB id
     stlink = by_id["0483:374b"]
