@@ -156,7 +156,7 @@ def test_cli_model_too_big_for_qemu_m0(tmp_path):
 
 def test_cli_missing_model(tmp_path):
     res = _cli(["build", str(tmp_path / "nope.tflite"), "--board", "qemu-m4", "-o", str(tmp_path / "o")])
-    _assert_one_line_error(res, "no such model file")
+    _assert_one_line_error(res, "no such file")
 
 
 def test_cli_build_json(tmp_path):

@@ -137,4 +137,4 @@ def test_bench_cli_json_hello_world(tmp_path):
 
 def test_run_missing_model_is_one_error_line(tmp_path):
     assert_one_error_line(invoke("run", str(tmp_path / "missing.tflite"), "-o", str(tmp_path / "out")),
-                          "no such model file")
+                          "no such file")

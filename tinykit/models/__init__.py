@@ -28,11 +28,11 @@ def reference_model(name: str) -> Path:
 def resolve_model(value: str | Path) -> Path:
     """A model file path, or the short name of a bundled model (``kws``) for commands that accept both."""
     path = Path(value)
-    if path.is_file():
+    if path.exists():  # a file, or a Keras SavedModel folder (the stage reading it judges it)
         return path
     if str(value) in REFERENCE_MODELS:
         return reference_model(str(value))
-    raise ModelFormatError(f"no such model file: {value}",
+    raise ModelFormatError(f"no such file: {value} (nor the name of a bundled model)",
                            hint=f"give a .tflite path or a bundled model: {', '.join(REFERENCE_MODELS)}")
 
 
