@@ -70,8 +70,22 @@ def _print_folded(console: Console, folded: list[dict]) -> None:
         if row["kind"] == "dead":
             console.print(f"dropped op {row['index']} {row['op']}: its result reaches no model output")
             continue
+        if row["kind"] == "resource":
+            _print_resource_op(console, row)
+            continue
         results = []
         for t in row["tensors"]:
             shown = f" = {t['values']}" if "values" in t else ""
             results.append(f"tensor {t['index']} {t['dtype']}[{'x'.join(map(str, t['shape']))}]{shown}")
         console.print(f"folded op {row['index']} {row['op']} -> {', '.join(results)}", markup=False)
+
+
+def _print_resource_op(console: Console, row: dict) -> None:
+    """VAR_HANDLE and CALL_ONCE: the reader turned the resource variables into state tensors."""
+    if row["op"] == "CALL_ONCE":
+        console.print(f"resource op {row['index']} CALL_ONCE: its init subgraph's values are set by NAME_init() "
+                      "(a reset does not restore them, as in TFLite Micro)", markup=False)
+        return
+    states = [f"tensor {t['index']} {t['name']!r} {t['dtype']}[{'x'.join(map(str, t['shape']))}]"
+              for t in row["tensors"]]
+    console.print(f"resource op {row['index']} {row['op']} -> state {', '.join(states)}", markup=False)

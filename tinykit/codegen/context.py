@@ -87,6 +87,7 @@ class StateCtx:
     nbytes: int
     fill: int
     comment: str
+    initial: str = ""  # const array copied in by NAME_init() (a resource variable's init subgraph)
 
 
 @dataclass
@@ -108,6 +109,7 @@ class ModelContext:
     ops: list[str] = field(default_factory=list)
     state: list[StateCtx] = field(default_factory=list)
     state_bytes: int = 0
+    initial_state: list[StateCtx] = field(default_factory=list)  # copied in by NAME_init() after the reset
 
 
 def validate_name(name: str) -> str:
@@ -224,22 +226,29 @@ def io_ctx(graph: Any, plan: Any, index: int) -> IOCtx:
                  t.zero_point, "x".join(str(d) for d in t.shape))
 
 
-def state_ctx(graph: Any, plan: Any) -> list[StateCtx]:
-    """The state tensors NAME_reset() fills, from the plan's state region."""
-    result = []
+def state_ctx(graph: Any, plan: Any, name: str) -> tuple[list[StateCtx], list[ConstArray]]:
+    """The state tensors NAME_reset() fills, from the plan's state region, and the initial values
+    NAME_init() then copies in (as raw bytes: the arena is int8_t)."""
+    result, arrays = [], []
     for index in plan.state_tensors:
         t = graph.tensors[index]
         fill = t.reset_byte - 256 if t.reset_byte > 127 else t.reset_byte  # as the arena's int8_t
+        initial = ""
+        if t.initial is not None:
+            initial = f"{name}_init{index}"
+            raw = np.frombuffer(np.ascontiguousarray(t.initial).tobytes(), dtype=np.int8)
+            arrays.append(ConstArray(initial, "int8_t", raw, f"initial value of {shape_comment(t)} (CALL_ONCE)"))
         result.append(StateCtx(index, plan.offsets[index], t.nbytes, fill,
-                               f"{shape_comment(t)}; reset to byte {t.reset_byte}"))
-    return result
+                               f"{shape_comment(t)}; reset to byte {t.reset_byte}", initial))
+    return result, arrays
 
 
 def build_context(graph: Any, plan: Any, name: str) -> ModelContext:
     """The complete, validated context for one model."""
     name = validate_name(name)
     calls, arrays, sources = build_calls(graph, plan, name)
-    actx = [array_ctx(a) for a in arrays.values()]
+    state, initial_arrays = state_ctx(graph, plan, name)
+    actx = [array_ctx(a) for a in (*arrays.values(), *initial_arrays)]
     headers = sorted({s.rsplit(".", 1)[0] + ".h" for s in sources})
     return ModelContext(
         banner=BANNER, name=name, upper=name.upper(), sha256=graph.sha256,
@@ -248,5 +257,5 @@ def build_context(graph: Any, plan: Any, name: str) -> ModelContext:
         inputs=[io_ctx(graph, plan, i) for i in graph.inputs],
         outputs=[io_ctx(graph, plan, i) for i in graph.outputs],
         headers=headers, sources=sorted(sources), ops=[op.opcode for op in graph.operators],
-        state=state_ctx(graph, plan), state_bytes=int(plan.state_bytes),
+        state=state, initial_state=[s for s in state if s.initial], state_bytes=int(plan.state_bytes),
     )

@@ -21,6 +21,8 @@ DTYPE_BYTES = {
     "uint64": 8, "uint32": 4, "uint16": 2, "uint8": 1, "uint4": 1,
     "bool": 1, "complex64": 8, "complex128": 16,
 }
+#: the type of VAR_HANDLE's output: a resource variable's id, lowered to a state tensor by the reader
+RESOURCE = "resource"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class Tensor:
     quantization: Quantization | None = None
     data: np.ndarray | None = field(default=None, repr=False)
     is_variable: bool = False
+    #: a resource variable's value after the init subgraph (CALL_ONCE) ran, set at NAME_init()
+    initial: np.ndarray | None = field(default=None, repr=False)
+    #: a resource variable's reset byte (TFLite Micro's default value), instead of reset_byte's rule
+    fill: int | None = None
 
     @property
     def is_constant(self) -> bool:
@@ -73,6 +79,8 @@ class Tensor:
     def reset_byte(self) -> int:
         """The byte a variable tensor is filled with at init and reset: TFLite Micro memsets an int8
         tensor to its zero point and every other type to 0, whatever its buffer holds."""
+        if self.fill is not None:
+            return self.fill
         return self.zero_point & 0xFF if self.dtype == "int8" else 0
 
 

@@ -2,7 +2,7 @@
 
 Parsing is done by the schema bindings the ``tflite-micro`` package ships (the same schema the
 oracle interpreter is built from); this module only checks what those bindings cannot (identifier,
-bounds, one subgraph, int8-ness) and turns their objects into tinykit's immutable graph.
+bounds, one subgraph plus CALL_ONCE's init subgraphs, int8-ness) and turns their objects into tinykit's immutable graph.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 
 from tinykit.errors import ModelFormatError, QuantizationError
 from tinykit.ir.fold import fold_constants
-from tinykit.ir.graph import Graph, Operator, Quantization, Tensor
+from tinykit.ir.graph import RESOURCE, Graph, Operator, Quantization, Tensor
 from tinykit.ir.ops import analyse_operator
+from tinykit.ir.resources import Subgraph, init_subgraphs, lower_resources
 from tinykit.ir.support import judge_unsupported
 from tinykit.ir.validate import buffer_bytes, check_layout, tensor_label, validate_graph
 
@@ -80,12 +81,9 @@ def parse_model(buf: bytes, *, source: str = "<bytes>", require_int8: bool = Tru
             f"{source}: truncated or corrupt TFLite model ({len(buf)} bytes; parsing failed: {detail})"
         ) from None
     subgraphs = model.subgraphs or []
-    if len(subgraphs) != 1:
-        raise ModelFormatError(
-            f"{source}: model has {len(subgraphs)} subgraphs; tinykit supports exactly one "
-            "(no control flow or multi-signature models)"
-        )
-    graph = _build_graph(model, subgraphs[0], buf, source, fold)
+    if not subgraphs:
+        raise ModelFormatError(f"{source}: model has 0 subgraphs; tinykit supports exactly one")
+    graph = _build_graph(model, subgraphs, buf, source, fold)
     if require_int8:
         check_int8(graph, source)
     return graph
@@ -117,9 +115,7 @@ def _vtable_in_bounds(buf: bytes, root: int) -> bool:
     return vt_size >= 4 and vt_size % 2 == 0 and vtable + vt_size <= len(buf) and obj_size >= 4
 
 
-def _build_graph(model: Any, subgraph: Any, buf: bytes, source: str, fold: bool = True) -> Graph:
-    """Tensors and ops of the file, each op's contract checked, constants folded (unless ``fold`` is
-    False), then every op analysed by its handler and, where refused, judged by TFLite Micro."""
+def _subgraph(model: Any, subgraph: Any, buf: bytes, source: str) -> Subgraph:
     buffers = model.buffers or []
     tensors = tuple(
         _tensor(i, t, buffers, buf, source) for i, t in enumerate(subgraph.tensors or [])
@@ -130,14 +126,26 @@ def _build_graph(model: Any, subgraph: Any, buf: bytes, source: str, fold: bool 
         if not 0 <= op.opcodeIndex < len(codes):
             raise ModelFormatError(f"{source}: operator {index} has an invalid opcode index")
         raw_ops.append(_operator(index, op, codes[op.opcodeIndex], len(tensors), source))
+    return Subgraph(tensors, tuple(raw_ops))
+
+
+def _build_graph(model: Any, subgraphs: list, buf: bytes, source: str, fold: bool = True) -> Graph:
+    """Tensors and ops of the file (resource variables lowered to state tensors), each op's contract
+    checked, constants folded (unless ``fold`` is False), then every op analysed by its handler and,
+    where refused, judged by TFLite Micro."""
+    main = _subgraph(model, subgraphs[0], buf, source)
+    inits = init_subgraphs(main, len(subgraphs), source) if len(subgraphs) > 1 else []
+    main, resource_ops = lower_resources(main, [_subgraph(model, subgraphs[i], buf, source) for i in inits],
+                                         source)
     graph = Graph(
-        tensors=tensors,
-        operators=tuple(raw_ops),
-        inputs=_indices(subgraph.inputs, len(tensors), source, "graph input"),
-        outputs=_indices(subgraph.outputs, len(tensors), source, "graph output"),
+        tensors=main.tensors,
+        operators=main.operators,
+        inputs=_indices(subgraphs[0].inputs, len(main.tensors), source, "graph input"),
+        outputs=_indices(subgraphs[0].outputs, len(main.tensors), source, "graph output"),
         sha256=hashlib.sha256(buf).hexdigest(),
         description=_text(model.description),
         path=source,
+        folded=tuple(resource_ops),
     )
     validate_graph(graph)
     if fold:
@@ -167,6 +175,8 @@ def _tensor(index: int, t: Any, buffers: list, buf: bytes, source: str) -> Tenso
     # handlers reject by name.
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
     where = f"{source}: {tensor_label(index, _text(t.name))}"
+    if dtype == RESOURCE and not shape:
+        return Tensor(index=index, name=_text(t.name), shape=(), dtype=dtype)  # lowered by resources.py
     check_layout(where, dtype, shape)
     data = None
     # A variable (state) tensor is never a constant: TFLite Micro ignores its buffer and starts it
@@ -283,6 +293,13 @@ def check_int8(graph: Graph, source: str) -> None:
             if op.opcode in FLOAT_EXACT_OPS:
                 continue
             activation_types.add(t.dtype)
+    float_state = [t for t in graph.variable_tensors if t.dtype in ("float32", "float16")]
+    if float_state:
+        raise QuantizationError(
+            f"{source}: resource variable {float_state[0].name!r} (tf.Variable state) is {float_state[0].dtype}; "
+            "tinykit needs int8 state",
+            hint="convert with converter._experimental_variable_quantization = True (and "
+                 "experimental_enable_resource_variables) so the variables are quantized too")
     weights_int8 = any(t.dtype == "int8" for t in graph.weight_tensors())
     if "float32" in activation_types or "float16" in activation_types:
         kind = "hybrid (dynamic-range quantized)" if weights_int8 else "float"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from tinykit.errors import ModelFormatError, UnsupportedOpError
-from tinykit.ir.graph import DTYPE_BYTES, Graph, Quantization, Tensor
+from tinykit.ir.graph import DTYPE_BYTES, RESOURCE, Graph, Quantization, Tensor
 from tinykit.ir.ops.base import check_contract, malformed, op_handler
 
 #: one tensor's bytes must fit in signed 32-bit arithmetic (the kernels' and TFLM's sizes)
@@ -125,6 +125,10 @@ def _check_graph_io(graph: Graph) -> None:
             raise ModelFormatError(f"a model {role} is absent (tensor index -1)")
         if len(set(indices)) != len(indices):
             raise ModelFormatError(f"a tensor is listed twice among the model {role}s {list(indices)}")
+    for index in (*graph.inputs, *graph.outputs):
+        if graph.tensors[index].dtype == RESOURCE:
+            raise UnsupportedOpError(f"model input/output {tensor_label(index, graph.tensors[index].name)} is a "
+                                     "resource handle; tinykit runs numeric inputs and outputs only")
     for index in graph.inputs:
         tensor = graph.tensors[index]
         if tensor.is_constant:
@@ -132,14 +136,15 @@ def _check_graph_io(graph: Graph) -> None:
 
 
 def _check_wiring(graph: Graph) -> set[int]:
-    """Every op has outputs, writes no constant and no tensor another op writes, and reads only
-    tensors that exist by then (constants, model inputs, state, earlier ops' outputs).
-    Returns the tensors the ops write."""
+    """Every op has outputs (but ASSIGN_VARIABLE, which writes its state tensor), writes no constant
+    and no tensor another op writes, and reads only tensors that exist by then (constants, model
+    inputs, state, earlier ops' outputs). Returns the tensors the ops write."""
     written: set[int] = set()
     available = set(graph.inputs) | {t.index for t in graph.tensors if t.is_constant or t.is_variable}
     every_output = {i for op in graph.operators for i in op.outputs}
     for op in graph.operators:
-        if not op.outputs:
+        handler = op_handler(op.opcode)
+        if not op.outputs and (handler is None or handler.num_outputs[0] > 0):
             raise malformed(op, "has no outputs")
         for index in op.inputs:
             if index >= 0 and index not in available and index not in written:
