@@ -135,7 +135,7 @@ def _build_graph(model: Any, subgraphs: list, buf: bytes, source: str, fold: boo
     where refused, judged by TFLite Micro."""
     main = _subgraph(model, subgraphs[0], buf, source)
     inits = init_subgraphs(main, len(subgraphs), source) if len(subgraphs) > 1 else []
-    main, resource_ops = lower_resources(main, [_subgraph(model, subgraphs[i], buf, source) for i in inits],
+    main, resource_ops = lower_resources(main, [(i, _subgraph(model, subgraphs[i], buf, source)) for i in inits],
                                          source)
     graph = Graph(
         tensors=main.tensors,

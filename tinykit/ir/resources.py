@@ -69,8 +69,9 @@ def init_subgraphs(main: Subgraph, count: int, source: str) -> list[int]:
     return sorted(set(wanted))
 
 
-def lower_resources(main: Subgraph, inits: list[Subgraph], source: str) -> tuple[Subgraph, list[FoldedOp]]:
-    """``main`` with its resources lowered to state tensors (see the module docstring)."""
+def lower_resources(main: Subgraph, inits: list[tuple[int, Subgraph]], source: str) -> tuple[Subgraph, list[FoldedOp]]:
+    """``main`` with its resources lowered to state tensors (see the module docstring); ``inits`` are
+    the init subgraphs with their index in the file, in the order TFLite Micro prepares them."""
     if not any(op.opcode in RESOURCE_OPS for op in main.operators):
         return main, []
     _check_order(main)
@@ -80,9 +81,10 @@ def lower_resources(main: Subgraph, inits: list[Subgraph], source: str) -> tuple
         variables.setdefault(key, _Variable(key[1] or main.tensors[index].name, index))
     for op in main.operators:
         if op.opcode == "ASSIGN_VARIABLE":
-            _assign(variables[_key(op, handles, source)], main.tensors[op.inputs[1]], op, source)
-    for sub in inits:
-        _run_init(sub, variables, source)
+            where = f"{source}: operator {op.index}"
+            _assign(variables[_key(op, handles, source)], main.tensors[op.inputs[1]], where)
+    for number, sub in inits:
+        _run_init(sub, variables, f"{source}: init subgraph {number}")
     tensors = list(main.tensors)
     for var in variables.values():
         tensors[var.index] = _state_tensor(main.tensors[var.index], var)
@@ -136,20 +138,21 @@ def _key(op: Operator, handles: dict, source: str) -> tuple[str, str]:
     return handles[op.inputs[0]][0]
 
 
-def _assign(var: _Variable, value: Tensor, op: Operator, source: str) -> None:
+def _assign(var: _Variable, value: Tensor, where: str) -> None:
     """The first assignment fixes the variable's size; every later one must copy as many bytes."""
     if value.dtype == RESOURCE:
-        raise ModelFormatError(f"{source}: operator {op.index} (ASSIGN_VARIABLE) assigns a resource handle")
+        raise ModelFormatError(f"{where} (ASSIGN_VARIABLE) assigns a resource handle")
     if var.value is None:
         var.value = value
     elif value.nbytes != var.value.nbytes:
         raise ModelFormatError(
-            f"{source}: operator {op.index} (ASSIGN_VARIABLE) assigns {value.nbytes} bytes to resource variable "
+            f"{where} (ASSIGN_VARIABLE) assigns {value.nbytes} bytes to resource variable "
             f"'{var.name}', whose first assignment fixed {var.value.nbytes} bytes")
 
 
 def _run_init(sub: Subgraph, variables: dict[tuple[str, str], _Variable], source: str) -> None:
-    """The init subgraph's constant assignments become the variables' initial values."""
+    """The init subgraph's constant assignments become the variables' initial values (``source``
+    names the subgraph in errors)."""
     handles = _handles(sub, source)
     for op in sub.operators:
         if op.opcode not in INIT_OPS:
@@ -164,7 +167,7 @@ def _run_init(sub: Subgraph, variables: dict[tuple[str, str], _Variable], source
         if value.data is None:
             raise UnsupportedOpError(f"the init subgraph of CALL_ONCE assigns '{var.name}' a value that is not "
                                      "a constant; tinykit supports constant initial values only")
-        _assign(var, value, op, source)
+        _assign(var, value, f"{source} operator {op.index}")
         var.initial = value.data
 
 
