@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinykit.files import write_atomic
+
 CACHE_DIR = Path(os.environ.get("TINYKIT_OPZOO_CACHE", "/tmp/tinykit-opzoo"))
 FRAME = 4
 
@@ -74,12 +76,8 @@ def stream_model(window: int = 3, units: int = 5, decay: bool = False, quantize_
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    data = converter.convert()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, converter.convert())
 
 
 def edited(src: Path, name: str, edit) -> Path:
