@@ -171,3 +171,11 @@ def test_float_variables_are_refused_with_the_converter_flag() -> None:
     first, hint = res.stderr.strip().splitlines()
     assert "resource variable 'Variable' (tf.Variable state) is float32" in first
     assert "_experimental_variable_quantization" in hint
+
+
+def test_inspect_names_the_lowered_resource_ops(two_vars: Path) -> None:
+    res = CliRunner().invoke(main, ["inspect", str(two_vars)])
+    assert res.exit_code == 0, res.output
+    assert "resource op 0 CALL_ONCE: its init subgraph's values are set by NAME_init()" in res.output
+    assert "resource op 1 VAR_HANDLE -> state tensor 8 'Variable_1' int8[1x12]" in res.output
+    assert "state 32 B in 2 variable tensors" in res.output
