@@ -52,10 +52,12 @@ def _module(window: int, units: int, decay: bool):
     return Stream()
 
 
-def stream_model(window: int = 3, units: int = 5, decay: bool = False, quantize_variables: bool = True) -> Path:
-    """The converted int8 model (int8 I/O), converted once then read from the cache."""
+def stream_model(window: int = 3, units: int = 5, decay: bool = False, quantize_variables: bool = True,
+                 int16: bool = False) -> Path:
+    """The converted int8 model (int8 I/O; ``int16``: 16x8 with int16 I/O and variables), converted
+    once then read from the cache."""
     key = hashlib.sha256(f"{inspect.getsource(_module)}{inspect.getsource(stream_model)}"
-                         f"{window},{units},{decay},{quantize_variables}".encode()).hexdigest()[:16]
+                         f"{window},{units},{decay},{quantize_variables},{int16}".encode()).hexdigest()[:16]
     path = CACHE_DIR / f"resvar_stream-{key}.tflite"
     if path.is_file():
         return path
@@ -73,9 +75,10 @@ def stream_model(window: int = 3, units: int = 5, decay: bool = False, quantize_
     converter._experimental_variable_quantization = quantize_variables
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    ops = tf.lite.OpsSet
+    converter.target_spec.supported_ops = [
+        ops.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 if int16 else ops.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int16 if int16 else tf.int8
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_atomic(path, converter.convert())
 

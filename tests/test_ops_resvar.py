@@ -34,6 +34,12 @@ def two_vars() -> Path:
     return stream_model(decay=True)
 
 
+@pytest.fixture(scope="module")
+def two_vars_16x8() -> Path:
+    """16x8: int16 activations and variables (zero point 0: a reset fills zero bytes)."""
+    return stream_model(decay=True, int16=True)
+
+
 def _raw(path: Path):
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
@@ -84,7 +90,7 @@ def test_reset_restores_default_bytes_not_init_values(two_vars: Path) -> None:
     assert first != after_reset and after_reset == again
 
 
-@pytest.mark.parametrize("model", ["window", "two_vars"])
+@pytest.mark.parametrize("model", ["window", "two_vars", "two_vars_16x8"])
 def test_bit_exact_over_sequences(model: str, request) -> None:
     path = request.getfixturevalue(model)
     assert oracle.is_stateful(path)
@@ -179,3 +185,10 @@ def test_inspect_names_the_lowered_resource_ops(two_vars: Path) -> None:
     assert "resource op 0 CALL_ONCE: its init subgraph's values are set by NAME_init()" in res.output
     assert "resource op 1 VAR_HANDLE -> state tensor 8 'Variable_1' int8[1x12]" in res.output
     assert "state 32 B in 2 variable tensors" in res.output
+
+
+def test_16x8_variables_are_int16_state(two_vars_16x8: Path) -> None:
+    graph = read_model(two_vars_16x8)
+    state = graph.variable_tensors
+    assert [t.dtype for t in state] == ["int16", "int16"] and all(t.reset_byte == 0 for t in state)
+    assert all(t.initial is not None and t.initial.dtype == np.int16 and t.initial.any() for t in state)
