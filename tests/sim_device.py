@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import socket
 import threading
 import time
@@ -71,6 +72,7 @@ class SimDevice:
             self._read_model()
         else:
             self.input_bytes = input_bytes
+            self.input_sizes = [input_bytes]
         self._reset_state()
 
     def _read_model(self) -> None:
@@ -80,7 +82,8 @@ class SimDevice:
 
         data = self.model_path.read_bytes()
         self.sha = oracle.model_sha256(self.model_path)
-        self.input_bytes = sum(s.nbytes for s in oracle.input_specs(self.model_path))
+        self.input_sizes = [s.nbytes for s in oracle.input_specs(self.model_path)]
+        self.input_bytes = sum(self.input_sizes)
         interp = runtime.Interpreter.from_bytes(data)
         specs = oracle.output_specs(self.model_path)
         self.out_specs = []
@@ -92,7 +95,10 @@ class SimDevice:
 
     def _reset_state(self) -> None:
         self.expected = 0
-        self.buffer = bytearray()
+        self.base = 0  # where the current load writes: 0 (`db load`) or input I's slot (`tk-load I N`)
+        self.buffer = bytearray()  # the bytes of the current load
+        self.data = bytearray(self.input_bytes)  # every input back to back
+        self.loaded = [False] * len(self.input_sizes)
         self.outputs: list[bytes] = [bytes(n) for n, _, _ in self.out_specs]
         self.last_cycles = 0
         self.sequence: list[bytes] = []  # inputs since the last reset (a stateful model's state)
@@ -123,7 +129,8 @@ class SimDevice:
             "infer": lambda: self._infer(tokens[1:]),
             "results": lambda: [self._results_line()],
             "timestamp": lambda: ["m-lap-us-1000"],
-            "tk-out": lambda: [f"m-tk-out-{i}-[{o.hex()}]" for i, o in enumerate(self.outputs)],
+            "tk-out": lambda: self._tk_out(tokens[1:]),
+            "tk-load": lambda: self._tk_load(tokens[1:]),
             "tk-crc": lambda: [f"m-tk-crc-[{zlib.crc32(bytes(self.buffer)):08x}]"],
             "tk-cycles": lambda: [f"m-tk-cycles-[{self.last_cycles}]"],
             "tk-layers": lambda: [f"m-tk-layer-{i}-[{n},{c}]" for i, (n, c) in enumerate(SIM_LAYERS)],
@@ -162,7 +169,8 @@ class SimDevice:
             n = int(args[1]) if len(args) > 1 and args[1].isdigit() else 0
             if n <= 0:
                 return ["e-[Invalid number of bytes]"]
-            self.expected, self.buffer = n, bytearray()
+            self.expected, self.buffer, self.base = n, bytearray(), 0
+            self.loaded = [False] * len(self.input_sizes)
             return [f"m-[Expecting {n} bytes]"]
         if args[:1] == ["print"]:
             return [f"m-buffer-{'-'.join(f'{b:02x}' for b in self.buffer[i:i + 8])}"
@@ -172,11 +180,32 @@ class SimDevice:
         except (ValueError, IndexError):
             return ["e-[Invalid hex data]"]
         self.buffer += data[: self.expected - len(self.buffer)]
-        return ["m-load-done"] if len(self.buffer) >= self.expected else []
+        self.data[self.base:self.base + len(self.buffer)] = self.buffer
+        if len(self.buffer) < self.expected:
+            return []
+        starts = np.cumsum([0, *self.input_sizes])
+        for i, (a, b) in enumerate(itertools.pairwise(starts)):
+            self.loaded[i] = self.loaded[i] or (self.base <= a and b <= self.base + self.expected)
+        return ["m-load-done"]
+
+    def _tk_load(self, args: list[str]) -> list[str]:
+        if len(args) != 2 or not all(a.isdigit() for a in args) or int(args[0]) >= len(self.input_sizes):
+            return ["e-[No such input]"]
+        index, n = int(args[0]), int(args[1])
+        if n != self.input_sizes[index]:
+            return [f"e-[Input {index} has {self.input_sizes[index]} bytes]"]
+        self.expected, self.buffer, self.base = n, bytearray(), sum(self.input_sizes[:index])
+        return [f"m-[Expecting {n} bytes]"]
+
+    def _tk_out(self, args: list[str]) -> list[str]:
+        if args and (not args[0].isdigit() or int(args[0]) >= len(self.outputs)):
+            return [f"e-[No such output: {args[0]}]"]
+        wanted = [int(args[0])] if args else range(len(self.outputs))
+        return [f"m-tk-out-{i}-[{self.outputs[i].hex()}]" for i in wanted]
 
     def _invoke(self) -> None:
-        data = bytes(self.buffer)
-        if self.model_path and len(data) == self.input_bytes:
+        data = bytes(self.data)
+        if self.model_path and all(self.loaded):
             from tinykit import oracle
 
             # a stateful model's output depends on every input since the last reset
@@ -189,7 +218,7 @@ class SimDevice:
         self.last_cycles = SIM_CYCLES + zlib.crc32(data) % 100
 
     def _tk_run(self) -> list[str]:
-        if len(self.buffer) != self.input_bytes:
+        if not all(self.loaded):
             return ["e-[No input loaded]"]
         self._invoke()
         return ["m-tk-run-done"]

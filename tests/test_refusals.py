@@ -91,3 +91,22 @@ def test_every_command_refuses_with_the_same_line(signal_model: Path, tmp_path: 
     assert "2 unsupported ops" in first and "op 0 CUSTOM:SignalWindow" in first and "op 1 RFFT2D" in first
     assert all(line == first for line in lines.values()), lines
     assert not (tmp_path / "lib").exists() and not (tmp_path / "fw" / "firmware.elf").exists()
+
+
+def test_a_runtime_crash_costs_one_verdict_not_the_process(tmp_path: Path, monkeypatch) -> None:
+    """The runtime runs in a child process: one that dies (here: a stand-in that segfaults) gives a
+    'crashed' verdict, quoted in the refusal, and tinykit carries on."""
+    import os
+    import signal
+
+    from tinykit.ir import support, tflm
+
+    path = edit_tflite(reference_model("hello_world"), tmp_path / "i16.tflite", _int16_between_ops)
+    monkeypatch.setattr(tflm, "_probe_here", lambda graph, op: os.kill(os.getpid(), signal.SIGSEGV))
+    graph = read_model(path)
+    op = graph.unsupported_ops[0]
+    verdict = tflm.probe(graph, op)
+    assert not verdict.ok and verdict.crashed and "SIGSEGV" in verdict.message
+    assert "TFLite Micro cannot run it either (its runtime crashed (SIGSEGV))" in support.op_refusal(op)
+    monkeypatch.undo()
+    assert "input->type != output->type" in tflm.probe(graph, op).message

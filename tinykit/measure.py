@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import zipfile
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from tinykit import oracle
+from tinykit.data.model_inputs import INPUT_SUFFIXES, UINT8_OFFSET, load_inputs  # noqa: F401  (re-exported)
 from tinykit.device import DeviceClient
 from tinykit.errors import DataError, DeviceError
 
@@ -44,9 +45,6 @@ DEFAULT_RUNS = 1
 # Under --power: runs (energy windows) and `infer N 0` inferences per run; the median run is reported.
 POWER_RUNS = 5
 POWER_INFERENCES_PER_RUN = 10
-INPUT_SUFFIXES = (".npy", ".npz", ".bin")
-# uint8 data -> int8 model input, as the MLPerf image-classification firmware converts it.
-UINT8_OFFSET = 128
 
 Progress = Callable[[int, int], None]
 
@@ -71,57 +69,7 @@ class MeasureRequest:
     device_info: dict[str, Any] = field(default_factory=dict)  # tk-info, filled in by measure_on
 
 
-# -- inputs and labels -------------------------------------------------------------------------
-def _split(arr: np.ndarray, input_bytes: int, source: str) -> list[bytes]:
-    if arr.dtype == np.uint8:  # MLPerf-style uint8 data (images): the int8 input is each byte minus 128
-        arr = (arr.astype(np.int16) - UINT8_OFFSET).astype(np.int8)
-    if arr.dtype != np.int8:
-        raise DataError(f"{source}: inputs must be int8 (or uint8) arrays, got {arr.dtype}")
-    if arr.nbytes == input_bytes:
-        return [arr.tobytes()]
-    if arr.ndim >= 2 and arr[0].nbytes == input_bytes:
-        return [a.tobytes() for a in arr]
-    raise DataError(
-        f"{source}: array of shape {arr.shape} ({arr.nbytes} bytes) does not hold inputs of "
-        f"{input_bytes} bytes each"
-    )
-
-
-def _load_file(path: Path, input_bytes: int) -> list[bytes]:
-    if path.suffix == ".bin":
-        data = path.read_bytes()
-        if len(data) != input_bytes:
-            raise DataError(f"{path}: {len(data)} bytes, the model's input has {input_bytes}")
-        return [data]
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(f"{path}: not a readable {path.suffix} file ({err})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            return [b for key in sorted(loaded.files) for b in _split(loaded[key], input_bytes, f"{path}[{key}]")]
-    return _split(loaded, input_bytes, str(path))
-
-
-def load_inputs(path: str | Path, input_bytes: int) -> list[bytes]:
-    """Input blobs from a .npy/.npz of int8 arrays, a raw .bin, or a directory of those."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in INPUT_SUFFIXES)
-        if not files:
-            raise DataError(f"{path}: no {', '.join(INPUT_SUFFIXES)} files in this directory")
-    elif path.is_file():
-        if path.suffix not in INPUT_SUFFIXES:
-            raise DataError(f"{path}: inputs must be {', '.join(INPUT_SUFFIXES)} files")
-        files = [path]
-    else:
-        raise DataError(f"input file {path} does not exist")
-    blobs = [b for f in files for b in _load_file(f, input_bytes)]
-    if not blobs:
-        raise DataError(f"{path}: holds no inputs")
-    return blobs
-
-
+# -- labels ------------------------------------------------------------------------------------
 def load_labels(path: str | Path, count: int) -> list[int]:
     """Integer class labels, one per input, from a .npy or a text file (one per line)."""
     path = Path(path)
@@ -145,8 +93,10 @@ def stats(values: list[int]) -> dict[str, float]:
     return {**{k: int(v) if float(v).is_integer() else float(v) for k, v in out.items()}, "samples": len(values)}
 
 
-def compare_outputs(device: list[list[bytes]], host: list[list[bytes]]) -> dict[str, Any]:
-    """Byte-by-byte comparison of every output of every input (as int8 values)."""
+def compare_outputs(device: list[list[bytes]], host: list[list[bytes]],
+                    dtypes: list[np.dtype] | None = None) -> dict[str, Any]:
+    """Byte-by-byte comparison of every output of every input; the largest difference of the values
+    each output holds (``dtypes``, int8 when not given)."""
     mismatched, max_diff, bad_inputs, total = 0, 0, [], 0
     for i, (dev_outs, host_outs) in enumerate(zip(device, host, strict=True)):
         wrong = 0
@@ -154,13 +104,13 @@ def compare_outputs(device: list[list[bytes]], host: list[list[bytes]]) -> dict[
             raise DeviceError(
                 f"input {i}: device output sizes {[len(o) for o in dev_outs]} differ from the model's "
                 f"{[len(o) for o in host_outs]}", hint="is the device running this model?")
-        for d, h in zip(dev_outs, host_outs, strict=True):
-            a = np.frombuffer(d, dtype=np.int8).astype(np.int16)
-            b = np.frombuffer(h, dtype=np.int8).astype(np.int16)
-            diff = np.abs(a - b)
-            wrong += int(np.count_nonzero(diff))
-            max_diff = max(max_diff, int(diff.max(initial=0)))
-            total += a.size
+        for k, (d, h) in enumerate(zip(dev_outs, host_outs, strict=True)):
+            dtype = np.dtype(dtypes[k]) if dtypes else np.dtype(np.int8)
+            wrong += int(np.count_nonzero(np.frombuffer(d, np.uint8) != np.frombuffer(h, np.uint8)))
+            diff = np.abs(np.frombuffer(d, dtype).astype(np.float64) - np.frombuffer(h, dtype).astype(np.float64))
+            value = diff.max(initial=0.0)
+            max_diff = max(max_diff, int(value) if float(value).is_integer() else float(value))
+            total += len(d)
         mismatched += wrong
         if wrong:
             bad_inputs.append(i)
@@ -168,9 +118,10 @@ def compare_outputs(device: list[list[bytes]], host: list[list[bytes]]) -> dict[
             "mismatched_inputs": bad_inputs, "compared_bytes": total}
 
 
-def accuracy(outputs: list[list[bytes]], labels: list[int]) -> float:
-    """Top-1 accuracy of output 0 (argmax of the raw int8 values; scale > 0 keeps the order)."""
-    preds = [int(np.argmax(np.frombuffer(o[0], dtype=np.int8))) for o in outputs]
+def accuracy(outputs: list[list[bytes]], labels: list[int], dtype: np.dtype | None = None) -> float:
+    """Top-1 accuracy of output 0 (argmax of its raw values, int8 unless ``dtype``; scale > 0
+    keeps the order)."""
+    preds = [int(np.argmax(np.frombuffer(o[0], dtype=dtype or np.int8))) for o in outputs]
     return float(np.mean([p == y for p, y in zip(preds, labels, strict=True)]))
 
 
@@ -179,7 +130,7 @@ def _prepare_inputs(req: MeasureRequest, input_bytes: int) -> list[bytes]:
     if req.inputs is not None:
         return list(req.inputs)
     if req.inputs_path is not None:
-        return load_inputs(req.inputs_path, input_bytes)
+        return load_inputs(req.inputs_path, oracle.input_specs(req.model_path) if req.model_path else input_bytes)
     if req.model_path is not None:
         return oracle.random_inputs(req.model_path, req.num_inputs)
     rng = np.random.default_rng(oracle.DEFAULT_SEED)
@@ -227,11 +178,21 @@ def device_bytes(info: dict[str, Any], model_input: bytes) -> bytes:
     return (np.frombuffer(model_input, dtype=np.uint8) ^ 0x80).tobytes()
 
 
+def _load(dev: DeviceClient, info: dict[str, Any], blob: bytes, sizes: list[int] | None) -> None:
+    """One blob onto the device (CRC-checked): with `db load`, or input by input (`tk-load I N`) for
+    a model with several inputs (``sizes``: the byte size of each)."""
+    if sizes is None or len(sizes) < 2:
+        dev.load_input(device_bytes(info, blob))
+        return
+    offsets = itertools.pairwise(np.cumsum([0, *sizes]))
+    dev.load_inputs([device_bytes(info, blob[int(a):int(b)]) for a, b in offsets])
+
+
 def run_sequence(dev: DeviceClient, steps: list[oracle.Step], progress: Progress | None = None,
-                 info: dict[str, Any] | None = None) -> dict[str, Any]:
+                 info: dict[str, Any] | None = None, sizes: list[int] | None = None) -> dict[str, Any]:
     """A stateful model's steps on the device: one inference per input step (the state carries
     over), `tk-reset` at each RESET step; the cycles and outputs of every input step. ``info``
-    (tk-info) says how the device wants its input bytes."""
+    (tk-info) says how the device wants its input bytes, ``sizes`` how the blob splits into inputs."""
     cycles: list[int] = []
     outputs: list[list[bytes]] = []
     layers: list[tuple[str, int]] = []
@@ -240,7 +201,7 @@ def run_sequence(dev: DeviceClient, steps: list[oracle.Step], progress: Progress
         if step is oracle.RESET:
             dev.reset_state()
             continue
-        dev.load_input(device_bytes(info or {}, step))
+        _load(dev, info or {}, step, sizes)
         dev.run_once()
         cycles.append(dev.cycles())
         outputs.append(dev.outputs())
@@ -251,12 +212,12 @@ def run_sequence(dev: DeviceClient, steps: list[oracle.Step], progress: Progress
     return {"cycles": cycles, "outputs": outputs, "layers": layers}
 
 
-def _run_inputs(dev: DeviceClient, req: MeasureRequest, inputs: list[bytes]) -> dict[str, Any]:
+def _run_inputs(dev: DeviceClient, req: MeasureRequest, inputs: list[bytes], sizes: list[int] | None) -> dict[str, Any]:
     cycles: list[int] = []
     outputs: list[list[bytes]] = []
     layers: list[tuple[str, int]] = []
     for i, blob in enumerate(inputs):
-        dev.load_input(device_bytes(req.device_info, blob))  # checks the device's CRC of the loaded bytes
+        _load(dev, req.device_info, blob, sizes)  # checks the device's CRC of the loaded bytes
         for _ in range(req.runs):
             dev.run_once()
             cycles.append(dev.cycles())
@@ -330,7 +291,8 @@ def measure_on(dev: DeviceClient, req: MeasureRequest, mon: Any = None) -> dict[
         inputs = _prepare_inputs(req, int(info["input_bytes"]))
     labels = _labels(req, len(inputs))
     steps = stateful_steps(inputs, req.runs) if stateful else None
-    raw = run_sequence(dev, steps, req.progress, info) if steps else _run_inputs(dev, req, inputs)
+    sizes = [s.nbytes for s in oracle.input_specs(req.model_path)] if req.model_path else None
+    raw = run_sequence(dev, steps, req.progress, info, sizes) if steps else _run_inputs(dev, req, inputs, sizes)
     power = _measure_power(mon, dev) if mon is not None else None
     # the stack's high-water mark (painted stack) after these inferences, not before them
     info["stack_used"] = dev.info().get("stack_used", info.get("stack_used"))
@@ -359,7 +321,9 @@ def _reference(req: MeasureRequest, inputs: list[bytes], steps: list[oracle.Step
 def _summarise(req, name, info, sha, inputs, labels, raw, power, faults) -> dict[str, Any]:
     latency = latency_summary(req.board, raw["cycles"])
     host = _reference(req, inputs, raw["steps"])
-    validation = compare_outputs(raw["outputs"], host) if host else {"checked": False, "mismatched_bytes": None}
+    dtypes = [s.dtype for s in oracle.output_specs(req.model_path)] if req.model_path else [np.dtype(np.int8)]
+    validation = (compare_outputs(raw["outputs"], host, dtypes) if host
+                  else {"checked": False, "mismatched_bytes": None})
     first = raw["outputs"][:len(inputs)]  # a stateful model's first pass: one output per input
     key = "instructions_per_inference" if req.board.emulated else "cycles_per_inference"
     result: dict[str, Any] = {
@@ -370,8 +334,8 @@ def _summarise(req, name, info, sha, inputs, labels, raw, power, faults) -> dict
         "inputs": len(inputs), "runs": req.runs,
         key: latency["median"], "latency": latency,
         "mismatched_bytes": validation["mismatched_bytes"], "validation": validation,
-        "accuracy": accuracy(first, labels) if labels else None,
-        "host_accuracy": accuracy(host[:len(inputs)], labels) if labels and host else None,
+        "accuracy": accuracy(first, labels, dtypes[0]) if labels else None,
+        "host_accuracy": accuracy(host[:len(inputs)], labels, dtypes[0]) if labels and host else None,
         "energy_estimate": energy_estimate(req.board, latency["median"]),
         "energy_measured": power,
         "layers": [{"index": i, "name": n, "cycles": c} for i, (n, c) in enumerate(raw["layers"])],

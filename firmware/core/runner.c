@@ -1,5 +1,10 @@
 /* The command loop: MLPerf Tiny / EEMBC runner commands plus tinykit's tk- extensions.
  *
+ * The input buffer holds every model input back to back. `db load N` fills it from the start (the
+ * MLPerf runner's way: one blob); `tk-load I N` fills only input I's slot, so a model with several
+ * inputs can be given one input at a time. `db HEX` chunks, `db print` and `tk-crc` work on the
+ * slot of the last load. `tk-out` prints every output, `tk-out I` output I only.
+ *
  * Commands end with '%', tokens are separated by spaces, every command (known or not) ends with
  * "m-ready". A rejected command changes no state: each handler validates everything first and
  * only then writes (unlike the reference firmware, a refused `db load` keeps the old size). */
@@ -25,7 +30,8 @@ static size_t cmd_len;
 static int cmd_too_long;
 
 static uint8_t db_buf[TK_INPUT_BYTES];
-static size_t db_size; /* bytes announced by the last accepted `db load` */
+static size_t db_base; /* where the last accepted load writes: 0, or input I's slot (`tk-load I N`) */
+static size_t db_size; /* bytes announced by the last accepted load */
 static size_t db_pos;  /* bytes received since then */
 
 static uint64_t last_cycles;
@@ -150,6 +156,16 @@ static void results(void)
 
 /* ---- commands ---- */
 
+static void start_load(size_t base, size_t n)
+{
+    db_base = base;
+    db_size = n;
+    db_pos = 0;
+    tk_put_str("m-[Expecting ");
+    tk_put_u64(n);
+    tk_put_line(" bytes]");
+}
+
 static void cmd_db_load(const char *count)
 {
     uint32_t n;
@@ -164,11 +180,36 @@ static void cmd_db_load(const char *count)
         tk_put_u64(TK_INPUT_BYTES);
         tk_put_line("]");
     } else {
-        db_size = n;
-        db_pos = 0;
-        tk_put_str("m-[Expecting ");
-        tk_put_u64(n);
+        start_load(0u, n);
+    }
+}
+
+/* Offset of input i's bytes in db_buf (the inputs back to back, in model order). */
+static size_t input_offset(size_t i)
+{
+    size_t off = 0;
+    for (size_t k = 0; k < i; ++k) {
+        off += tkm_input_bytes(k);
+    }
+    return off;
+}
+
+/* `tk-load I N`: the next N bytes of `db HEX` chunks are input I (N must be its size). */
+static void cmd_tk_load(char **tok, size_t ntok)
+{
+    uint32_t index, n;
+    if (ntok != 3u) {
+        put_error("Command 'tk-load' requires an input index and a byte count", NULL);
+    } else if (!parse_uint(tok[1], 0xFFFFFFFFu, &index) || index >= tkm_num_inputs()) {
+        put_error("No such input: ", tok[1]);
+    } else if (!parse_uint(tok[2], 0xFFFFFFFFu, &n) || n != tkm_input_bytes(index)) {
+        tk_put_str("e-[Input ");
+        tk_put_u64(index);
+        tk_put_str(" has ");
+        tk_put_u64(tkm_input_bytes(index));
         tk_put_line(" bytes]");
+    } else {
+        start_load(input_offset(index), n);
     }
 }
 
@@ -176,7 +217,7 @@ static void cmd_db_print(void)
 {
     for (size_t i = 0; i < db_pos; ++i) {
         tk_put_str(i % TK_DB_PRINT_PER_LINE == 0u ? "m-buffer-" : "-");
-        tk_put_hex(&db_buf[i], 1);
+        tk_put_hex(&db_buf[db_base + i], 1);
         if ((i + 1u) % TK_DB_PRINT_PER_LINE == 0u || i + 1u == db_pos) {
             tk_put_str("\r\n");
         }
@@ -215,7 +256,7 @@ static void cmd_db_hex(const char *hex)
         return;
     }
     for (size_t i = 0; i < digits; i += 2u) {
-        db_buf[db_pos++] = (uint8_t)((hex_value(hex[i]) << 4) | hex_value(hex[i + 1u]));
+        db_buf[db_base + db_pos++] = (uint8_t)((hex_value(hex[i]) << 4) | hex_value(hex[i + 1u]));
     }
     if (db_pos == db_size) {
         tk_put_line("m-load-done");
@@ -280,21 +321,37 @@ static void cmd_infer(char **tok, size_t ntok)
     results();
 }
 
-static void cmd_tk_out(void)
+static void put_output(size_t i)
 {
-    for (size_t i = 0; i < tkm_num_outputs(); ++i) {
-        const uint8_t *p = tkm_output(i);
-        tk_put_str("m-tk-out-");
-        tk_put_u64(i);
-        tk_put_str("-[");
-        tk_put_hex(p, tkm_output_bytes(i));
-        tk_put_line("]");
+    tk_put_str("m-tk-out-");
+    tk_put_u64(i);
+    tk_put_str("-[");
+    tk_put_hex(tkm_output(i), tkm_output_bytes(i));
+    tk_put_line("]");
+}
+
+/* `tk-out`: every output; `tk-out I`: output I only. */
+static void cmd_tk_out(char **tok, size_t ntok)
+{
+    uint32_t index;
+    if (ntok > 2u) {
+        put_error("Unexpected argument: ", tok[2]);
+    } else if (ntok == 2u) {
+        if (!parse_uint(tok[1], 0xFFFFFFFFu, &index) || index >= tkm_num_outputs()) {
+            put_error("No such output: ", tok[1]);
+        } else {
+            put_output(index);
+        }
+    } else {
+        for (size_t i = 0; i < tkm_num_outputs(); ++i) {
+            put_output(i);
+        }
     }
 }
 
 static void cmd_tk_crc(void)
 {
-    uint32_t crc = tk_crc32(db_buf, db_pos);
+    uint32_t crc = tk_crc32(db_buf + db_base, db_pos);
     tk_put_str("m-tk-crc-[");
     const uint8_t be[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc};
     tk_put_hex(be, sizeof be);
@@ -390,11 +447,12 @@ static void cmd_help(void)
     tk_put_line("m-help-[name profile timestamp results help]");
     tk_put_line("m-help-[db load N | db HEX | db print]");
     tk_put_line("m-help-[infer N W]");
-    tk_put_line("m-help-[tk-out tk-crc tk-cycles tk-layers tk-info tk-run tk-reset tk-sync T]");
+    tk_put_line("m-help-[tk-load I N | tk-out [I]]");
+    tk_put_line("m-help-[tk-crc tk-cycles tk-layers tk-info tk-run tk-reset tk-sync T]");
 }
 
 static const char *const simple_commands[] = {"name", "profile", "timestamp", "results", "help",
-                                              "tk-out", "tk-crc", "tk-cycles", "tk-layers",
+                                              "tk-crc", "tk-cycles", "tk-layers",
                                               "tk-info", "tk-run", "tk-reset"};
 
 static int is_simple(const char *name)
@@ -423,8 +481,6 @@ static int dispatch_simple(const char *name)
         results();
     } else if (tk_streq(name, "help")) {
         cmd_help();
-    } else if (tk_streq(name, "tk-out")) {
-        cmd_tk_out();
     } else if (tk_streq(name, "tk-crc")) {
         cmd_tk_crc();
     } else if (tk_streq(name, "tk-cycles")) {
@@ -474,6 +530,10 @@ static void dispatch(char *line)
         cmd_infer(tok, ntok);
     } else if (tk_streq(tok[0], "tk-sync")) {
         cmd_tk_sync(tok, ntok);
+    } else if (tk_streq(tok[0], "tk-load")) {
+        cmd_tk_load(tok, ntok);
+    } else if (tk_streq(tok[0], "tk-out")) {
+        cmd_tk_out(tok, ntok);
     } else if (ntok > 1u) {
         /* argument-less commands reject arguments; unknown ones are reported as unknown */
         if (is_simple(tok[0])) {

@@ -19,6 +19,10 @@ from tinykit.errors import TinykitError
 # TensorFlow prints pages of start-up noise; a command-line user wants none of it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# `--help` text of every command that reads a data set (the formats tinykit.data.datasets accepts).
+DATA_HELP = ("data set: an .npz with x of shape (N, *input shape) (float) and y of shape (N,) (integer "
+             "class indices 0..C-1; no y for an autoencoder), at least 10 samples; or a folder of label "
+             "subfolders holding .wav files (Speech Commands layout) or images")
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tinykit.cli import main
+from tinykit.cli import DATA_HELP, main
 from tinykit.cli.options import force_option, warn_ignored
 from tinykit.files import check_output_dir, check_output_file
 
@@ -20,7 +20,7 @@ def _echo_warnings(warnings: list[str]) -> None:
 @main.command("quantize")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--data", "data_path", type=click.Path(path_type=Path), required=True,
-              help="data set for calibration and the health check")
+              help=f"Calibration and health-check {DATA_HELP}.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="model.tflite")
 @force_option
 @click.option("--qat", is_flag=True, help="quantization-aware fine-tuning before conversion")
@@ -46,7 +46,8 @@ def quantize_cmd(ctx, model, data_path, output, force, qat, qat_epochs, strict, 
     h = res.health
     if as_json:
         click.echo(json.dumps({"tflite": str(res.tflite_path), "size_bytes": res.size_bytes, "io": res.io,
-                               "health": h.to_dict()}))
+                               "health": h.to_dict(), "unsupported_ops": _unsupported(res.tflite_path)}))
+        check_written_model(res.tflite_path)
         return
     _echo_warnings(h.warnings)
     inp, out = res.io["inputs"][0], res.io["outputs"][0]
@@ -59,6 +60,22 @@ def quantize_cmd(ctx, model, data_path, output, force, qat, qat_epochs, strict, 
     click.echo(f"input scale {inp['scale']:.6g} zero point {inp['zero_point']}; output scale "
                f"{out['scale']:.6g} zero point {out['zero_point']}")
     click.echo(f"wrote {res.tflite_path} ({res.size_bytes} bytes)")
+    check_written_model(res.tflite_path)
+
+
+def check_written_model(tflite: Path) -> None:
+    """End `quantize` and `fit` with the support check of `inspect` (one line naming every op)."""
+    from tinykit.ir.support import check_written_model as check
+
+    check(tflite)
+
+
+def _unsupported(tflite: Path) -> list[dict]:
+    """The ops of a written model tinykit cannot run (as `inspect --json` lists them)."""
+    from tinykit.ir import read_model
+
+    return [{"index": op.index, "op": op.opcode, "reason": op.unsupported_reason, "tflite_micro_runs": op.tflm_runs}
+            for op in read_model(tflite).unsupported_ops]
 
 
 def _layer_ratios(items: tuple[str, ...]) -> dict[str, float]:
@@ -76,7 +93,7 @@ def _layer_ratios(items: tuple[str, ...]) -> dict[str, float]:
 
 @main.command("prune")
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True, help=f"The {DATA_HELP}.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="pruned.keras")
 @force_option
 @click.option("--ratio", type=float, default=0.5, show_default=True, help="fraction of channels to remove")
@@ -110,8 +127,10 @@ def prune_cmd(ctx, model, data_path, output, force, ratio, target_macs, criterio
                       layer_ratios=_layer_ratios(layer_ratio),
                       finetune_epochs=finetune_epochs, seed=seed, batch_size=batch_size, learning_rate=lr)
     report = prune_file(model, load_for_model(model, data_path), output, cfg, with_sensitivity=sensitivity)
+    chosen = Path(output) / "model.tflite"
     if as_json:
-        click.echo(json.dumps(report))
+        click.echo(json.dumps({**report, "unsupported_ops": _unsupported(chosen)}))
+        check_written_model(chosen)
         return
     table = Table(title=f"pruning {model}")
     for col in ("step", "ratio", "accuracy", "params", "MACs", "weight bytes", "arena bytes"):
@@ -129,7 +148,7 @@ def prune_cmd(ctx, model, data_path, output, force, ratio, target_macs, criterio
 @main.command("fit")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--board", "board_id", required=True, help="board id, e.g. qemu-m0")
-@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True, help=f"The {DATA_HELP}.")
 @click.option("--max-drop", type=float, default=0.02, show_default=True,
               help="allowed int8 accuracy loss against the unpruned int8 model")
 @click.option("--ratios", default="0,0.25,0.35,0.45,0.55,0.7", show_default=True, help="pruning ratios to try")
@@ -170,8 +189,10 @@ def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, batch
         report = fit_model(model, board_id, load_for_model(model, data_path), output, max_drop, ratio_list,
                            finetune_epochs, seed, qat, progress=None if as_json else progress,
                            batch_size=batch_size)
+    chosen = Path(output) / "model.tflite"
     if as_json:
-        click.echo(json.dumps(report))
+        click.echo(json.dumps({**report, "unsupported_ops": _unsupported(chosen)}))
+        check_written_model(chosen)
         return
     table = Table(title=f"candidates for {report['board']} (floor {report['accuracy_floor']:.4f})")
     for col in ("ratio", "method", "int8 acc", "params", "weights", "arena", "RAM need", "flash need", "fits"):
@@ -183,4 +204,5 @@ def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, batch
     Console().print(table)
     ch = report["chosen"]
     click.echo(f"chose ratio {ch['ratio']:.2f}: int8 accuracy {ch['accuracy']:.4f}, RAM {ch['ram_needed']}, "
-               f"flash {ch['flash_needed']} -> {Path(output) / 'model.tflite'}")
+               f"flash {ch['flash_needed']} -> {chosen}")
+    check_written_model(chosen)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tinykit.cli import main
+from tinykit.cli import DATA_HELP, main
 from tinykit.inspect import inspect_graph, load_for_inspection
 from tinykit.ir.support import require_supported
 from tinykit.models import resolve_model
@@ -19,7 +19,7 @@ from tinykit.models import resolve_model
 @main.command()
 @click.argument("model")
 @click.option("--board", "-b", help="Board id: also report whether the model fits its RAM and flash.")
-@click.option("--data", type=click.Path(path_type=Path), help="Calibration data, for Keras models.")
+@click.option("--data", type=click.Path(path_type=Path), help=f"Calibration {DATA_HELP} (Keras models).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def inspect(model: str, board: str | None, data: Path | None, as_json: bool) -> None:
     """Per-layer cost of MODEL (.tflite, or Keras with --data): MACs, weights, live memory, arena."""

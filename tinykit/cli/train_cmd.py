@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tinykit.cli import main
+from tinykit.cli import DATA_HELP, main
 from tinykit.cli.options import force_option
 from tinykit.files import check_output_file
 
@@ -29,7 +29,7 @@ def _progress(total: int, label: str):
 
 
 @main.command("train")
-@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True, help=f"The {DATA_HELP}.")
 @click.option("--model", "model_name", type=click.Choice(MODEL_CHOICES), default="ds-cnn", show_default=True)
 @click.option("--width", type=float, default=None, help="channel width multiplier")
 @click.option("--epochs", type=int, default=30, show_default=True)
@@ -67,7 +67,7 @@ def train_cmd(data_path, model_name, width, epochs, batch_size, lr, patience, se
 @click.option("--teacher", type=click.Path(path_type=Path), required=True)
 @click.option("--student-model", type=click.Choice(MODEL_CHOICES), default="ds-cnn", show_default=True)
 @click.option("--width", type=float, default=0.5, show_default=True)
-@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True)
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True, help=f"The {DATA_HELP}.")
 @click.option("--temperature", type=float, default=4.0, show_default=True)
 @click.option("--alpha", type=float, default=0.3, show_default=True,
               help="weight of the hard-label loss (1 - alpha weighs the T^2-scaled soft loss)")

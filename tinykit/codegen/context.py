@@ -67,7 +67,8 @@ class CallCtx:
 
 @dataclass
 class IOCtx:
-    """A model input or output: where it lives and how it is quantized."""
+    """A model input or output: where it lives, its element type and shape, how it is quantized
+    (``scale`` "0.0f" when it is not: an int32 index, a float)."""
 
     tensor: int
     offset: int
@@ -76,6 +77,11 @@ class IOCtx:
     scale: str
     zero_point: int
     shape: str
+    dtype: str = "int8"
+    type_enum: str = "TK_TYPE_INT8"
+    elements: int = 0
+    rank: int = 0
+    dims: str = "{0}"
 
 
 @dataclass
@@ -223,7 +229,9 @@ def io_ctx(graph: Any, plan: Any, index: int) -> IOCtx:
     if c_type is None:
         raise UnsupportedOpError(f"model input/output {t.name}: type {t.dtype} is not supported")
     return IOCtx(index, plan.offsets[index], t.nbytes, c_type, c_float(t.scale) if t.quantization else "0.0f",
-                 t.zero_point, "x".join(str(d) for d in t.shape))
+                 t.zero_point, "x".join(str(d) for d in t.shape), dtype=t.dtype,
+                 type_enum=f"TK_TYPE_{t.dtype.upper()}", elements=t.num_elements, rank=len(t.shape),
+                 dims="{" + ", ".join(str(d) for d in t.shape or (1,)) + "}")
 
 
 def state_ctx(graph: Any, plan: Any, name: str) -> tuple[list[StateCtx], list[ConstArray]]:

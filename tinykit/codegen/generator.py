@@ -83,14 +83,15 @@ def manifest(ctx: ModelContext, files: list[str], model_path: Path) -> dict:
         "state_bytes": ctx.state_bytes,
         "stateful": bool(ctx.state),
         "weight_bytes": ctx.weight_bytes,
-        "inputs": [{"bytes": io.nbytes, "shape": io.shape, "type": io.c_type, "zero_point": io.zero_point}
-                   for io in ctx.inputs],
-        "outputs": [{"bytes": io.nbytes, "shape": io.shape, "type": io.c_type, "zero_point": io.zero_point}
-                    for io in ctx.outputs],
+        "inputs": [_io_entry(io) for io in ctx.inputs],
+        "outputs": [_io_entry(io) for io in ctx.outputs],
         "files": sorted(files),
     }
 
 
+def _io_entry(io) -> dict:
+    return {"bytes": io.nbytes, "shape": io.shape, "type": io.c_type, "dtype": io.dtype,
+            "elements": io.elements, "zero_point": io.zero_point}
 
 
 def _move_into_place(tmp: Path, out_dir: Path) -> None:

@@ -84,7 +84,9 @@ class DeviceClient(SerialLine):
         self.faults: list[str] = []  # transient faults recovered from, for the report
         self._trace = trace
         self._buf = bytearray()
-        self._loaded: bytes | None = None  # what the device holds, to restore after a reset
+        # what the device holds, to restore after a reset: the loads in order, each (input index, or
+        # None for a whole-blob `db load`, and its bytes)
+        self._loaded: list[tuple[int | None, bytes]] = []
         self._ran = False  # whether an inference ran on the loaded input
         self._needs_restore = False
         self._synced = False  # replies aligned with commands (see the module docstring)
@@ -121,10 +123,22 @@ class DeviceClient(SerialLine):
         return int(self._single("tk-cycles", "tk_cycles")[0])
 
     def load_input(self, data: bytes) -> int:
-        """Upload one input with `db load` + `db HEX` chunks and check the device's CRC of it."""
+        """Upload one input blob (every model input back to back) with `db load` + `db HEX` chunks
+        and check the device's CRC of it."""
         if not data:
             raise DeviceError("cannot load an empty input")
         return self._retry("db load", lambda: self._load_once(data))
+
+    def load_input_at(self, index: int, data: bytes) -> int:
+        """Upload model input ``index`` alone (`tk-load I N` + `db HEX` chunks), CRC-checked."""
+        if not data:
+            raise DeviceError(f"cannot load an empty input {index}")
+        return self._retry(f"tk-load {index}", lambda: self._load_once(data, index))
+
+    def load_inputs(self, parts: list[bytes]) -> None:
+        """Upload each model input on its own (a model with several inputs)."""
+        for index, data in enumerate(parts):
+            self.load_input_at(index, data)
 
     def run_once(self) -> None:
         """One inference on the loaded input, no warm-up (`tk-run%`)."""
@@ -152,6 +166,15 @@ class DeviceClient(SerialLine):
     def results(self) -> list[float]:
         return protocol.parse_results(self._single("results", "results")[0])
 
+    def output(self, index: int) -> bytes:
+        """Raw bytes of output ``index`` of the last inference (`tk-out I%`)."""
+        lines = self._retry("tk-out", lambda: self._transact(protocol.command("tk-out", index)))
+        outs = [bytes.fromhex(line.groups[1]) for line in lines if line.kind == "tk_out"
+                and int(line.groups[0]) == index]
+        if len(outs) != 1:
+            raise DeviceError(f"tk-out {index}: expected one m-tk-out-{index} line, got {len(outs)}")
+        return outs[0]
+
     def outputs(self) -> list[bytes]:
         """Raw bytes of every output of the last inference (`tk-out%`)."""
         lines = self._retry("tk-out", lambda: self._transact(protocol.command("tk-out")))
@@ -167,10 +190,14 @@ class DeviceClient(SerialLine):
         return [(name, cycles) for _, name, cycles in rows]
 
     # -- one attempt of each stateful operation ---------------------------------------------
-    def _load_once(self, data: bytes) -> int:
-        self._loaded, self._ran = None, False
-        lines = self._transact(protocol.command("db", "load", len(data)))
-        self._expect(lines, "expecting", "db load")
+    def _load_once(self, data: bytes, index: int | None = None) -> int:
+        """One `db load N` (``index`` None: the whole blob) or `tk-load I N`, its chunks, its CRC."""
+        self._ran = False
+        # a whole-blob load replaces everything; an input's load replaces that input's earlier one
+        self._loaded = [] if index is None else [(i, d) for i, d in self._loaded if i != index]
+        words = ("db", "load", len(data)) if index is None else ("tk-load", index, len(data))
+        lines = self._transact(protocol.command(*words))
+        self._expect(lines, "expecting", " ".join(str(w) for w in words[:-1]))
         done = False
         for chunk in protocol.db_chunks(data):
             done = any(line.kind == "load_done" for line in self._transact(chunk)) or done
@@ -181,7 +208,7 @@ class DeviceClient(SerialLine):
             raise CrcMismatchError(
                 f"input CRC mismatch: device {device_crc:08x}, host {zlib.crc32(data):08x}"
             )
-        self._loaded = data
+        self._loaded.append((index, data))
         return device_crc
 
     def _run_once(self) -> None:
@@ -200,9 +227,10 @@ class DeviceClient(SerialLine):
             raise DeviceError(
                 f"the device reset after {self._runs_since_reset} inferences of a stateful sequence: "
                 "its state (LSTM/SVDF variable tensors) is lost", hint="check the board's power and wiring")
-        if self._loaded is not None:
-            ran, data = self._ran, self._loaded
-            self._load_once(data)
+        if self._loaded:
+            ran, loads = self._ran, list(self._loaded)
+            for index, data in loads:
+                self._load_once(data, index)
             if ran:
                 self._run_once()
         self._needs_restore = False

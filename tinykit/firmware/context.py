@@ -72,6 +72,9 @@ class ModelIO:
     sha256: str
     model_id: str
     input_uint8: bool = False  # the host sends uint8 data; the firmware subtracts 128 (int8 model input)
+    #: output 0 carries a scale: `m-results` dequantizes it (else it prints the raw values, e.g. an
+    #: ARG_MAX index)
+    output0_quantized: bool = True
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class ModelGlue:
     output0_dtype: str
     output0_ctype: str
     output0_float: bool
+    output0_quantized: bool
 
 
 @dataclass(frozen=True)
@@ -180,13 +184,13 @@ def model_io_from_graph(model_path: Path) -> ModelIO:
 
     g = read_model(model_path)
     input_bytes = sum(g.tensors[i].nbytes for i in g.inputs)
-    out0 = g.tensors[g.outputs[0]].dtype
+    out0 = g.tensors[g.outputs[0]]
     named_id = MLPERF_MODEL_IDS.get(Path(model_path).stem)
     model_id = named_id or MLPERF_IDS_BY_INPUT.get(input_bytes, "tinykit")
     # only a model named as MLPerf's is declared so: the input-size guess must not change a user's protocol
     uint8 = named_id in UINT8_DATA_MODELS and all(g.tensors[i].dtype == "int8" for i in g.inputs)
-    return ModelIO(input_bytes=input_bytes, output0_dtype=out0, sha256=g.sha256, model_id=model_id,
-                   input_uint8=uint8)
+    return ModelIO(input_bytes=input_bytes, output0_dtype=out0.dtype, sha256=g.sha256, model_id=model_id,
+                   input_uint8=uint8, output0_quantized=out0.quantization is not None and out0.scale != 0.0)
 
 
 def with_uint8_input(io: ModelIO, model_path: Path) -> ModelIO:
@@ -252,6 +256,7 @@ def make_context(board: Board, lib: ModelLibrary, io: ModelIO, app: FirmwareApp,
         model=ModelGlue(name=lib.name, upper=lib.name.upper(), hash16=io.sha256[:16], id=io.model_id,
                         input_bytes=max(io.input_bytes, 1), input_uint8=int(io.input_uint8),
                         output0_dtype=io.output0_dtype,
-                        output0_ctype=C_TYPES[io.output0_dtype], output0_float=io.output0_dtype == "float32"),
+                        output0_ctype=C_TYPES[io.output0_dtype], output0_float=io.output0_dtype == "float32",
+                        output0_quantized=io.output0_quantized),
         **_build_lists(board, lib, app),
     )

@@ -12,6 +12,7 @@ parsing is the custom kernel's business, and a malformed one can crash the runti
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from tinykit.errors import UnsupportedOpError
 from tinykit.ir import tflm
@@ -52,7 +53,8 @@ def _judged(graph: Graph, op: Operator) -> Operator:
         reason = f"{ours} (TFLite Micro runs it)" if op_handler(op.opcode) is None else ours
     else:
         said = " ".join(verdict.message.split())[:_MAX_RUNTIME_MESSAGE]
-        reason = f"{ours}; TFLite Micro cannot run it either (its runtime says: {said})"
+        how = f"its runtime {said}" if verdict.crashed else f"its runtime says: {said}"
+        reason = f"{ours}; TFLite Micro cannot run it either ({how})"
     return dataclasses.replace(op, unsupported_reason=reason, tflm_runs=verdict.ok)
 
 
@@ -75,4 +77,19 @@ def require_supported(graph: Graph) -> Graph:
     """``graph`` itself, or the one-line refusal when any op cannot run."""
     if graph.unsupported_ops:
         raise unsupported_error(graph)
+    return graph
+
+
+def check_written_model(path: str | Path) -> Graph:
+    """The check that ends `quantize` and `fit`: the model they wrote, read and judged as `inspect`
+    judges it; every op tinykit cannot run is named in the one refusal line, and the hint says the
+    file is there all the same (a model tinykit cannot run yet is still a valid TFLite model)."""
+    from tinykit.ir.reader import read_model
+
+    graph = read_model(path)
+    if graph.unsupported_ops:
+        err = unsupported_error(graph)
+        err.hint = (f"{path} is written, but tinykit cannot generate C for it until these ops are supported; "
+                    f"`tinykit inspect {path}` shows every layer")
+        raise err
     return graph

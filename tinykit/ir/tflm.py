@@ -46,10 +46,12 @@ CHILD_TIMEOUT_S = 60
 
 @dataclass(frozen=True)
 class RuntimeVerdict:
-    """What the runtime said about one op: ``ok`` when it prepared it, else its first message."""
+    """What the runtime said about one op: ``ok`` when it prepared it, else its first message
+    (``crashed``: the runtime died or hung on it, ``message`` says how)."""
 
     ok: bool
     message: str = ""
+    crashed: bool = False
 
 
 def _opcode_entry(op: Operator) -> Any:
@@ -214,7 +216,7 @@ def _evaluate_here(graph: Graph, op: Operator) -> list[np.ndarray] | None:
 def probe(graph: Graph, op: Operator) -> RuntimeVerdict:
     """Whether the tflite-micro runtime finds a kernel for ``op`` and its Prepare accepts it."""
     done, result = in_child(_probe_here, graph, op)
-    return result if done else RuntimeVerdict(False, f"its runtime {result} on this op")
+    return result if done else RuntimeVerdict(False, result, crashed=True)
 
 
 def evaluate(graph: Graph, op: Operator) -> list[np.ndarray] | None:

@@ -20,6 +20,19 @@ extern "C" {
 
 typedef enum { TK_OK = 0, TK_ERROR = 1 } tk_status;
 
+/* Element type of a model input or output (the generated NAME_input_type(i) / NAME_output_type(i)). */
+typedef enum {
+    TK_TYPE_INT8 = 0,
+    TK_TYPE_UINT8 = 1,
+    TK_TYPE_INT16 = 2,
+    TK_TYPE_UINT16 = 3,
+    TK_TYPE_INT32 = 4,
+    TK_TYPE_UINT32 = 5,
+    TK_TYPE_INT64 = 6,
+    TK_TYPE_FLOAT32 = 7,
+    TK_TYPE_BOOL = 8
+} tk_type;
+
 /* NHWC shape; lower-rank tensors fill the leading dimensions with 1. */
 typedef struct {
     int32_t n;
