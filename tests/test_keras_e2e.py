@@ -44,13 +44,23 @@ def accelerometer(batch_size=None):
 
 
 def mobilenet(batch_size=None):
-    """keras.applications.MobileNet, small; the classifier's weights scaled down so that an untrained
-    model's logits stay in the range TFLite Micro's int8 SOFTMAX accepts (a trained one's do)."""
+    """keras.applications.MobileNet, small. Untrained, its activations fade through the layers (and
+    logits spanning ~1e-6 make TF's and TFLite Micro's int8 SOFTMAX abort), so one training step at
+    learning rate 0 with batch-norm momentum 0 gives every batch norm the statistics of the data, as
+    training would; then the classifier is scaled so the logits span a trained model's few units."""
     import keras
 
     model = keras.applications.MobileNet(input_shape=(32, 32, 3), alpha=0.25, weights=None, classes=4)
+    x = np.random.default_rng(2).normal(0, 1, (16, 32, 32, 3)).astype(np.float32)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.0
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="sparse_categorical_crossentropy")
+    model.fit(x, np.zeros(len(x)), batch_size=len(x), epochs=1, verbose=0)
     head = model.get_layer("conv_preds")
-    head.set_weights([w * 0.02 for w in head.get_weights()])
+    gain = 2.0 / max(float(np.std(keras.Model(model.inputs, head.output).predict(x, verbose=0))), 1e-12)
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * gain, bias])
     return model
 
 
