@@ -110,3 +110,29 @@ def test_a_runtime_crash_costs_one_verdict_not_the_process(tmp_path: Path, monke
     assert "TFLite Micro cannot run it either (its runtime crashed (SIGSEGV))" in support.op_refusal(op)
     monkeypatch.undo()
     assert "input->type != output->type" in tflm.probe(graph, op).message
+
+
+def test_quantize_ends_with_the_support_check(tmp_path: Path, monkeypatch) -> None:
+    """`quantize` writes the model, then judges it as `inspect` does: an op tinykit cannot run (here
+    SOFTMAX, its handler taken away for the test) is named in one error line, exit 2, and --json
+    lists it too."""
+    import json
+
+    import keras
+    import numpy as np
+
+    from tinykit.ir.ops import base
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.Softmax()])
+    model.save(tmp_path / "m.keras")
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(20, 8)).astype(np.float32), y=rng.integers(0, 4, 20))
+    monkeypatch.delitem(base._REGISTRY, "SOFTMAX")
+    out = tmp_path / "m.tflite"
+    line = _first_error_line(["quantize", str(tmp_path / "m.keras"), "--data", str(tmp_path / "d.npz"), "-o", str(out)])
+    assert out.is_file() and "1 unsupported op: op 1 SOFTMAX" in line
+    result = CliRunner().invoke(main, ["quantize", str(tmp_path / "m.keras"), "--data", str(tmp_path / "d.npz"),
+                                       "-o", str(out), "--force", "--json"])
+    assert result.exit_code == 2
+    assert [row["op"] for row in json.loads(result.stdout)["unsupported_ops"]] == ["SOFTMAX"]

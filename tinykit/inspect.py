@@ -13,6 +13,7 @@ from typing import Any
 
 from tinykit.errors import QuantizationError
 from tinykit.ir import FoldedOp, Graph, is_keras_model, read_model
+from tinykit.ir.support import unsupported_rows
 from tinykit.plan import MemoryPlan, plan_memory
 
 # Folded tensors up to this many elements show their values (shape vectors, axes).
@@ -75,10 +76,7 @@ def inspect_graph(graph: Graph, board: str | None = None) -> dict[str, Any]:
             "state_bytes": plan.state_bytes if plan else sum(t.nbytes for t in graph.variable_tensors),
             "state_tensors": [t.index for t in graph.variable_tensors],
         },
-        "unsupported_ops": [
-            {"index": op.index, "op": op.opcode, "reason": op.unsupported_reason, "tflite_micro_runs": op.tflm_runs}
-            for op in graph.unsupported_ops
-        ],
+        "unsupported_ops": unsupported_rows(graph),
     }
     if board is not None and plan is not None:
         report["board"] = board_fit(board, plan, graph)

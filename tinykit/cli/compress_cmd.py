@@ -73,9 +73,9 @@ def check_written_model(tflite: Path) -> None:
 def _unsupported(tflite: Path) -> list[dict]:
     """The ops of a written model tinykit cannot run (as `inspect --json` lists them)."""
     from tinykit.ir import read_model
+    from tinykit.ir.support import unsupported_rows
 
-    return [{"index": op.index, "op": op.opcode, "reason": op.unsupported_reason, "tflite_micro_runs": op.tflm_runs}
-            for op in read_model(tflite).unsupported_ops]
+    return unsupported_rows(read_model(tflite))
 
 
 def _layer_ratios(items: tuple[str, ...]) -> dict[str, float]:
@@ -127,10 +127,8 @@ def prune_cmd(ctx, model, data_path, output, force, ratio, target_macs, criterio
                       layer_ratios=_layer_ratios(layer_ratio),
                       finetune_epochs=finetune_epochs, seed=seed, batch_size=batch_size, learning_rate=lr)
     report = prune_file(model, load_for_model(model, data_path), output, cfg, with_sensitivity=sensitivity)
-    chosen = Path(output) / "model.tflite"
     if as_json:
-        click.echo(json.dumps({**report, "unsupported_ops": _unsupported(chosen)}))
-        check_written_model(chosen)
+        click.echo(json.dumps(report))
         return
     table = Table(title=f"pruning {model}")
     for col in ("step", "ratio", "accuracy", "params", "MACs", "weight bytes", "arena bytes"):

@@ -73,6 +73,12 @@ def unsupported_error(graph: Graph) -> UnsupportedOpError:
                               hint="supported ops: " + ", ".join(supported_ops()))
 
 
+def unsupported_rows(graph: Graph) -> list[dict]:
+    """Every op tinykit cannot run, as the JSON reports (`inspect --json`, `quantize --json`) list them."""
+    return [{"index": op.index, "op": op.opcode, "reason": op.unsupported_reason, "tflite_micro_runs": op.tflm_runs}
+            for op in graph.unsupported_ops]
+
+
 def require_supported(graph: Graph) -> Graph:
     """``graph`` itself, or the one-line refusal when any op cannot run."""
     if graph.unsupported_ops:
