@@ -21,6 +21,8 @@
 
 #include <string.h>
 
+#include "tk_conv2d_mve.h"
+
 #include "tk_dsp.h"
 
 #define TK_CONV_PIXELS 2 /* output pixels per im2col batch */
@@ -407,6 +409,9 @@ static void conv_pixels(const tk_conv2d_params *p, const tk_col_t *col, int32_t 
 
 tk_status tk_conv2d_s8(const tk_conv2d_params *params, const int8_t *input, int8_t *output, void *scratch)
 {
+#ifdef TK_USE_MVE
+    return tk_conv2d_s8_mve(params, input, output, scratch); /* the code below is dead: dropped */
+#endif
     /* A local copy: stores through int8_t pointers could alias *params, forcing reloads. */
     const tk_conv2d_params local = *params;
     const tk_conv2d_params *p = &local;

@@ -23,7 +23,8 @@ typedef struct {
     tk_activation act;
     /* OHWI weights rearranged at generation time for the pairwise dot product: output channels in
      * pairs (an odd last one paired with zeros), K = kh*kw*in_c padded with zeros to a multiple of
-     * 4, stored [pair][k / 4][2 channels][4 values] (see tk_conv2d.c). */
+     * 4, stored [pair][k / 4][2 channels][4 values] (see tk_conv2d.c). Helium (MVE) builds: the
+     * layer's Helium stream instead (tk_conv2d_mve.c), and NULL bias, multipliers and shifts. */
     const int8_t *filter_data;
     const int32_t *bias;       /* out_c entries: model bias + input_offset * sum(filter[o]); never NULL */
     const int32_t *multipliers; /* out_c entries */

@@ -16,6 +16,8 @@
 
 #include <string.h>
 
+#include "tk_depthwise_conv2d_mve.h"
+
 #include "tk_dsp.h"
 
 #define TK_DW_TABLE_WORDS 34 /* per four channels: see dw_build_table */
@@ -318,6 +320,9 @@ static void dw_row_fast(const tk_depthwise_conv2d_params *p, const int32_t *tabl
 tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const int8_t *input, int8_t *output,
                                  void *scratch)
 {
+#ifdef TK_USE_MVE
+    return tk_depthwise_conv2d_s8_mve(params, input, output, scratch); /* the code below is dead: dropped */
+#endif
     /* A local copy: stores through int8_t pointers could alias *params, forcing reloads. */
     const tk_depthwise_conv2d_params local = *params;
     const tk_depthwise_conv2d_params *p = &local;

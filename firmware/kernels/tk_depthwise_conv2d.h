@@ -22,7 +22,9 @@ typedef struct {
     int32_t input_offset;  /* -input zero point */
     int32_t output_offset; /* output zero point */
     tk_activation act;
-    const int8_t *filter_data;  /* 1 x kh x kw x out_c */
+    /* 1 x kh x kw x out_c; Helium (MVE) builds: the layer's Helium stream instead
+     * (tk_depthwise_conv2d_mve.c), and NULL bias, multipliers and shifts. */
+    const int8_t *filter_data;
     const int32_t *bias;        /* out_c entries: model bias + input_offset * sum(w[.., oc]); never NULL */
     const int32_t *multipliers; /* out_c entries */
     const int8_t *shifts;       /* out_c entries, in [-31, 30] */

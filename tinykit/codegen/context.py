@@ -105,6 +105,8 @@ class ModelContext:
     upper: str
     sha256: str
     arena_bytes: int
+    #: constant bytes of the larger build: arrays every build reads plus those of the Helium or of
+    #: the other builds (ConstArray.variant), whichever hold more
     weight_bytes: int
     arrays: list[ArrayCtx]
     calls: list[CallCtx]
@@ -256,11 +258,15 @@ def build_context(graph: Any, plan: Any, name: str) -> ModelContext:
     name = validate_name(name)
     calls, arrays, sources = build_calls(graph, plan, name)
     state, initial_arrays = state_ctx(graph, plan, name)
-    actx = [array_ctx(a) for a in (*arrays.values(), *initial_arrays)]
+    consts = (*arrays.values(), *initial_arrays)
+    actx = [array_ctx(a) for a in consts]
+    by_variant = {v: sum(int(np.asarray(a.values).nbytes) for a in consts if a.variant == v)
+                  for v in ("", "mve", "no_mve")}
     headers = sorted({s.rsplit(".", 1)[0] + ".h" for s in sources})
     return ModelContext(
         banner=BANNER, name=name, upper=name.upper(), sha256=graph.sha256,
-        arena_bytes=max(int(plan.arena_bytes), 16), weight_bytes=sum(a.nbytes for a in actx),
+        arena_bytes=max(int(plan.arena_bytes), 16),
+        weight_bytes=by_variant[""] + max(by_variant["mve"], by_variant["no_mve"]),
         arrays=actx, calls=calls,
         inputs=[io_ctx(graph, plan, i) for i in graph.inputs],
         outputs=[io_ctx(graph, plan, i) for i in graph.outputs],

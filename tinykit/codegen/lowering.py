@@ -54,6 +54,9 @@ class ConstArray:
     c_type: str
     values: np.ndarray
     comment: str = ""
+    #: "" when every build reads the array; "mve" when only builds for Helium (MVE) cores do, "no_mve"
+    #: when only the others do (TK_MVE_OR / TK_NO_MVE in tk_mve.h): the linker drops the rest
+    variant: str = ""
 
 
 @dataclass

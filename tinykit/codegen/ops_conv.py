@@ -27,6 +27,7 @@ from tinykit.codegen.lowering import (
     shape_comment,
     unsupported,
 )
+from tinykit.codegen.mve_weights import block_stream, depthwise_rows, stream_arrays
 from tinykit.errors import ModelFormatError
 
 CONV_SCRATCH_PIXELS = 2  # must match TK_CONV_PIXELS in tk_conv2d.c
@@ -218,6 +219,17 @@ def requant_hi_mode(arrays: list[ConstArray], w: np.ndarray, axis_last: bool, ou
     return "0"
 
 
+def _mve_stream(ctx: LoweringContext, op: Any, rows: np.ndarray, arrays: list[ConstArray],
+                what: str) -> tuple[list[ConstArray], list[tuple[str, str]]]:
+    """[filter, bias, multipliers, shifts] for the DSP / plain C kernels plus the Helium stream of
+    ``rows`` (one per output channel, in the order the Helium kernel reads them; mve_weights.py),
+    and the params fields naming each for its builds."""
+    stream = block_stream(rows, arrays[1].values, arrays[2].values, arrays[3].values)
+    return stream_arrays(ctx.symbol(op, "mve_stream"), stream,
+                         f"{what}, Helium stream: per 4 rows [K/16][4][16] weights + bias, mult, shift x 4",
+                         arrays, ("filter_data", "bias", "multipliers", "shifts"))
+
+
 def _conv_geometry(op: Any, inp: Any, out: Any, kh: int, kw: int) -> list[tuple[str, str]]:
     o = op.options
     sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
@@ -244,19 +256,19 @@ def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
         raise unsupported(op, "filter depth", "grouped convolution")
     lo, hi = fused_activation(op, out)
     w = weight_array(weights)
-    arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
-                                    folded_bias(bias, w, -inp.zero_point))
-    filt = ctx.symbol(op, "filter")
-    arrays.insert(0, ConstArray(filt, "int8_t", conv_filter_pairs(w),
+    arrays, _ = _quant_arrays(ctx, op, inp, weights, out, out_c, folded_bias(bias, w, -inp.zero_point))
+    arrays.insert(0, ConstArray(ctx.symbol(op, "filter"), "int8_t", conv_filter_pairs(w),
                                 shape_comment(weights) + ", OHWI as [pair][k/4][2][4], K padded to 4"))
+    flags = [("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False)),
+             ("requant_hi", requant_hi_mode(arrays, w, False, out.zero_point, unfolded=True))]
+    arrays, fields = _mve_stream(ctx, op, w, arrays, shape_comment(weights))
     params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
               *_conv_geometry(op, inp, out, kh, kw),
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
-              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
-              ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False))]
-    params.append(("requant_hi", requant_hi_mode(arrays, w, False, out.zero_point, unfolded=True)))
+              ("act", c_act(lo, hi)), *fields, *flags]
     return KernelCall("tk_conv2d_s8", "tk_conv2d_params", params, [op.inputs[0]], [op.outputs[0]], arrays,
-                      scratch_bytes=conv_scratch_bytes(kh, kw, in_c, out_c), sources=("tk_conv2d.c",))
+                      scratch_bytes=conv_scratch_bytes(kh, kw, in_c, out_c),
+                      sources=("tk_conv2d.c", "tk_conv2d_mve.c"))
 
 
 @lowering("DEPTHWISE_CONV_2D")
@@ -272,21 +284,23 @@ def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
         raise unsupported(op, "depth_multiplier", f"filter depth {out_c} for {in_c} input channels")
     lo, hi = fused_activation(op, out)
     w = weight_array(weights)
-    arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, out_c,
-                                    folded_bias(bias, w, -inp.zero_point, axis_last=True))
-    filt = ctx.symbol(op, "filter")
-    arrays.insert(0, ConstArray(filt, "int8_t", w, shape_comment(weights) + ", 1HWO"))
+    arrays, _ = _quant_arrays(ctx, op, inp, weights, out, out_c,
+                              folded_bias(bias, w, -inp.zero_point, axis_last=True))
+    arrays.insert(0, ConstArray(ctx.symbol(op, "filter"), "int8_t", w, shape_comment(weights) + ", 1HWO"))
     o = op.options
-    scratch = depthwise_scratch_bytes(kh, kw, in_c, dims4(out.shape)[2], int(o.get("stride_w", 1)),
-                                      int(o.get("dilation_w_factor", 1)), out_c)
+    dilation_w = int(o.get("dilation_w_factor", 1))
+    scratch = depthwise_scratch_bytes(kh, kw, in_c, dims4(out.shape)[2], int(o.get("stride_w", 1)), dilation_w,
+                                      out_c)
+    flags = [("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, True)),
+             ("requant_hi", requant_hi_mode(arrays, w, True, out.zero_point))]
+    arrays, fields = _mve_stream(ctx, op, depthwise_rows(w, dilation_w), arrays, shape_comment(weights))
     params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
               ("depth_multiplier", str(out_c // in_c)), *_conv_geometry(op, inp, out, kh, kw),
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
-              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
-              ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, True))]
-    params.append(("requant_hi", requant_hi_mode(arrays, w, True, out.zero_point)))
+              ("act", c_act(lo, hi)), *fields, *flags]
     return KernelCall("tk_depthwise_conv2d_s8", "tk_depthwise_conv2d_params", params, [op.inputs[0]],
-                      [op.outputs[0]], arrays, scratch_bytes=scratch, sources=("tk_depthwise_conv2d.c",))
+                      [op.outputs[0]], arrays, scratch_bytes=scratch,
+                      sources=("tk_depthwise_conv2d.c", "tk_depthwise_conv2d_mve.c"))
 
 
 @lowering("FULLY_CONNECTED")

@@ -32,8 +32,12 @@ class Cpu:
         On the core itself the compiler announces the DSP extension (``__ARM_FEATURE_DSP``);
         compiled for the host, ``TK_DSP_EMULATE`` builds the same DSP path with portable C, so a
         host build of an export for a DSP board runs exactly the code the board runs.
+        On a Helium core ``TK_MVE`` selects the MVE bodies of the kernels (tk_mve.h); the host
+        has no MVE, so its build of the same export runs the DSP path (bit-exact all the same).
         """
-        return ("TK_DSP_EMULATE",) if host and self.dsp else ()
+        if host:
+            return ("TK_DSP_EMULATE",) if self.dsp else ()
+        return ("TK_MVE",) if self.mve else ()
 
 
 _THUMB = "-mthumb"

@@ -167,8 +167,8 @@ class Board(_Strict):
 
     @property
     def compile_flags(self) -> list[str]:
-        """The CPU's code generation flags, then the board's own."""
-        return [*self.cpu_spec.cflags, *self.cflags]
+        """The CPU's code generation flags and kernel path defines, then the board's own."""
+        return [*self.cpu_spec.cflags, *(f"-D{d}" for d in self.cpu_spec.kernel_defines()), *self.cflags]
 
     @property
     def clock_plan(self) -> ClockPlan:

@@ -1,0 +1,95 @@
+"""The Helium (MVE) kernels on the emulated Cortex-M55 (qemu-m55), byte for byte against the
+tflite-micro runtime.
+
+The host cannot run MVE, so every vector path is checked on the emulated core: the conv /
+depthwise op matrix of test_codegen_conv.py (strides, dilations, SAME/VALID padding, per-channel
+and per-tensor weights, depth multipliers, 1- and 3-channel first layers, channel counts that
+leave a partial block of four for the tail predication), layers shaped for the Helium fast paths
+(1x1 and 1xN convolutions that read their input in place, 3x3 depthwise rows of 8 pixels or
+more at strides 1 and 2, windows of exactly 16 bytes), the general requantization (every layer
+through it: -DTK_NO_FAST_REQUANT from a user board file), and left shifts (a layer edited so its
+multipliers exceed 1). The reference models run on qemu-m55 in test_firmware_models_m7_m55.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from codegen_helpers import CONV_MODELS, conv_stack, edit_tflite, int8_tflite
+from test_codegen_qemu import _device_mismatches
+
+from tinykit.targets.boards import load_board
+
+pytestmark = [pytest.mark.qemu, pytest.mark.skipif(shutil.which("qemu-system-arm") is None,
+                                                    reason="qemu-system-arm not installed")]
+
+BOARD = "qemu-m55"
+MATRIX = sorted(name for name in CONV_MODELS if not name.startswith("fc_"))  # FC has no MVE body yet
+
+HELIUM_MODELS = {
+    # name: (input shape, layers, per_channel)
+    "mve_pointwise_in_place": ((6, 11, 16), lambda L: [
+        L.Conv2D(13, 1, activation="relu"),  # 16 deep: the input is the column
+        L.Conv2D(32, (1, 3), padding="valid"),  # 1xN, VALID: in place; K = 39 -> 48
+        L.Conv2D(17, 1, strides=2, padding="same", activation="relu6")], True),
+    "mve_depthwise_rows": ((5, 20, 13), lambda L: [
+        L.DepthwiseConv2D(3, padding="same", activation="relu"),  # 20 pixels, step 3
+        L.DepthwiseConv2D(3, strides=2, padding="same"),  # 10 pixels, step 6
+        L.DepthwiseConv2D(3, strides=(1, 3), padding="same", activation="relu6"),  # step 9
+        L.DepthwiseConv2D((4, 4), padding="same")], True),  # a window of 16 bytes
+    "mve_depthwise_per_tensor_rows": ((6, 16, 8), lambda L: [
+        L.DepthwiseConv2D(3, padding="same", activation="relu"),
+        L.DepthwiseConv2D((5, 3), strides=2, padding="valid", depth_multiplier=2)], False),
+}
+
+
+def _model(name: str) -> Path:
+    shape, layers, per_channel = {**CONV_MODELS, **HELIUM_MODELS}[name]
+    return int8_tflite(conv_stack(shape, layers), shape, name, per_channel=per_channel)
+
+
+@pytest.mark.parametrize("name", MATRIX + sorted(HELIUM_MODELS))
+def test_helium_kernels_bit_exact(name, tmp_path):
+    assert _device_mismatches(_model(name), BOARD, tmp_path / "fw", n=4) == 0
+
+
+def _general_board(tmp_path: Path) -> Path:
+    """qemu-m55 with every layer sent down the general requantization."""
+    import yaml
+
+    data = load_board(BOARD).model_dump(mode="json", exclude_none=True)
+    data.update(id="qemu-m55-general", cflags=["-DTK_NO_FAST_REQUANT"])
+    path = tmp_path / "qemu-m55-general.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("name", ["conv_valid_dilated_prime", "depthwise_multipliers", "mve_depthwise_rows"])
+def test_helium_general_requantization_bit_exact(name, tmp_path):
+    assert _device_mismatches(_model(name), str(_general_board(tmp_path)), tmp_path / "fw", n=4) == 0
+
+
+def _loud_first_layers(model) -> None:
+    """Weights -1..1 and small biases in the first two layers, and output scales that make their
+    multipliers up to 1.25 (a left shift of 1 where the largest weight scale is): most outputs stay in range."""
+    rng = np.random.default_rng(3)
+    sub = model.subgraphs[0]
+    for op in sub.operators[:2]:
+        data, filt, bias = (sub.tensors[i] for i in op.inputs[:3])
+        weights = model.buffers[filt.buffer]
+        weights.data = rng.integers(-1, 2, size=len(weights.data)).astype(np.int8).view(np.uint8)
+        biases = model.buffers[bias.buffer]
+        biases.data = rng.integers(-40, 41, size=len(biases.data) // 4).astype("<i4").view(np.uint8)
+        out = sub.tensors[op.outputs[0]]
+        top = float(data.quantization.scale[0]) * max(float(s) for s in filt.quantization.scale)
+        out.quantization.scale = [top / 1.25]
+
+
+def test_helium_left_shifts_bit_exact(tmp_path):
+    path = edit_tflite(_model("depthwise_multipliers"), tmp_path / "loud_dw.tflite", _loud_first_layers)
+    assert _device_mismatches(path, BOARD, tmp_path / "fw_dw", n=4) == 0
+    path = edit_tflite(_model("conv_same_stride2_relu"), tmp_path / "loud_conv.tflite", _loud_first_layers)
+    assert _device_mismatches(path, BOARD, tmp_path / "fw_conv", n=4) == 0
