@@ -2,7 +2,7 @@
 tflite-micro runtime.
 
 The host cannot run MVE, so every vector path is checked on the emulated core: the conv /
-depthwise op matrix of test_codegen_conv.py (strides, dilations, SAME/VALID padding, per-channel
+depthwise / fully-connected op matrix of test_codegen_conv.py (strides, dilations, SAME/VALID padding, per-channel
 and per-tensor weights, depth multipliers, 1- and 3-channel first layers, channel counts that
 leave a partial block of four for the tail predication), layers shaped for the Helium fast paths
 (1x1 and 1xN convolutions that read their input in place, 3x3 depthwise rows of 8 pixels or
@@ -23,11 +23,17 @@ from test_codegen_qemu import _device_mismatches
 
 from tinykit.targets.boards import load_board
 
-pytestmark = [pytest.mark.qemu, pytest.mark.skipif(shutil.which("qemu-system-arm") is None,
-                                                    reason="qemu-system-arm not installed")]
+on_qemu = [pytest.mark.qemu, pytest.mark.skipif(shutil.which("qemu-system-arm") is None,
+                                                 reason="qemu-system-arm not installed")]
+
+
+def qemu(test):
+    for mark in on_qemu:
+        test = mark(test)
+    return test
 
 BOARD = "qemu-m55"
-MATRIX = sorted(name for name in CONV_MODELS if not name.startswith("fc_"))  # FC has no MVE body yet
+MATRIX = sorted(CONV_MODELS)
 
 HELIUM_MODELS = {
     # name: (input shape, layers, per_channel)
@@ -40,6 +46,8 @@ HELIUM_MODELS = {
         L.DepthwiseConv2D(3, strides=2, padding="same"),  # 10 pixels, step 6
         L.DepthwiseConv2D(3, strides=(1, 3), padding="same", activation="relu6"),  # step 9
         L.DepthwiseConv2D((4, 4), padding="same")], True),  # a window of 16 bytes
+    "mve_fc_batches_tails": ((3, 37), lambda L: [  # 3 rows, depth 37 (a 5-value tail), 18 units
+        L.Dense(18, activation="relu"), L.Dense(32), L.Dense(3)], True),
     "mve_depthwise_per_tensor_rows": ((6, 16, 8), lambda L: [
         L.DepthwiseConv2D(3, padding="same", activation="relu"),
         L.DepthwiseConv2D((5, 3), strides=2, padding="valid", depth_multiplier=2)], False),
@@ -51,6 +59,7 @@ def _model(name: str) -> Path:
     return int8_tflite(conv_stack(shape, layers), shape, name, per_channel=per_channel)
 
 
+@qemu
 @pytest.mark.parametrize("name", MATRIX + sorted(HELIUM_MODELS))
 def test_helium_kernels_bit_exact(name, tmp_path):
     assert _device_mismatches(_model(name), BOARD, tmp_path / "fw", n=4) == 0
@@ -67,7 +76,9 @@ def _general_board(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["conv_valid_dilated_prime", "depthwise_multipliers", "mve_depthwise_rows"])
+@qemu
+@pytest.mark.parametrize("name", ["conv_valid_dilated_prime", "depthwise_multipliers", "mve_depthwise_rows",
+                                  "mve_fc_batches_tails"])
 def test_helium_general_requantization_bit_exact(name, tmp_path):
     assert _device_mismatches(_model(name), str(_general_board(tmp_path)), tmp_path / "fw", n=4) == 0
 
@@ -88,8 +99,19 @@ def _loud_first_layers(model) -> None:
         out.quantization.scale = [top / 1.25]
 
 
-def test_helium_left_shifts_bit_exact(tmp_path):
-    path = edit_tflite(_model("depthwise_multipliers"), tmp_path / "loud_dw.tflite", _loud_first_layers)
-    assert _device_mismatches(path, BOARD, tmp_path / "fw_dw", n=4) == 0
-    path = edit_tflite(_model("conv_same_stride2_relu"), tmp_path / "loud_conv.tflite", _loud_first_layers)
-    assert _device_mismatches(path, BOARD, tmp_path / "fw_conv", n=4) == 0
+@qemu
+@pytest.mark.parametrize("name", ["depthwise_multipliers", "conv_same_stride2_relu", "fc_stack"])
+def test_helium_left_shifts_bit_exact(name, tmp_path):
+    path = edit_tflite(_model(name), tmp_path / "loud.tflite", _loud_first_layers)
+    assert _device_mismatches(path, BOARD, tmp_path / "fw", n=4) == 0
+
+
+@pytest.mark.host
+def test_bench_compares_m55_with_cmsis_nn_helium():
+    """`tinykit bench --board qemu-m55` puts CMSIS-NN's MVE figures beside ours, not the M4's."""
+    from tinykit import bench
+    from tinykit.models import reference_model
+
+    row = bench.bench_row("kws", reference_model("kws"), {"instructions_per_inference": 1_328_384}, BOARD)
+    table = bench.markdown([row], BOARD)
+    assert "1,328,384 (0.50)" in table and "1,813,174 (0.68)" in table and "43,042,792" not in table

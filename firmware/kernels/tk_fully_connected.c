@@ -10,6 +10,7 @@
 #endif
 #include "tk_fully_connected.h"
 
+#include "tk_fully_connected_mve.h"
 #include "tk_mac_s8.h"
 
 static int32_t padded_depth(const tk_fully_connected_params *p)
@@ -42,6 +43,9 @@ static void fc_hi(const tk_fully_connected_params *p, const int8_t *input, int8_
 
 tk_status tk_fully_connected_s8(const tk_fully_connected_params *params, const int8_t *input, int8_t *output)
 {
+#ifdef TK_USE_MVE
+    return tk_fully_connected_s8_mve(params, input, output); /* the code below is dead: dropped */
+#endif
     /* A local copy: stores through int8_t pointers could alias *params, forcing reloads. */
     const tk_fully_connected_params local = *params;
     const tk_fully_connected_params *p = &local;

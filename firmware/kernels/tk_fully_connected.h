@@ -16,7 +16,9 @@ typedef struct {
     int32_t output_offset;
     tk_activation act;
     /* units x depth weights rearranged at generation time as [unit quad][depth / 4][4 units][4 values],
-     * depth padded to a multiple of 4 and units to a multiple of 4 with zeros (tk_fully_connected.c) */
+     * depth padded to a multiple of 4 and units to a multiple of 4 with zeros (tk_fully_connected.c).
+     * Helium (MVE) builds: the layer's Helium stream instead (tk_fully_connected_mve.c), and NULL
+     * bias, multipliers and shifts. */
     const int8_t *filter_data;
     const int32_t *bias;        /* units entries: model bias + input_offset * sum(row); never NULL */
     const int32_t *multipliers; /* units entries, or 1 for per-tensor weights */

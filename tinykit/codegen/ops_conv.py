@@ -319,19 +319,19 @@ def lower_fully_connected(op: Any, graph: Any, ctx: LoweringContext) -> KernelCa
         raise unsupported(op, "input shape", f"{inp.num_elements} elements for depth {depth}")
     lo, hi = fused_activation(op, out)
     w = weight_array(weights)
-    arrays, qfields = _quant_arrays(ctx, op, inp, weights, out, units,
-                                    folded_bias(bias, w, -inp.zero_point), collapse=True)
-    filt = ctx.symbol(op, "filter")
-    arrays.insert(0, ConstArray(filt, "int8_t", fc_filter_quads(w),
+    arrays, _ = _quant_arrays(ctx, op, inp, weights, out, units, folded_bias(bias, w, -inp.zero_point),
+                              collapse=True)
+    arrays.insert(0, ConstArray(ctx.symbol(op, "filter"), "int8_t", fc_filter_quads(w),
                                 shape_comment(weights) + ", as [quad][k/4][4][4], padded to 4"))
+    flags = [("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False)),
+             ("requant_hi", requant_hi_mode(arrays, w, False, out.zero_point))]
+    arrays, fields = _mve_stream(ctx, op, w, arrays, shape_comment(weights))
     params = [("batches", str(inp.num_elements // depth)), ("depth", str(depth)), ("units", str(units)),
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
-              ("act", c_act(lo, hi)), ("filter_data", filt), *qfields,
-              ("per_channel", "1" if len(weights.quantization.scale) > 1 else "0"),
-              ("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False)),
-              ("requant_hi", requant_hi_mode(arrays, w, False, out.zero_point))]
+              ("act", c_act(lo, hi)), *fields,
+              ("per_channel", "1" if len(weights.quantization.scale) > 1 else "0"), *flags]
     return KernelCall("tk_fully_connected_s8", "tk_fully_connected_params", params, [op.inputs[0]],
-                      [op.outputs[0]], arrays, sources=("tk_fully_connected.c",))
+                      [op.outputs[0]], arrays, sources=("tk_fully_connected.c", "tk_fully_connected_mve.c"))
 
 
 @lowering("RESHAPE", "SQUEEZE")
