@@ -7,8 +7,9 @@ and per-tensor weights, depth multipliers, 1- and 3-channel first layers, channe
 leave a partial block of four for the tail predication), layers shaped for the Helium fast paths
 (1x1 and 1xN convolutions that read their input in place, 3x3 depthwise rows of 8 pixels or
 more at strides 1 and 2, windows of exactly 16 bytes), the general requantization (every layer
-through it: -DTK_NO_FAST_REQUANT from a user board file), and left shifts (a layer edited so its
-multipliers exceed 1). The reference models run on qemu-m55 in test_firmware_models_m7_m55.py.
+through it: -DTK_NO_FAST_REQUANT from a user board file), and one-layer models edited to exact
+multipliers of 2 (left shifts) and 1/4 (rounding ties of both signs). The reference models run on qemu-m55
+in test_firmware_models_m7_m55.py.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ HELIUM_MODELS = {
         L.DepthwiseConv2D((4, 4), padding="same")], True),  # a window of 16 bytes
     "mve_fc_batches_tails": ((3, 37), lambda L: [  # 3 rows, depth 37 (a 5-value tail), 18 units
         L.Dense(18, activation="relu"), L.Dense(32), L.Dense(3)], True),
+    # single layers whose outputs are the model's (the exact-multiplier edits below)
+    "mve_one_conv": ((7, 9, 5), lambda L: [L.Conv2D(11, 3, padding="same")], True),
+    "mve_one_pointwise": ((5, 6, 16), lambda L: [L.Conv2D(12, 1)], True),
+    "mve_one_depthwise": ((4, 18, 13), lambda L: [L.DepthwiseConv2D(3, padding="same")], True),
+    "mve_one_depthwise_s2": ((5, 20, 8), lambda L: [L.DepthwiseConv2D(3, strides=2, padding="same")], True),
+    "mve_one_fc": ((40,), lambda L: [L.Dense(23)], True),
     "mve_depthwise_per_tensor_rows": ((6, 16, 8), lambda L: [
         L.DepthwiseConv2D(3, padding="same", activation="relu"),
         L.DepthwiseConv2D((5, 3), strides=2, padding="valid", depth_multiplier=2)], False),
@@ -60,7 +67,7 @@ def _model(name: str) -> Path:
 
 
 @qemu
-@pytest.mark.parametrize("name", MATRIX + sorted(HELIUM_MODELS))
+@pytest.mark.parametrize("name", MATRIX + sorted(n for n in HELIUM_MODELS if not n.startswith("mve_one_")))
 def test_helium_kernels_bit_exact(name, tmp_path):
     assert _device_mismatches(_model(name), BOARD, tmp_path / "fw", n=4) == 0
 
@@ -76,34 +83,57 @@ def _general_board(tmp_path: Path) -> Path:
     return path
 
 
+def _exact_multiplier(multiplier: float):
+    """Flatbuffer edit of a one-layer model: weights -1..1, small biases, power-of-two scales so that
+    every channel's multiplier is exactly ``multiplier`` (a power of two), no activation: 2 gives
+    left shifts, 1/4 the rounding right shift of 1 where half the sums are ties (the round half away
+    from zero of negative ties is what a wrong vector rounding gets wrong); most outputs in range."""
+
+    def edit(model) -> None:
+        rng = np.random.default_rng(3)
+        sub = model.subgraphs[0]
+        for op in sub.operators:
+            data, filt, bias = (sub.tensors[i] for i in op.inputs[:3])
+            weights = model.buffers[filt.buffer]
+            weights.data = rng.integers(-1, 2, size=len(weights.data)).astype(np.int8).view(np.uint8)
+            biases = model.buffers[bias.buffer]
+            biases.data = rng.integers(-40, 41, size=len(biases.data) // 4).astype("<i4").view(np.uint8)
+            filt.quantization.scale = [2.0**-6] * len(filt.quantization.scale)
+            scale = float(np.float32(data.quantization.scale[0]))
+            sub.tensors[op.outputs[0]].quantization.scale = [scale * 2.0**-6 / multiplier]
+            op.builtinOptions.fusedActivationFunction = 0
+
+    return edit
+
+
+ONE_LAYER = sorted(n for n in HELIUM_MODELS if n.startswith("mve_one_"))
+
+
 @qemu
-@pytest.mark.parametrize("name", ["conv_valid_dilated_prime", "depthwise_multipliers", "mve_depthwise_rows",
-                                  "mve_fc_batches_tails"])
+@pytest.mark.parametrize("name", ONE_LAYER)
+def test_helium_rounding_ties_bit_exact(name, tmp_path):
+    """The fast requantization (every shift <= -1) of each vector body on ties of both signs."""
+    path = edit_tflite(_model(name), tmp_path / "ties.tflite", _exact_multiplier(0.25))
+    assert _device_mismatches(path, BOARD, tmp_path / "fw", n=6) == 0
+
+
+@qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ONE_LAYER)
 def test_helium_general_requantization_bit_exact(name, tmp_path):
-    assert _device_mismatches(_model(name), str(_general_board(tmp_path)), tmp_path / "fw", n=4) == 0
-
-
-def _loud_first_layers(model) -> None:
-    """Weights -1..1 and small biases in the first two layers, and output scales that make their
-    multipliers up to 1.25 (a left shift of 1 where the largest weight scale is): most outputs stay in range."""
-    rng = np.random.default_rng(3)
-    sub = model.subgraphs[0]
-    for op in sub.operators[:2]:
-        data, filt, bias = (sub.tensors[i] for i in op.inputs[:3])
-        weights = model.buffers[filt.buffer]
-        weights.data = rng.integers(-1, 2, size=len(weights.data)).astype(np.int8).view(np.uint8)
-        biases = model.buffers[bias.buffer]
-        biases.data = rng.integers(-40, 41, size=len(biases.data) // 4).astype("<i4").view(np.uint8)
-        out = sub.tensors[op.outputs[0]]
-        top = float(data.quantization.scale[0]) * max(float(s) for s in filt.quantization.scale)
-        out.quantization.scale = [top / 1.25]
+    """The general requantization: left shifts (multiplier 2), and the ties with every layer sent
+    down the general path (-DTK_NO_FAST_REQUANT)."""
+    path = edit_tflite(_model(name), tmp_path / "left.tflite", _exact_multiplier(2.0))
+    assert _device_mismatches(path, BOARD, tmp_path / "fw", n=6) == 0
+    path = edit_tflite(_model(name), tmp_path / "ties.tflite", _exact_multiplier(0.25))
+    assert _device_mismatches(path, str(_general_board(tmp_path)), tmp_path / "fw_general", n=6) == 0
 
 
 @qemu
-@pytest.mark.parametrize("name", ["depthwise_multipliers", "conv_same_stride2_relu", "fc_stack"])
-def test_helium_left_shifts_bit_exact(name, tmp_path):
-    path = edit_tflite(_model(name), tmp_path / "loud.tflite", _loud_first_layers)
-    assert _device_mismatches(path, BOARD, tmp_path / "fw", n=4) == 0
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["depthwise_multipliers", "mve_depthwise_rows", "mve_fc_batches_tails"])
+def test_helium_general_requantization_op_matrix_bit_exact(name, tmp_path):
+    assert _device_mismatches(_model(name), str(_general_board(tmp_path)), tmp_path / "fw", n=4) == 0
 
 
 @pytest.mark.host
