@@ -141,6 +141,20 @@ TK_INLINE void tk_mve_store_n(int8_t *out, int32x4_t acc, tk_mve_rq q, tk_mve_ou
     OP ".s8 %[a3], %q[x], %q[w1]\n\t"                                                     \
     OP ".s8 %[b3], %q[y], %q[w1]\n\t"
 
+/* The chunk loop of two columns against a block ([n] >= 1 chunks), the sums packed into the
+ * vectors x and y; LOOP and DONE are the local labels it may use. */
+#define TK_MVE_DOT2X4_ASM(LOOP, DONE)                                                       \
+    TK_MVE_CHUNK_2X4("vmladav")                                                             \
+    "subs %[n], %[n], #1\n\t"                                                               \
+    "beq " DONE "f\n\t"                                                                     \
+    LOOP ":\n\t"                                                                            \
+    TK_MVE_CHUNK_2X4("vmladava")                                                            \
+    "subs %[n], %[n], #1\n\t"                                                               \
+    "bne " LOOP "b\n\t"                                                                     \
+    DONE ":\n\t"                                                                            \
+    TK_MVE_PACK("x", "a0", "a1", "a2", "a3")                                                 \
+    TK_MVE_PACK("y", "b0", "b1", "b2", "b3")
+
 /* Dot products of two int8 columns (`chunks` >= 1 chunks of 16 values each) with the four rows
  * of the weight block at *w, which advances past the block: *ra / *rb get the four sums of
  * column a / b. 16 instructions per 128 multiply-accumulates (VMLADAVA: 16 each); the first chunk
@@ -153,16 +167,7 @@ TK_INLINE void tk_mve_dot2x4(const int8_t *ca, const int8_t *cb, const int8_t **
     int8x16_t w0, w1;
     int32x4_t va, vb; /* the columns' chunks while the loop runs, then the sums */
     __asm__ volatile(
-        TK_MVE_CHUNK_2X4("vmladav")
-        "subs %[n], %[n], #1\n\t"
-        "beq 2f\n\t"
-        "1:\n\t"
-        TK_MVE_CHUNK_2X4("vmladava")
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        "2:\n\t"
-        TK_MVE_PACK("x", "a0", "a1", "a2", "a3")
-        TK_MVE_PACK("y", "b0", "b1", "b2", "b3")
+        TK_MVE_DOT2X4_ASM("1", "2")
         : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [b0] "=&Te"(b0), [b1] "=&Te"(b1),
           [b2] "=&Te"(b2), [b3] "=&Te"(b3), [x] "=&w"(va), [y] "=&w"(vb), [w0] "=&w"(w0), [w1] "=&w"(w1), [ca] "+r"(ca), [cb] "+r"(cb), [w] "+r"(wp), [n] "+r"(chunks)
         :
@@ -221,16 +226,7 @@ TK_INLINE void tk_mve_blocks2_fast(const int8_t *ca, const int8_t *cb, const int
         "ldr %[ca], %[col_a]\n\t"
         "ldr %[cb], %[col_b]\n\t"
         "ldr %[n], %[chunks]\n\t"
-        TK_MVE_CHUNK_2X4("vmladav")
-        "subs %[n], %[n], #1\n\t"
-        "beq 3f\n\t"
-        "2:\n\t"
-        TK_MVE_CHUNK_2X4("vmladava")
-        "subs %[n], %[n], #1\n\t"
-        "bne 2b\n\t"
-        "3:\n\t"
-        TK_MVE_PACK("x", "a0", "a1", "a2", "a3")
-        TK_MVE_PACK("y", "b0", "b1", "b2", "b3")
+        TK_MVE_DOT2X4_ASM("2", "3")
         TK_MVE_RQ2
         "ldr %[n], %[end]\n\t"
         "cmp %[oa], %[n]\n\t"
