@@ -42,6 +42,8 @@ HELIUM_MODELS = {
         L.Conv2D(13, 1, activation="relu"),  # 16 deep: the input is the column
         L.Conv2D(32, (1, 3), padding="valid"),  # 1xN, VALID: in place; K = 39 -> 48
         L.Conv2D(17, 1, strides=2, padding="same", activation="relu6")], True),
+    "mve_tiny_pointwise": ((3, 5, 1), lambda L: [  # K = 1: no room for whole-vector stores
+        L.Conv2D(1, 1), L.Conv2D(3, (1, 2), padding="same", activation="relu")], True),
     "mve_depthwise_rows": ((5, 20, 13), lambda L: [
         L.DepthwiseConv2D(3, padding="same", activation="relu"),  # 20 pixels, step 3
         L.DepthwiseConv2D(3, strides=2, padding="same"),  # 10 pixels, step 6

@@ -7,8 +7,8 @@
  * tinykit/codegen/mve_weights.py): per block of four output channels, per chunk of 16 values of
  * K = kh * kw * in_c, the four channels' 16 weights (K padded with zero weights to a multiple of
  * 16), then the block's bias, multiplier and shift vectors. Zero weights make whatever the column
- * holds past K add nothing, so a layer whose filter rows are whole pixels of a depth that is a
- * multiple of 16 (1x1, 1xN) reads its input in place.
+ * holds past K add nothing, so 1x1 and 1xN layers read their input in place (but for the last
+ * pixels, whose padded depth would run past the image).
  */
 /* A hot kernel: built for speed even when the firmware is built for size (-Os). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -24,26 +24,44 @@ static int32_t mve_depth(const tk_conv2d_params *p)
     return (k + TK_MVE_CHUNK - 1) & ~(TK_MVE_CHUNK - 1);
 }
 
-/* n bytes from src to dst (a filter row or one tap), 16 per predicated vector move. */
-static void mve_copy(int8_t *dst, const int8_t *src, int32_t n)
+/* n >= 1 bytes from src to dst (a filter row or one tap), 16 per vector move; nothing past src + n
+ * is read. With `spill` the last vector is stored whole, up to 15 bytes past dst + n: the runs of a
+ * column are written in increasing order, so the next run, the next column or the 16 bytes of slack
+ * after the last one (tk_conv2d_s8_mve) take them. */
+static void mve_copy(int8_t *dst, const int8_t *src, int32_t n, int32_t spill)
 {
-    for (; n > 0; n -= 16, dst += 16, src += 16) {
+    for (; n > TK_MVE_CHUNK; n -= TK_MVE_CHUNK, dst += TK_MVE_CHUNK, src += TK_MVE_CHUNK) {
+        vstrbq_s8(dst, vldrbq_s8(src));
+    }
+    {
         const mve_pred16_t pr = vctp8q((uint32_t)n);
-        vstrbq_p_s8(dst, vldrbq_z_s8(src, pr), pr);
+        const int8x16_t v = vldrbq_z_s8(src, pr);
+        if (spill) {
+            vstrbq_s8(dst, v);
+        } else {
+            vstrbq_p_s8(dst, v, pr);
+        }
     }
 }
 
-static void mve_fill(int8_t *dst, int8x16_t v, int32_t n)
+static void mve_fill(int8_t *dst, int8x16_t v, int32_t n, int32_t spill)
 {
-    for (; n > 0; n -= 16, dst += 16) {
+    for (; n > TK_MVE_CHUNK; n -= TK_MVE_CHUNK, dst += TK_MVE_CHUNK) {
+        vstrbq_s8(dst, v);
+    }
+    if (spill) {
+        vstrbq_s8(dst, v);
+    } else {
         vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
     }
 }
 
-/* The K values of output pixel `pixel`'s receptive field: the input itself for in-place 1x1
- * layers, else gathered into dst with the input zero point in the padding (dst's bytes past K are
- * never written: zero weights ignore them). */
-static const int8_t *mve_column(const tk_conv2d_params *p, const int8_t *in, int32_t pixel, int8_t *dst)
+/* The K values of output pixel `pixel`'s receptive field: the input itself when they are one run
+ * of it (1x1 and 1xN layers, dilation_w 1, not in the padding) with the kp bytes the dot product
+ * reads inside the image, else gathered into dst with the input zero point in the padding (dst's
+ * bytes past K may hold anything: zero weights ignore them). */
+static const int8_t *mve_column(const tk_conv2d_params *p, const int8_t *in, int32_t pixel, int8_t *dst,
+                                int32_t spill)
 {
     const int32_t in_c = p->input.c, row_bytes = p->filter.w * in_c;
     const int32_t y0 = (pixel / p->output.w) * p->stride_h - p->pad_h;
@@ -51,23 +69,26 @@ static const int8_t *mve_column(const tk_conv2d_params *p, const int8_t *in, int
     const int32_t row_inside = p->dilation_w == 1 && x0 >= 0 && x0 + p->filter.w <= p->input.w;
     const int8x16_t pad = vdupq_n_s8((int8_t)(-p->input_offset));
     int8_t *out = dst;
-    if (p->filter.h == 1 && row_inside && (in_c & (TK_MVE_CHUNK - 1)) == 0 && y0 >= 0 && y0 < p->input.h) {
-        return in + ((size_t)y0 * (size_t)p->input.w + (size_t)x0) * (size_t)in_c;
+    if (p->filter.h == 1 && row_inside && y0 >= 0 && y0 < p->input.h) {
+        const int32_t at = (y0 * p->input.w + x0) * in_c;
+        if (at + mve_depth(p) <= p->input.h * p->input.w * in_c) {
+            return in + at;
+        }
     }
     for (int32_t fy = 0; fy < p->filter.h; ++fy, out += row_bytes) {
         const int32_t y = y0 + fy * p->dilation_h;
         const int8_t *row = in + (size_t)y * (size_t)p->input.w * (size_t)in_c;
         if (y < 0 || y >= p->input.h) {
-            mve_fill(out, pad, row_bytes);
+            mve_fill(out, pad, row_bytes, spill);
         } else if (row_inside) {
-            mve_copy(out, row + (size_t)x0 * (size_t)in_c, row_bytes);
+            mve_copy(out, row + (size_t)x0 * (size_t)in_c, row_bytes, spill);
         } else {
             for (int32_t fx = 0; fx < p->filter.w; ++fx) {
                 const int32_t x = x0 + fx * p->dilation_w;
                 if (x < 0 || x >= p->input.w) {
-                    mve_fill(out + fx * in_c, pad, in_c);
+                    mve_fill(out + fx * in_c, pad, in_c, spill);
                 } else {
-                    mve_copy(out + fx * in_c, row + (size_t)x * (size_t)in_c, in_c);
+                    mve_copy(out + fx * in_c, row + (size_t)x * (size_t)in_c, in_c, spill);
                 }
             }
         }
@@ -133,13 +154,14 @@ tk_status tk_conv2d_s8_mve(const tk_conv2d_params *params, const int8_t *input, 
     const tk_conv2d_params local = *params;
     const tk_conv2d_params *p = &local;
     const int32_t kp = mve_depth(p), pixels = p->output.h * p->output.w;
-    const size_t out_c = (size_t)p->output.c;
+    const size_t out_c = (size_t)p->output.c, room = tk_conv2d_s8_buffer_size(p);
+    const int32_t spill = (size_t)(2 * kp + TK_MVE_CHUNK) <= room; /* 16 bytes of slack after col_b */
     int8_t *col_a = (int8_t *)scratch, *col_b = col_a + kp;
     const tk_mve_out o = tk_mve_out_make(p->output_offset, p->act);
     void (*const pair)(const tk_conv2d_params *, const int8_t *, const int8_t *, int8_t *, int8_t *,
                        const tk_mve_out *) = TK_FAST_REQUANT(p) ? mve_conv_pair_fast : mve_conv_pair_general;
     if (p->filter.c != p->input.c || p->filter.n != p->output.c || scratch == NULL || p->filter_data == NULL ||
-        (size_t)(2 * kp) > tk_conv2d_s8_buffer_size(p)) {
+        (size_t)(2 * kp) > room) {
         return TK_ERROR;
     }
     for (int32_t b = 0; b < p->input.n; ++b) {
@@ -147,8 +169,8 @@ tk_status tk_conv2d_s8_mve(const tk_conv2d_params *params, const int8_t *input, 
         int8_t *out = output + (size_t)b * (size_t)pixels * out_c;
         for (int32_t i = 0; i < pixels; i += 2) {
             const int32_t j = i + 1 < pixels ? i + 1 : i;
-            const int8_t *ca = mve_column(p, in, i, col_a);
-            const int8_t *cb = mve_column(p, in, j, col_b);
+            const int8_t *ca = mve_column(p, in, i, col_a, spill);
+            const int8_t *cb = mve_column(p, in, j, col_b, spill);
             pair(p, ca, cb, out + (size_t)i * out_c, out + (size_t)j * out_c, &o);
         }
     }
