@@ -49,36 +49,60 @@ static mve_dw_geometry mve_dw_geometry_of(const tk_depthwise_conv2d_params *p)
     return g;
 }
 
-/* Byte fy of column x of every channel plane: eight channels per scatter store (lane c at
- * c * plane), from the input pixel at src or, when src is NULL, the zero point. */
-static void mve_dw_scatter(const int8_t *src, int32_t channels, int32_t plane, int8_t *dst, int16x8_t pad)
+/* Byte fy of column x of every channel plane (dst: channel 0's byte): eight channels per scatter
+ * store (lane c at c * plane, `lanes`), from the input pixel at src. */
+TK_INLINE void mve_dw_scatter(const int8_t *src, int32_t channels, int32_t plane, int8_t *dst, uint16x8_t lanes)
 {
-    const uint16x8_t lanes = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)plane);
     int32_t c = 0;
     for (; c + 8 <= channels; c += 8, dst += 8 * plane) {
-        vstrbq_scatter_offset_s16(dst, lanes, src ? vldrbq_s16(src + c) : pad);
+        vstrbq_scatter_offset_s16(dst, lanes, vldrbq_s16(src + c));
     }
     if (c < channels) {
         const mve_pred16_t pr = vctp16q((uint32_t)(channels - c));
-        vstrbq_scatter_offset_p_s16(dst, lanes, src ? vldrbq_z_s16(src + c, pr) : pad, pr);
+        vstrbq_scatter_offset_p_s16(dst, lanes, vldrbq_z_s16(src + c, pr), pr);
     }
 }
 
-/* The planes of output row oy (see the top of the file). */
+/* The same with the input zero point (`pad`), for columns x0 <= x < x1 of the padding. */
+static void mve_dw_pad(int32_t x0, int32_t x1, int32_t kh, int32_t channels, int32_t plane, int8_t *dst,
+                       uint16x8_t lanes, int16x8_t pad)
+{
+    for (int32_t x = x0; x < x1; ++x) {
+        int8_t *d = dst + x * kh;
+        int32_t c = 0;
+        for (; c + 8 <= channels; c += 8, d += 8 * plane) {
+            vstrbq_scatter_offset_s16(d, lanes, pad);
+        }
+        if (c < channels) {
+            vstrbq_scatter_offset_p_s16(d, lanes, pad, vctp16q((uint32_t)(channels - c)));
+        }
+    }
+}
+
+/* The planes of output row oy (see the top of the file): per filter row, the padding columns on
+ * the left, the input row's pixels, the padding on the right (or all padding above / below). */
 static void mve_dw_planes(const tk_depthwise_conv2d_params *p, const mve_dw_geometry *g, const int8_t *in,
                           int32_t oy, int8_t *planes)
 {
-    const int32_t kh = p->filter.h, channels = p->input.c;
+    const int32_t kh = p->filter.h, channels = p->input.c, plane = g->plane, width = g->width;
     const int16x8_t pad = vdupq_n_s16((int16_t)(-p->input_offset));
+    const uint16x8_t lanes = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)plane);
+    const int32_t x_lo = p->pad_w < width ? p->pad_w : width;
+    const int32_t x_hi = p->pad_w + p->input.w < width ? p->pad_w + p->input.w : width;
     for (int32_t fy = 0; fy < kh; ++fy) {
         const int32_t y = oy * p->stride_h - p->pad_h + fy * p->dilation_h;
-        const int32_t inside = y >= 0 && y < p->input.h;
-        for (int32_t x = 0; x < g->width; ++x) {
-            const int32_t ix = x - p->pad_w;
-            const int8_t *src = inside && ix >= 0 && ix < p->input.w
-                                    ? in + ((size_t)y * (size_t)p->input.w + (size_t)ix) * (size_t)channels
-                                    : NULL;
-            mve_dw_scatter(src, channels, g->plane, planes + x * kh + fy, pad);
+        int8_t *dst = planes + fy;
+        if (y < 0 || y >= p->input.h) {
+            mve_dw_pad(0, width, kh, channels, plane, dst, lanes, pad);
+            continue;
+        }
+        {
+            const int8_t *src = in + ((size_t)y * (size_t)p->input.w) * (size_t)channels;
+            mve_dw_pad(0, x_lo, kh, channels, plane, dst, lanes, pad);
+            for (int32_t x = x_lo; x < x_hi; ++x) {
+                mve_dw_scatter(src + (size_t)(x - p->pad_w) * (size_t)channels, channels, plane, dst + x * kh, lanes);
+            }
+            mve_dw_pad(x_hi, width, kh, channels, plane, dst, lanes, pad);
         }
     }
 }
