@@ -1,4 +1,5 @@
 #include "tk_concat.h"
+#include "tk_copy.h"
 
 #include <string.h>
 
@@ -7,7 +8,7 @@ static tk_status tk_concat(const tk_concat_params *params, uint8_t *out, size_t 
     for (int32_t o = 0; o < params->outer; ++o) {
         for (int32_t i = 0; i < params->num_inputs; ++i) {
             const size_t bytes = (size_t)params->sizes[i] * esize;
-            memcpy(out, (const uint8_t *)params->inputs[i] + (size_t)o * bytes, bytes);
+            tk_copy_bytes(out, (const uint8_t *)params->inputs[i] + (size_t)o * bytes, bytes);
             out += bytes;
         }
     }

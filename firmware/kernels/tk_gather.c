@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "tk_copy.h"
+
 tk_status tk_gather_s8(const tk_gather_params *p, const int8_t *input, const int32_t *coords, int8_t *output)
 {
     const size_t inner = (size_t)p->inner;
@@ -14,7 +16,7 @@ tk_status tk_gather_s8(const tk_gather_params *p, const int8_t *input, const int
                 if (c < 0 || c >= p->axis_size) {
                     return TK_ERROR;
                 }
-                memcpy(output, slab + (size_t)c * inner, inner);
+                tk_copy_bytes(output, slab + (size_t)c * inner, inner);
             }
         }
     }
@@ -32,7 +34,7 @@ tk_status tk_gather_nd_s8(const tk_gather_nd_params *p, const int8_t *input, con
         if (from < 0 || from > p->params_size - p->slice_size) {
             return TK_ERROR;
         }
-        memcpy(output, input + from, (size_t)p->slice_size);
+        tk_copy_bytes(output, input + from, (size_t)p->slice_size);
     }
     return TK_OK;
 }
@@ -74,7 +76,7 @@ static tk_status tk_dynamic_update_slice(const tk_dynamic_update_slice_params *p
     const size_t row = (size_t)p->update[last] * esize;
     int32_t count[TK_UPDATE_MAX_DIMS] = {0};
     for (size_t done = 0; done < updates; done += (size_t)p->update[last], update += row) {
-        memcpy(output + at * esize, update, row);
+        tk_copy_bytes(output + at * esize, update, row);
         for (int32_t d = last - 1; d >= 0; --d) {
             at += stride[d];
             if (++count[d] < p->update[d]) {

@@ -2,17 +2,32 @@
 
 #include <string.h>
 
+#include "tk_copy.h"
+
 /* One output row: n elements whose input addresses advance by `step` elements. */
 static void tk_copy_row(uint8_t *dst, const uint8_t *src, int32_t n, int32_t step, size_t esize)
 {
     if (step == 1) {
-        memcpy(dst, src, (size_t)n * esize);
+        tk_copy_bytes(dst, src, (size_t)n * esize);
         return;
     }
     switch (esize) {
     case 1: {
         int8_t *d = (int8_t *)dst;
         const int8_t *s = (const int8_t *)src;
+        if (step == -1) { /* REVERSE_V2 of the last axis: four bytes at a time, byte-swapped */
+            int32_t i = 0;
+            for (; i + 4 <= n; i += 4, s -= 4) {
+                uint32_t w;
+                memcpy(&w, s - 3, 4);
+                w = __builtin_bswap32(w);
+                memcpy(d + i, &w, 4);
+            }
+            for (; i < n; ++i, --s) {
+                d[i] = *s;
+            }
+            break;
+        }
         for (int32_t i = 0; i < n; ++i, s += step) {
             d[i] = *s;
         }
@@ -149,7 +164,7 @@ static tk_status tk_table_copy(const tk_table_copy_params *p, const uint8_t *inp
             output += (size_t)n * esize;
         } else {
             for (int32_t i = 0; i < n; ++i, output += block) {
-                memcpy(output, src + (ptrdiff_t)row_table[i] * (ptrdiff_t)esize, block);
+                tk_copy_bytes(output, src + (ptrdiff_t)row_table[i] * (ptrdiff_t)esize, block);
             }
         }
         for (int32_t d = last - 1; d >= 0 && ++count[d] == p->shape[d]; --d) {
@@ -179,7 +194,7 @@ static tk_status tk_split(const tk_split_params *p, const uint8_t *input, size_t
     for (int32_t o = 0; o < p->outer; ++o) {
         for (int32_t i = 0; i < p->num_outputs; ++i) {
             const size_t bytes = (size_t)p->sizes[i] * esize;
-            memcpy((uint8_t *)p->outputs[i] + (size_t)o * bytes, input, bytes);
+            tk_copy_bytes((uint8_t *)p->outputs[i] + (size_t)o * bytes, input, bytes);
             input += bytes;
         }
     }

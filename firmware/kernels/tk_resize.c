@@ -1,4 +1,5 @@
 #include "tk_resize.h"
+#include "tk_copy.h"
 
 #include <string.h>
 
@@ -48,7 +49,7 @@ tk_status tk_space_to_batch_s8(const tk_space_to_batch_params *p, const int8_t *
                 if (iw < 0 || iw >= in->w) {
                     memset(output + (size_t)w * depth, 0, depth);
                 } else {
-                    memcpy(output + (size_t)w * depth, image + ((size_t)ih * (size_t)in->w + (size_t)iw) * depth, depth);
+                    tk_copy_bytes(output + (size_t)w * depth, image + ((size_t)ih * (size_t)in->w + (size_t)iw) * depth, depth);
                 }
             }
         }
