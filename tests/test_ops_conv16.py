@@ -446,3 +446,22 @@ def test_int4_per_channel_fully_connected_is_refused_like_tflm(tmp_path: Path) -
         oracle.output_specs(model)  # TFLM's Prepare refuses it
     with pytest.raises(UnsupportedOpError, match="int4 weights with per-channel scales"):
         generate(model, tmp_path / "lib")
+
+
+def test_stream_cases_cover_every_op_and_type() -> None:
+    """Every op of this stream appears in the cases with each activation type TFLM runs it in."""
+    import test_ops_matmul
+    import test_ops_transpose_conv
+
+    seen = set()
+    for case in [*CASES, *INT4_CASES, *test_ops_transpose_conv.CASES, *test_ops_matmul.CASES]:
+        graph = opzoo.graph_of(case)
+        for op in graph.operators:
+            data = op.inputs[2] if op.opcode == "TRANSPOSE_CONV" else op.inputs[0]
+            seen.add((op.opcode, graph.tensors[data].dtype, graph.tensors[op.inputs[1]].dtype))
+    expected = {("CONV_2D", "int16", "int8"), ("DEPTHWISE_CONV_2D", "int16", "int8"),
+                ("FULLY_CONNECTED", "int16", "int8"), ("CONV_2D", "int8", "int4"),
+                ("DEPTHWISE_CONV_2D", "int8", "int4"), ("FULLY_CONNECTED", "int8", "int4"),
+                ("TRANSPOSE_CONV", "int8", "int8"), ("TRANSPOSE_CONV", "int16", "int8"),
+                ("BATCH_MATMUL", "int8", "int8"), ("BATCH_MATMUL", "int16", "int16")}
+    assert expected <= seen, sorted(expected - seen)

@@ -250,36 +250,36 @@ TK_INLINE void tk_mac_s16_4x1(const int8_t *w, const int16_t *x, int32_t groups,
 }
 #endif
 
-/* s[j] += the exact int64 sums of tk_mac_s16_2x2 over `groups`, in chunks that cannot overflow. */
-TK_INLINE void tk_mac_s16_2x2_wide(const int8_t *w, const int16_t *col, int32_t groups, int64_t s[4])
+/* One of the micro-kernels above. */
+typedef void (*tk_s16_mac_fn)(const int8_t *w, const int16_t *x, int32_t groups, int32_t acc[4]);
+
+/* s[j] += the exact int64 sums of micro-kernel `mac` over `groups` groups (w_step weight bytes and
+ * x_step input values per group), in chunks of int32 sums that cannot overflow. */
+TK_INLINE void tk_mac_s16_wide(tk_s16_mac_fn mac, int32_t w_step, int32_t x_step, const int8_t *w,
+                               const int16_t *x, int32_t groups, int64_t s[4])
 {
     while (groups > 0) {
         const int32_t n = groups < TK_S16_CHUNK_GROUPS ? groups : TK_S16_CHUNK_GROUPS;
         int32_t acc[4] = {0, 0, 0, 0};
-        tk_mac_s16_2x2(w, col, n, acc);
+        mac(w, x, n, acc);
         for (int32_t j = 0; j < 4; ++j) {
             s[j] += acc[j];
         }
-        w += 8 * n;
-        col += 8 * n;
+        w += w_step * n;
+        x += x_step * n;
         groups -= n;
     }
 }
 
-/* s[r] += the exact int64 sums of tk_mac_s16_4x1 over `groups`, in chunks that cannot overflow. */
+/* tk_mac_s16_2x2 / tk_mac_s16_4x1 with exact int64 sums (any number of groups). */
+TK_INLINE void tk_mac_s16_2x2_wide(const int8_t *w, const int16_t *col, int32_t groups, int64_t s[4])
+{
+    tk_mac_s16_wide(tk_mac_s16_2x2, 8, 8, w, col, groups, s);
+}
+
 TK_INLINE void tk_mac_s16_4x1_wide(const int8_t *w, const int16_t *x, int32_t groups, int64_t s[4])
 {
-    while (groups > 0) {
-        const int32_t n = groups < TK_S16_CHUNK_GROUPS ? groups : TK_S16_CHUNK_GROUPS;
-        int32_t acc[4] = {0, 0, 0, 0};
-        tk_mac_s16_4x1(w, x, n, acc);
-        for (int32_t j = 0; j < 4; ++j) {
-            s[j] += acc[j];
-        }
-        w += 16 * n;
-        x += 4 * n;
-        groups -= n;
-    }
+    tk_mac_s16_wide(tk_mac_s16_4x1, 16, 4, w, x, groups, s);
 }
 
 /* Offset and clamp of one requantized value. */
