@@ -156,6 +156,13 @@ tk_status tk_conv2d_s8_mve(const tk_conv2d_params *params, const int8_t *input, 
     const int32_t kp = mve_depth(p), pixels = p->output.h * p->output.w;
     const size_t out_c = (size_t)p->output.c, room = tk_conv2d_s8_buffer_size(p);
     const int32_t spill = (size_t)(2 * kp + TK_MVE_CHUNK) <= room; /* 16 bytes of slack after col_b */
+    const int32_t in_c = p->input.c;
+    /* 1x1 layers of stride 1 without padding: output pixel i's column is input pixel i, read in place
+     * while its kp bytes lie inside the image (this many bytes: 0 for the other layers) */
+    const int32_t direct = p->filter.h == 1 && p->filter.w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+                                   p->pad_h == 0 && p->pad_w == 0 && p->output.w == p->input.w
+                               ? p->input.h * p->input.w * in_c
+                               : 0;
     int8_t *col_a = (int8_t *)scratch, *col_b = col_a + kp;
     const tk_mve_out o = tk_mve_out_make(p->output_offset, p->act);
     void (*const pair)(const tk_conv2d_params *, const int8_t *, const int8_t *, int8_t *, int8_t *,
@@ -169,8 +176,8 @@ tk_status tk_conv2d_s8_mve(const tk_conv2d_params *params, const int8_t *input, 
         int8_t *out = output + (size_t)b * (size_t)pixels * out_c;
         for (int32_t i = 0; i < pixels; i += 2) {
             const int32_t j = i + 1 < pixels ? i + 1 : i;
-            const int8_t *ca = mve_column(p, in, i, col_a, spill);
-            const int8_t *cb = mve_column(p, in, j, col_b, spill);
+            const int8_t *ca = i * in_c + kp <= direct ? in + i * in_c : mve_column(p, in, i, col_a, spill);
+            const int8_t *cb = j * in_c + kp <= direct ? in + j * in_c : mve_column(p, in, j, col_b, spill);
             pair(p, ca, cb, out + (size_t)i * out_c, out + (size_t)j * out_c, &o);
         }
     }
