@@ -1,3 +1,7 @@
+/* A hot kernel: built for speed even when the firmware is built for size (-Os). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O2")
+#endif
 #include "tk_act16.h"
 
 #include "tk_fixedpoint.h"
