@@ -2,6 +2,7 @@
 #ifndef TK_CONV2D_H
 #define TK_CONV2D_H
 
+#include "tk_dsp.h"
 #include "tk_fixedpoint.h"
 
 #ifdef __cplusplus
@@ -37,6 +38,15 @@ typedef struct {
      * and the output offset added after (a channel's huge shift makes the folded hi_c overflow);
      * 0 otherwise. Non-zero takes precedence over fast_requant. */
     int32_t requant_hi;
+    /* DSP builds: the layer's weights, biases and requantization as one int32 stream read in
+     * order (tinykit/codegen/dsp_weights.py, conv_stream); per channel pair {b0, b0, b1, b1},
+     * per group of 4 values of K the int16 pairs (w0, w2), (w1, w3) of both channels, then
+     * {m, H, r} of both when stream_rq. Builds without DSP get NULL here (TK_DSP_ONLY) and NULL
+     * in filter_data / bias (and multipliers / shifts when stream_rq) on DSP builds. */
+    const int32_t *stream;
+    /* 1: biases and weights are doubled and each value is requantized by tk_requant_mm from the
+     * stream; 0: raw accumulators, requantized from multipliers / shifts. */
+    int32_t stream_rq;
 } tk_conv2d_params;
 
 /* Scratch bytes tk_conv2d_s8 needs: im2col of two output pixels, int8 staging + int16 packed rows,

@@ -21,6 +21,7 @@ from tinykit.codegen.lowering import (
     c_float,
     get_lowering,
     is_c_identifier,
+    largest_build_bytes,
     shape_comment,
 )
 from tinykit.errors import CodegenError, UnsupportedOpError
@@ -105,8 +106,7 @@ class ModelContext:
     upper: str
     sha256: str
     arena_bytes: int
-    #: constant bytes of the larger build: arrays every build reads plus those of the Helium or of
-    #: the other builds (ConstArray.variant), whichever hold more
+    #: constant bytes of the build that links the most (ConstArray.variant)
     weight_bytes: int
     arrays: list[ArrayCtx]
     calls: list[CallCtx]
@@ -260,13 +260,10 @@ def build_context(graph: Any, plan: Any, name: str) -> ModelContext:
     state, initial_arrays = state_ctx(graph, plan, name)
     consts = (*arrays.values(), *initial_arrays)
     actx = [array_ctx(a) for a in consts]
-    by_variant = {v: sum(int(np.asarray(a.values).nbytes) for a in consts if a.variant == v)
-                  for v in ("", "mve", "no_mve")}
     headers = sorted({s.rsplit(".", 1)[0] + ".h" for s in sources})
     return ModelContext(
         banner=BANNER, name=name, upper=name.upper(), sha256=graph.sha256,
-        arena_bytes=max(int(plan.arena_bytes), 16),
-        weight_bytes=by_variant[""] + max(by_variant["mve"], by_variant["no_mve"]),
+        arena_bytes=max(int(plan.arena_bytes), 16), weight_bytes=largest_build_bytes(consts),
         arrays=actx, calls=calls,
         inputs=[io_ctx(graph, plan, i) for i in graph.inputs],
         outputs=[io_ctx(graph, plan, i) for i in graph.outputs],

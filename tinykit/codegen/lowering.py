@@ -54,9 +54,24 @@ class ConstArray:
     c_type: str
     values: np.ndarray
     comment: str = ""
-    #: "" when every build reads the array; "mve" when only builds for Helium (MVE) cores do, "no_mve"
-    #: when only the others do (TK_MVE_OR / TK_NO_MVE in tk_mve.h): the linker drops the rest
+    #: which builds read the array (VARIANT_BUILDS): "" every build; "mve" only builds for Helium
+    #: (MVE) cores, "no_mve" the others (TK_MVE_OR / TK_NO_MVE in tk_mve.h); "plain" only builds
+    #: without the DSP extension, "dsp" those with it (Helium cores included), "dsp_no_mve" those
+    #: with it but without Helium (TK_PLAIN_ONLY / TK_DSP_ONLY in tk_dsp.h). The linker drops the
+    #: arrays a build does not read.
     variant: str = ""
+
+
+#: the builds (plain C, DSP without MVE, Helium) that read an array of each ConstArray.variant
+VARIANT_BUILDS = {"": ("plain", "dsp", "mve"), "no_mve": ("plain", "dsp"), "mve": ("mve",),
+                  "plain": ("plain",), "dsp": ("dsp", "mve"), "dsp_no_mve": ("dsp",)}
+
+
+def largest_build_bytes(arrays: Iterable[ConstArray]) -> int:
+    """Constant bytes of the build that links the most of ``arrays`` (each reads its variants)."""
+    arrays = list(arrays)
+    return max(sum(int(np.asarray(a.values).nbytes) for a in arrays if build in VARIANT_BUILDS[a.variant])
+               for build in ("plain", "dsp", "mve"))
 
 
 @dataclass

@@ -8,10 +8,13 @@ multiply raw int8 values (the sum is the same integer; see tk_conv2d.c).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
 import numpy as np
 
+from tinykit.codegen.dsp_weights import conv_stream
 from tinykit.codegen.lowering import (
     ConstArray,
     KernelCall,
@@ -230,6 +233,25 @@ def _mve_stream(ctx: LoweringContext, op: Any, rows: np.ndarray, arrays: list[Co
                          arrays, ("filter_data", "bias", "multipliers", "shifts"))
 
 
+def dsp_stream(ctx: LoweringContext, op: Any, arrays: list[ConstArray], fields: list[tuple[str, str]],
+               stream: tuple[np.ndarray, bool], comment: str, helium: bool) -> list[tuple[str, str]]:
+    """Add the DSP stream to ``arrays`` ([filter, bias, multipliers, shifts, ...], named by
+    ``fields`` in that order) and return the params: ``fields`` with what only the plain C kernels
+    read wrapped in TK_PLAIN_ONLY (tk_dsp.h), then the stream / stream_rq fields. ``helium``: MVE
+    builds run the Helium kernel (its own stream, see _mve_stream), so the DSP stream is NULL there
+    too; else they run the DSP kernel, which the Armv8.1-M DSP extension always comes with."""
+    values, rq = stream
+    plain = {0, 1, 2, 3} if rq else {0, 1}
+    for i in plain:
+        name = arrays[i].c_name
+        arrays[i] = dataclasses.replace(arrays[i], variant="plain")
+        fields[i] = (fields[i][0], re.sub(rf"\b{name}\b", f"TK_PLAIN_ONLY({name})", fields[i][1]))
+    name = ctx.symbol(op, "stream")
+    arrays.append(ConstArray(name, "int32_t", values, comment, variant="dsp_no_mve" if helium else "dsp"))
+    field = f"TK_NO_MVE(TK_DSP_ONLY({name}))" if helium else f"TK_DSP_ONLY({name})"
+    return [*fields, ("stream", field), ("stream_rq", "1" if rq else "0")]
+
+
 def _conv_geometry(op: Any, inp: Any, out: Any, kh: int, kw: int) -> list[tuple[str, str]]:
     o = op.options
     sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
@@ -262,6 +284,9 @@ def lower_conv2d(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     flags = [("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, False)),
              ("requant_hi", requant_hi_mode(arrays, w, False, out.zero_point, unfolded=True))]
     arrays, fields = _mve_stream(ctx, op, w, arrays, shape_comment(weights))
+    fields = dsp_stream(ctx, op, arrays, fields, conv_stream(
+        w, arrays[1].values, arrays[2].values, arrays[3].values, out.zero_point, lo, hi),
+        "CONV_2D stream: per channel pair 4 biases, int16 weight pairs, {m, H, r} x 2 (dsp_weights.py)", True)
     params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
               *_conv_geometry(op, inp, out, kh, kw),
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),

@@ -84,6 +84,25 @@ TK_INLINE int64_t tk_smlald(int32_t a, int32_t b, int64_t acc)
 }
 #endif
 
+/* The constants a build reads, named by the generated params through these two macros: the DSP
+ * kernels read weights pre-widened at generation time (int32 streams, see
+ * tinykit/codegen/dsp_weights.py), the plain C kernels the int8 arrays. The other pointer is
+ * NULL, so the linker (--gc-sections) drops the arrays this build does not use. */
+#ifdef TK_USE_DSP
+#define TK_DSP_ONLY(x) (x)
+#define TK_PLAIN_ONLY(x) NULL
+#else
+#define TK_DSP_ONLY(x) NULL
+#define TK_PLAIN_ONLY(x) (x)
+#endif
+
+/* Thumb-2 DSP cores where the kernels' hand-scheduled assembly runs (the host, even with
+ * TK_DSP_EMULATE, runs the C versions of the same arithmetic). */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && defined(__thumb2__) && !defined(TK_DSP_EMULATE) && \
+    !defined(TK_NO_ASM) && !defined(TK_NO_DSP)
+#define TK_DSP_ASM 1
+#endif
+
 /* Unaligned-safe 32-bit load (compiles to a single LDR where the core allows unaligned LDR). */
 TK_INLINE int32_t tk_read_s32(const void *p)
 {

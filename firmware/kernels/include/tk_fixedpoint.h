@@ -302,6 +302,17 @@ TK_INLINE int32_t tk_requant_hi_c(int32_t shift, int32_t offset)
     return (int32_t)((uint32_t)(1 + 2 * offset) << (~shift - 1));
 }
 
+/* Requantization of a doubled accumulator a2 = 2 * acc for layers whose generator proved it (the
+ * DSP streams of tinykit/codegen/dsp_weights.py, function mm_requant): one SMMLAR and a shift,
+ * output offset included in h = 2^(r-1) + offset * 2^r. floor((a2 m + 2^31) / 2^32) + h - [acc < 0],
+ * shifted right by r, is TFLite's RoundingDivideByPOT(SRDHM(acc, m), r) + offset (the proof is in
+ * mm_requant's docstring). The assembly kernels inline the same three instructions. */
+TK_INLINE int32_t tk_requant_mm(int32_t a2, int32_t m, int32_t h, int32_t r)
+{
+    const int64_t ra = (int64_t)(h + (a2 >> 31));
+    return (int32_t)((ra * INT64_C(4294967296) + (int64_t)a2 * m + INT64_C(0x80000000)) >> 32) >> r;
+}
+
 /* tk_clamp_s32(v, lo, hi) for an int8 output; `full` (a constant at each call site) says the
  * range is all of int8, where one SSAT does the same on Thumb-2 cores. */
 TK_INLINE int32_t tk_clamp_s8(int32_t v, int32_t lo, int32_t hi, int full)
