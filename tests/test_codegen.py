@@ -176,27 +176,27 @@ def test_conv_scratch_matches_handler():
 
 
 def test_depthwise_scratch_matches_handler():
-    """tk_depthwise_conv2d_s8_buffer_size() == handler == lowering == plan, on every shared dw layer."""
-    from tinykit.codegen.ops_conv import depthwise_scratch_bytes
+    """The handler's scratch_bytes == the lowering's == the plan's on every shared dw layer: for the
+    3x3 layers the larger of the int16 plane of one channel and the kh padded rows
+    (test_buffer_size_functions_equal_plan checks the C side)."""
+    from tinykit.codegen.lowering import LoweringContext
+    from tinykit.codegen.ops_conv import lower_depthwise
     from tinykit.ir import read_model
     from tinykit.ir.ops import op_handler
+    from tinykit.ir.ops.conv import depthwise_plane
     from tinykit.plan import plan_memory
 
-    src = (KERNELS / "tk_depthwise_conv2d.c").read_text()
-    assert ("return (size_t)params->filter.h * (size_t)padded_width(params) * (size_t)params->input.c;" in src)
-    assert "return (p->output.w - 1) * p->stride_w + (p->filter.w - 1) * p->dilation_w + 1;" in src
     for model in ("kws", "vww"):
         graph = read_model(reference_model(model))
         plan = plan_memory(graph)
+        ctx = LoweringContext("model", "model_arena", dict(plan.offsets))
         for op in (o for o in graph.operators if o.opcode == "DEPTHWISE_CONV_2D"):
-            _, kh, kw, _ = graph.tensors[op.inputs[1]].shape
-            in_c, out_w = graph.tensors[op.inputs[0]].shape[3], graph.tensors[op.outputs[0]].shape[2]
-            expected = depthwise_scratch_bytes(kh, kw, in_c, out_w, op.options["stride_w"],
-                                               op.options["dilation_w_factor"])
-            table = 34 * in_c if (kh, kw, in_c % 4) == (3, 3, 0) else 0  # the 3x3 fast path's table
-            assert expected == kh * ((out_w - 1) * op.options["stride_w"] + kw) * in_c + table
+            _, oh, ow, c = graph.tensors[op.outputs[0]].shape
+            vertical, pu, pv = depthwise_plane(3, 3, op.options["stride_h"], op.options["stride_w"], 1, 1, 1, oh, ow)
+            assert vertical == (oh > ow) and pu == 4 * -(-max(oh, ow) // 4) * op.options["stride_h"] + 2
+            expected = max(2 * pu * pv, 3 * ((ow - 1) * op.options["stride_w"] + 3) * c)
             assert op_handler("DEPTHWISE_CONV_2D").scratch_bytes(op, graph) == expected
-            assert plan.scratch_bytes[op.index] == expected
+            assert lower_depthwise(op, graph, ctx).scratch_bytes == expected == plan.scratch_bytes[op.index]
 
 
 # ---------------------------------------------------------------- bad input
@@ -442,6 +442,8 @@ def test_buffer_size_functions_equal_plan(tmp_path):
                 f"{{ tk_{kind}_params p = {{0}}; p.input = (tk_dims){c_dims(inp.shape)}; "
                 f"p.filter = (tk_dims){c_dims(w.shape)}; p.output = (tk_dims){c_dims(out.shape)}; "
                 f"p.stride_w = {o['stride_w']}; p.dilation_w = {o['dilation_w_factor']}; "
+                f"p.stride_h = {o['stride_h']}; p.dilation_h = {o['dilation_h_factor']}; "
+                + (f"p.depth_multiplier = {w.shape[3] // inp.shape[3]}; " if kind != "conv2d" else "") +
                 f"printf(\"%lu\\n\", (unsigned long)tk_{kind}_s8_buffer_size(&p)); }}")
             expected.append(plan.scratch_bytes.get(op.index, 0))
     src = tmp_path / "sizes.c"

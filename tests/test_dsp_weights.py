@@ -18,7 +18,7 @@ import pytest
 from codegen_helpers import CONV_MODELS, conv_stack, int8_tflite
 
 from tinykit.codegen import dsp_weights
-from tinykit.codegen.dsp_weights import channel_rq, conv_stream, mm_requant, tflite_requant
+from tinykit.codegen.dsp_weights import channel_rq, conv_stream, depthwise_stream, mm_requant, tflite_requant
 from tinykit.codegen.ops_fixedpoint import mbqm
 from tinykit.codegen.quant import quantize_multiplier
 
@@ -88,7 +88,18 @@ def test_constant_channels_fold_and_unproved_layers_keep_raw_streams():
     assert stream.size == 4 + 4  # biases + one group of 4 values for two channels, no {m, H, r}
 
 
-@pytest.mark.parametrize("name", ["conv_same_stride2_relu", "conv_per_tensor"])
+def test_depthwise_stream_orders_taps_along_lines():
+    w = np.arange(9, dtype=np.int8).reshape(1, 3, 3, 1)  # w[fy][fx] = 3 fy + fx
+    m, shift = quantize_multiplier(0.001)
+    for vertical, first_line in ((False, (0, 1, 2)), (True, (0, 3, 6))):
+        s, proved = depthwise_stream(w, np.array([7]), [m], [shift], 0, -128, 127, vertical)
+        assert proved and s[0] == 14  # doubled bias
+        a, d = int(s[4]), int(s[5])
+        taps = (a & 0xFFFF, a >> 16, d >> 16)
+        assert tuple(2 * t for t in first_line) == taps and d & 0xFFFF == taps[1]
+
+
+@pytest.mark.parametrize("name", ["conv_same_stride2_relu", "depthwise_multipliers", "depthwise_per_tensor"])
 def test_unproved_streams_bit_exact(name, monkeypatch, tmp_path):
     """With no constants proved, every DSP layer takes the raw-accumulator path (host, TK_DSP_EMULATE)."""
     from tinykit import oracle
@@ -106,3 +117,21 @@ def test_unproved_streams_bit_exact(name, monkeypatch, tmp_path):
     bad = sum(compare_outputs(host.run([b]), ref, dtypes)[0]
               for b, ref in zip(blobs, oracle.reference_outputs(path, blobs), strict=True))
     assert bad == 0
+
+
+def test_depthwise_plane_scratch_fits_every_kernel():
+    """A 3x3 plane layer's scratch is the larger of the plane (the plane kernel) and the kh padded
+    rows (the Helium kernel reads the same library), and its output is not planned over its input."""
+    from tinykit.ir import read_model
+    from tinykit.ir.ops.conv import depthwise_plane, depthwise_scratch
+    from tinykit.models import reference_model
+    from tinykit.plan import plan_memory
+
+    graph = read_model(reference_model("kws"))
+    plan = plan_memory(graph)
+    for op in (o for o in graph.operators if o.opcode == "DEPTHWISE_CONV_2D"):
+        _, oh, ow, c = graph.tensors[op.outputs[0]].shape
+        _, pu, pv = depthwise_plane(3, 3, 1, 1, 1, 1, 1, oh, ow)
+        assert plan.scratch_bytes[op.index] == depthwise_scratch(3, 3, c, oh, ow, op.options) == \
+            max(2 * pu * pv, 3 * (ow + 2) * c)
+        assert plan.offsets[op.outputs[0]] != plan.offsets[op.inputs[0]]

@@ -1,12 +1,15 @@
 /* DEPTHWISE_CONV_2D int8, bit-exact with TFLite's reference DepthwiseConvPerChannel.
  *
- * For each output row the kh input rows it reads are copied into scratch, padded left and right
- * (and above/below the image) with the input zero point. A padded tap then contributes
- * (zero_point + input_offset) * w = 0, exactly like a tap TFLite skips, so every output pixel sees
- * a full window and input_offset * sum(w) can be folded into the bias at generation time:
- * acc = bias' + sum(in * w), the same integer as TFLite's sum(in + input_offset) * w + bias.
- * Channels run in groups of four with the accumulators in registers; with the DSP extension one
- * 32-bit load gives four channels and SMLABB/SMLATT multiply them pairwise.
+ * Padded taps hold the input zero point, so they contribute (zero_point + input_offset) * w = 0,
+ * exactly like a tap TFLite skips; every output then sees a full window and input_offset * sum(w)
+ * is folded into the bias at generation time: acc = bias' + sum(in * w), the same integer as
+ * TFLite's sum(in + input_offset) * w + bias.
+ *
+ * 3x3 layers with dilation 1, depth multiplier 1 and equal strides of 1 or 2 (every depthwise
+ * layer of the reference models) are computed one channel at a time in an int16 plane (see
+ * dw_plane below); with the DSP extension from a pre-widened weight stream, SMLAD pairing two
+ * taps of a line. Other layers copy the kh input rows of each output row into zero-point padded
+ * rows and take four channels at a time (SMLABB/SMLATT with the DSP extension).
  */
 /* A hot kernel: built for speed even when the firmware is built for size (-Os). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -18,10 +21,6 @@
 
 #include "tk_depthwise_conv2d_mve.h"
 
-#include "tk_dsp.h"
-
-#define TK_DW_TABLE_WORDS 34 /* per four channels: see dw_build_table */
-
 /* Width of a padded row: every input column any output pixel of the row reads. */
 static int32_t padded_width(const tk_depthwise_conv2d_params *p)
 {
@@ -32,19 +31,6 @@ static int32_t padded_width(const tk_depthwise_conv2d_params *p)
 static size_t dw_rows_bytes(const tk_depthwise_conv2d_params *params)
 {
     return (size_t)params->filter.h * (size_t)padded_width(params) * (size_t)params->input.c;
-}
-
-static int32_t dw_table_shape(const tk_depthwise_conv2d_params *p);
-
-/* Bytes of the fast path's table (see dw_build_table): 34 words per four channels. */
-static size_t dw_table_bytes(const tk_depthwise_conv2d_params *p)
-{
-    return (size_t)TK_DW_TABLE_WORDS * sizeof(int32_t) * (size_t)(p->input.c / 4);
-}
-
-size_t tk_depthwise_conv2d_s8_buffer_size(const tk_depthwise_conv2d_params *params)
-{
-    return dw_rows_bytes(params) + (dw_table_shape(params) ? dw_table_bytes(params) : 0);
 }
 
 /* The kh input rows output row oy reads, zero-point padded, as kh rows of padded_width pixels. */
@@ -165,157 +151,301 @@ static void dw_single(const tk_depthwise_conv2d_params *p, const int8_t *src, si
                                    p->act.max);
 }
 
-/* ---- 3x3 fast path: depth multiplier 1, dilation 1, channels % 4 == 0, proved tk_requant_hi ----
- * With the DSP extension the kernel first writes, at the start of its scratch, one table of 34
- * words per four channels c .. c + 3, in the order the loop reads them:
- *   bias[c .. c + 3], then per tap (fy, fx) the weights as SXTB16 pairs (w0, w2), (w1, w3), then
- *   per channel {multiplier, hi_c, ~shift (= r - 1)}.
- * One pointer walking the table replaces five arrays and the weights' unpacking in the loop. */
-/* Shape part of the fast path's condition; the scratch reserves the table for these layers. */
-static int32_t dw_table_shape(const tk_depthwise_conv2d_params *p)
+/* ---- 3x3 layers in planes: dilation 1, depth multiplier 1, equal strides of 1 or 2 ----------
+ * One channel at a time is widened to int16 into a plane of pv lines of pu values (pads and the
+ * slack past the last block hold the input zero point), then each output line is computed from
+ * three consecutive plane lines in blocks of 4 outputs. Lines run along the longer output side
+ * (vertical: along the height), so that few outputs of a block are wasted. Channel c's outputs
+ * only ever land on channel c's input bytes, which are in the plane by then, so this kernel could
+ * run in place; the planner does not alias them, as one generated library also serves the Helium
+ * kernel, which reads rows of every channel. Geometry = depthwise_plane in tinykit/ir/ops/conv.py. */
+typedef struct {
+    int32_t vertical;
+    int32_t pu, pv;         /* plane: pv lines of pu int16 values */
+    int32_t along, across;  /* outputs along a line, output lines */
+    int32_t pad_u, pad_v;   /* plane position of input (0, 0) */
+    int32_t in_u, in_v;     /* input extent along / across lines */
+    int32_t step_u, step_v; /* input bytes between neighbours along / across lines */
+    int32_t out_u, out_v;   /* output bytes between neighbours along / across lines */
+} dw_plane;
+
+static int32_t dw_plane_geometry(const tk_depthwise_conv2d_params *p, dw_plane *g)
 {
-    return p->filter.h == 3 && p->filter.w == 3 && p->dilation_w == 1 && (p->input.c & 3) == 0 &&
-           p->output.c == p->input.c;
+    const int32_t s = p->stride_h, c = p->output.c;
+    if (p->filter.h != 3 || p->filter.w != 3 || p->dilation_h != 1 || p->dilation_w != 1 ||
+        p->depth_multiplier != 1 || p->stride_w != s || s > 2) {
+        return 0;
+    }
+    g->vertical = p->output.h > p->output.w;
+    g->along = g->vertical ? p->output.h : p->output.w;
+    g->across = g->vertical ? p->output.w : p->output.h;
+    g->pu = 4 * ((g->along + 3) / 4) * s + 2;
+    g->pv = (g->across - 1) * s + 3;
+    g->pad_u = g->vertical ? p->pad_h : p->pad_w;
+    g->pad_v = g->vertical ? p->pad_w : p->pad_h;
+    g->in_u = g->vertical ? p->input.h : p->input.w;
+    g->in_v = g->vertical ? p->input.w : p->input.h;
+    g->step_u = g->vertical ? p->input.w * p->input.c : p->input.c;
+    g->step_v = g->vertical ? p->input.c : p->input.w * p->input.c;
+    g->out_u = g->vertical ? p->output.w * c : c;
+    g->out_v = g->vertical ? c : p->output.w * c;
+    return 1;
 }
+
+/* Channel c of the input into the plane's interior (the pads were filled once per layer). */
+static void dw_plane_fill(const dw_plane *g, const int8_t *in, int16_t *plane)
+{
+    int32_t nv = g->pv - g->pad_v, nu = g->pu - g->pad_u;
+    nv = nv < g->in_v ? nv : g->in_v;
+    nu = nu < g->in_u ? nu : g->in_u;
+    for (int32_t v = 0; v < nv; ++v) {
+        const int8_t *src = in + (size_t)v * (size_t)g->step_v;
+        int16_t *dst = plane + (size_t)(g->pad_v + v) * (size_t)g->pu + g->pad_u;
+        for (int32_t u = 0; u < nu; ++u, src += g->step_u) {
+            dst[u] = *src;
+        }
+    }
+}
+
+/* One output line: three plane lines from `row` (line_bytes apart), the channel's weights `w`,
+ * `n` >= 1 outputs `step` bytes apart from `out`. */
+typedef struct {
+    const int16_t *row;
+    int32_t line_bytes;
+    const int32_t *w;
+    int8_t *out;
+    int32_t step;
+    int32_t n;
+} dw_line;
 
 #ifdef TK_USE_DSP
-static void dw_build_table(const tk_depthwise_conv2d_params *p, int32_t *t)
+/* Output o of a line from the stream words w (A = (w0, w1), D = (w1, w2) per input line), as the
+ * assembly computes it: SMLAD over the first two taps, the third from D's top half. */
+static int32_t dw_acc(const dw_line *a, int32_t stride, int32_t o)
 {
-    const int32_t ch = p->input.c;
-    for (int32_t c = 0; c < ch; c += 4) {
-        for (int32_t i = 0; i < 4; ++i) {
-            *t++ = p->bias[c + i];
+    int32_t acc = a->w[0];
+    for (int32_t j = 0; j < 3; ++j) {
+        const int16_t *x = (const int16_t *)(const void *)((const int8_t *)a->row + j * a->line_bytes) + o * stride;
+        acc = tk_smlad(tk_read_s32(x), a->w[4 + 2 * j], acc);
+        acc = (int32_t)((uint32_t)acc + (uint32_t)(x[2] * (a->w[5 + 2 * j] >> 16)));
+    }
+    return acc;
+}
+
+/* A line of a layer without proved stream requantization (and every line on the host). */
+static void dw_line_c(const tk_depthwise_conv2d_params *p, const dw_line *a, int32_t c)
+{
+    for (int32_t o = 0; o < a->n; ++o) {
+        const int32_t acc = dw_acc(a, p->stride_w, o);
+        int8_t v;
+        if (p->stream_rq) {
+            v = (int8_t)tk_clamp_s32(tk_requant_mm(acc, a->w[1], a->w[2], a->w[3]), p->act.min, p->act.max);
+        } else {
+            v = tk_requantize_s8_pos(acc, p->multipliers[c], p->shifts[c], p->output_offset, p->act.min, p->act.max);
         }
-        for (int32_t k = 0; k < 9; ++k) {
-            const int32_t v = tk_read_s32(p->filter_data + k * ch + c);
-            *t++ = tk_sxtb16(v);
-            *t++ = tk_sxtb16_ror8(v);
-        }
-        for (int32_t i = 0; i < 4; ++i) {
-            *t++ = p->multipliers[c + i];
-            *t++ = tk_requant_hi_c(p->shifts[c + i], p->output_offset);
-            *t++ = ~(int32_t)p->shifts[c + i];
-        }
+        a->out[(size_t)o * (size_t)a->step] = v;
     }
 }
 
-/* Four channels of one output pixel from the table at *tp (advanced past them): v[i] receives
- * tk_requant_hi of channel c + i, before the clamp. `s` is the window's first byte. */
-#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(TK_DSP_EMULATE) && !defined(TK_NO_ASM)
-#define TK_DW_ASM_TAP(XADDR)                          \
-    "ldr %[x], " XADDR "\n\t"                         \
-    "ldrd %[w], %[wh], [%[t]], #8\n\t"                \
-    "sxtb16 %[xh], %[x], ror #8\n\t"                  \
-    "sxtb16 %[x], %[x]\n\t"                           \
-    "smlabb %[a0], %[x], %[w], %[a0]\n\t"             \
-    "smlatt %[a2], %[x], %[w], %[a2]\n\t"             \
-    "smlabb %[a1], %[xh], %[wh], %[a1]\n\t"           \
-    "smlatt %[a3], %[xh], %[wh], %[a3]\n\t"
-#define TK_DW_ASM_ROW                                 \
-    TK_DW_ASM_TAP("[%[s]]")                           \
-    TK_DW_ASM_TAP("[%[s], %[ch]]")                    \
-    TK_DW_ASM_TAP("[%[s], %[ch], lsl #1]")            \
-    "add %[s], %[s], %[rs]\n\t"
-/* tk_requant_hi of accumulator A with {m, hi_c, r - 1} from the table, into A. */
-#define TK_DW_ASM_RQ(A)                               \
-    "ldrd %[x], %[xh], [%[t]], #8\n\t"                \
-    "ldr %[w], [%[t]], #4\n\t"                        \
-    "and %[wh], " A ", #0x80000000\n\t"               \
-    "orr %[wh], %[wh], #0x40000000\n\t"               \
-    "add %[xh], %[xh], " A ", asr #31\n\t"            \
-    "smlal %[wh], %[xh], " A ", %[x]\n\t"             \
-    "asr " A ", %[xh], %[w]\n\t"
-TK_INLINE void dw_quad_table(const int32_t **tp, const int8_t *s, int32_t ch, int32_t rs, int32_t v[4])
-{
-    const int32_t *t = *tp;
-    int32_t a0, a1, a2, a3, x, xh, w, wh;
-    __asm__("ldrd %[a0], %[a1], [%[t]], #8\n\t"
-            "ldrd %[a2], %[a3], [%[t]], #8\n\t"
-            TK_DW_ASM_ROW TK_DW_ASM_ROW TK_DW_ASM_ROW
-            TK_DW_ASM_RQ("%[a0]") TK_DW_ASM_RQ("%[a1]") TK_DW_ASM_RQ("%[a2]") TK_DW_ASM_RQ("%[a3]")
-            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [s] "+r"(s), [t] "+r"(t),
-              [x] "=&r"(x), [xh] "=&r"(xh), [w] "=&r"(w), [wh] "=&r"(wh)
-            : [ch] "r"(ch), [rs] "r"(rs)
-            : "memory");
-    *tp = t;
-    v[0] = a0; v[1] = a1; v[2] = a2; v[3] = a3;
-}
-#else
-TK_INLINE void dw_quad_table(const int32_t **tp, const int8_t *s, int32_t ch, int32_t rs, int32_t v[4])
-{
-    const int32_t *t = *tp;
-    int32_t a0 = t[0], a1 = t[1], a2 = t[2], a3 = t[3];
-    t += 4;
-    for (int32_t fy = 0; fy < 3; ++fy, s += rs) {
-        for (int32_t fx = 0; fx < 3; ++fx, t += 2) {
-            const int32_t xv = tk_read_s32(s + fx * ch);
-            const int32_t x02 = tk_sxtb16(xv), x13 = tk_sxtb16_ror8(xv);
-            a0 = tk_smlabb(x02, t[0], a0);
-            a2 = tk_smlatt(x02, t[0], a2);
-            a1 = tk_smlabb(x13, t[1], a1);
-            a3 = tk_smlatt(x13, t[1], a3);
-        }
+#ifdef TK_DSP_ASM
+/* Blocks of 4 outputs of a line, naked assembly over a dw_line (r0): r0-r2 the three plane lines,
+ * r3 the channel's stream words, r4-r7 the accumulators, r8-r10 data words, r11-r12 the weight
+ * pairs A, D of the current line, lr the doubled bias (the first line's SMLADs start from it);
+ * the output pointer, step and the outputs left live in a 12-byte frame. Per 36 MACs: 9 data
+ * loads, 3 LDRD of weights, 24 multiply instructions; per value ADD, SMMLAR, ASR, SSAT, STRB. */
+#define TK_DW_PROLOGUE                                      \
+    "push {r4-r11, lr}\n\t"                                 \
+    "sub sp, sp, #12\n\t"                                   \
+    "mov r12, r0\n\t"                                       \
+    "ldm r12, {r0, r1, r3, r4, r5, r6}\n\t"                 \
+    "strd r4, r5, [sp]\n\t"                                 \
+    "str r6, [sp, #8]\n\t"                                  \
+    "add r2, r0, r1, lsl #1\n\t"                            \
+    "add r1, r0, r1\n\t"                                    \
+    "ldr lr, [r3]\n\t"                                      \
+    "1:\n\t"
+/* stride 1: outputs x0..x3 from W0 = (x0, x1), W1 = (x2, x3), W2 = (x4, x5) */
+#define TK_DW_ROW_S1(P, OFF, C0, C1, C2, C3)                 \
+    "ldrd r8, r9, [" P "], #8\n\t"                          \
+    "ldr r10, [" P "]\n\t"                                  \
+    "ldrd r11, r12, [r3, #" OFF "]\n\t"                     \
+    "smlad r4, r8, r11, " C0 "\n\t"                         \
+    "smlabt r4, r9, r12, r4\n\t"                            \
+    "smlad r5, r9, r12, " C1 "\n\t"                         \
+    "smlatb r5, r8, r11, r5\n\t"                            \
+    "smlad r6, r9, r11, " C2 "\n\t"                         \
+    "smlabt r6, r10, r12, r6\n\t"                           \
+    "smlad r7, r10, r12, " C3 "\n\t"                        \
+    "smlatb r7, r9, r11, r7\n\t"
+/* stride 2: outputs at x0, x2, x4, x6 from W0..W4 = (x0, x1) .. (x8, x9) */
+#define TK_DW_ROW_S2(P, OFF, C0, C1, C2, C3)                 \
+    "ldrd r8, r9, [" P "], #8\n\t"                          \
+    "ldrd r11, r12, [r3, #" OFF "]\n\t"                     \
+    "smlad r4, r8, r11, " C0 "\n\t"                         \
+    "smlabt r4, r9, r12, r4\n\t"                            \
+    "ldrd r8, r10, [" P "], #8\n\t"                         \
+    "smlad r5, r9, r11, " C1 "\n\t"                         \
+    "smlabt r5, r8, r12, r5\n\t"                            \
+    "smlad r6, r8, r11, " C2 "\n\t"                         \
+    "smlabt r6, r10, r12, r6\n\t"                           \
+    "ldr r9, [" P "]\n\t"                                   \
+    "smlad r7, r10, r11, " C3 "\n\t"                        \
+    "smlabt r7, r9, r12, r7\n\t"
+#define TK_DW_RQ1(X)                                        \
+    "add r11, r9, " X ", asr #31\n\t"                       \
+    "smmlar " X ", " X ", r8, r11\n\t"                      \
+    "asr " X ", " X ", r10\n\t"                             \
+    "ssat " X ", #8, " X "\n\t"
+/* requantize the block, store 4 outputs (or the 1-3 left) and loop */
+#define TK_DW_EPILOGUE                                      \
+    "ldrd r8, r9, [r3, #4]\n\t"                             \
+    "ldr r10, [r3, #12]\n\t"                                \
+    TK_DW_RQ1("r4") TK_DW_RQ1("r5") TK_DW_RQ1("r6") TK_DW_RQ1("r7") \
+    "ldm sp, {r8, r9, r10}\n\t"                             \
+    "subs r10, r10, #4\n\t"                                 \
+    "blt 3f\n\t"                                            \
+    "strb r4, [r8]\n\t"                                     \
+    "strb r5, [r8, r9]\n\t"                                 \
+    "add r8, r8, r9, lsl #1\n\t"                            \
+    "strb r6, [r8]\n\t"                                     \
+    "strb r7, [r8, r9]\n\t"                                 \
+    "add r8, r8, r9, lsl #1\n\t"                            \
+    "str r8, [sp]\n\t"                                      \
+    "str r10, [sp, #8]\n\t"                                 \
+    "bgt 1b\n\t"                                            \
+    "b 4f\n\t"                                              \
+    "3:\n\t"                                                \
+    "strb r4, [r8]\n\t"                                     \
+    "cmn r10, #2\n\t"                                       \
+    "it ge\n\t"                                             \
+    "strbge r5, [r8, r9]\n\t"                               \
+    "cmn r10, #1\n\t"                                       \
+    "itt ge\n\t"                                            \
+    "addge r8, r8, r9, lsl #1\n\t"                          \
+    "strbge r6, [r8]\n\t"                                   \
+    "4:\n\t"                                                \
+    "add sp, sp, #12\n\t"                                   \
+    "pop {r4-r11, pc}\n\t"
+
+/* (naked: the body is the whole function, the dw_line pointer in r0) */
+#define TK_DW_LINE_FN(NAME, ROW)                                             \
+    static TK_NOINLINE __attribute__((naked)) void NAME(TK_UNUSED const dw_line *a) \
+    {                                                                        \
+        __asm__ volatile(TK_DW_PROLOGUE ROW("r0", "16", "lr", "lr", "lr", "lr") \
+                         ROW("r1", "24", "r4", "r5", "r6", "r7")             \
+                         ROW("r2", "32", "r4", "r5", "r6", "r7") TK_DW_EPILOGUE); \
     }
-    v[0] = tk_requant_hi(a0, t[0], t[1], ~t[2]);
-    v[1] = tk_requant_hi(a1, t[3], t[4], ~t[5]);
-    v[2] = tk_requant_hi(a2, t[6], t[7], ~t[8]);
-    v[3] = tk_requant_hi(a3, t[9], t[10], ~t[11]);
-    *tp = t + 12;
-}
+TK_DW_LINE_FN(dw_line_s1, TK_DW_ROW_S1)
+TK_DW_LINE_FN(dw_line_s2, TK_DW_ROW_S2)
 #endif
 
-/* One output row from the table; `full` (constant per call) selects the int8-range clamp. */
-TK_INLINE void dw_row_fast_body(const tk_depthwise_conv2d_params *p, const int32_t *table, const int8_t *rows,
-                                int8_t *out, int full)
+/* Every output line of channel c (the plane holds its input). */
+static void dw_plane_lines(const tk_depthwise_conv2d_params *p, const dw_plane *g, const int16_t *plane,
+                           int32_t c, int8_t *out)
 {
-    const int32_t ch = p->input.c;
-    const int32_t rs = padded_width(p) * ch;
-    const int32_t px_step = p->stride_w * ch;
-    const int32_t lo = p->act.min, hi = p->act.max;
-    for (int32_t ox = 0; ox < p->output.w; ++ox, rows += px_step, out += ch) {
-        const int32_t *t = table;
-        for (int32_t c = 0; c < ch; c += 4) {
-            int32_t v[4];
-            dw_quad_table(&t, rows + c, ch, rs, v);
-            out[c] = (int8_t)tk_clamp_s8(v[0], lo, hi, full);
-            out[c + 1] = (int8_t)tk_clamp_s8(v[1], lo, hi, full);
-            out[c + 2] = (int8_t)tk_clamp_s8(v[2], lo, hi, full);
-            out[c + 3] = (int8_t)tk_clamp_s8(v[3], lo, hi, full);
-        }
-    }
-}
-
-/* Layers with the whole int8 range as clamp only (see fast_3x3); the others take dw_quad. */
-static void dw_row_fast(const tk_depthwise_conv2d_params *p, const int32_t *table, const int8_t *rows, int8_t *out)
-{
-    dw_row_fast_body(p, table, rows, out, 1);
-}
-#else
-/* Cores without DSP: the same arithmetic from the 1HWO weights and the five arrays. */
-static void dw_row_fast(const tk_depthwise_conv2d_params *p, const int32_t *table, const int8_t *rows, int8_t *out)
-{
-    const int32_t ch = p->input.c;
-    const int32_t rs = padded_width(p) * ch;
-    const int32_t lo = p->act.min, hi = p->act.max;
-    (void)table;
-    for (int32_t ox = 0; ox < p->output.w; ++ox, rows += p->stride_w * ch, out += ch) {
-        for (int32_t c = 0; c < ch; c += 4) {
-            const int8_t *src = rows + c, *w = p->filter_data + c;
-            int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
-            for (int32_t k = 0; k < 9; ++k) {
-                TK_DW_TAP(src + (k / 3) * rs + (k % 3) * ch, w + k * ch);
+    const int32_t s = p->stride_w;
+    const int32_t full = p->act.min == TK_INT8_MIN && p->act.max == TK_INT8_MAX;
+    dw_line a;
+    a.line_bytes = g->pu * 2;
+    a.w = p->stream + 10 * c;
+    a.step = g->out_u;
+    a.n = g->along;
+    for (int32_t ov = 0; ov < g->across; ++ov) {
+        a.row = plane + (size_t)ov * (size_t)s * (size_t)g->pu;
+        a.out = out + (size_t)ov * (size_t)g->out_v + c;
+#ifdef TK_DSP_ASM
+        if (p->stream_rq) {
+            (s == 1 ? dw_line_s1 : dw_line_s2)(&a);
+            for (int32_t o = 0; !full && o < a.n; ++o) {
+                a.out[o * a.step] = (int8_t)tk_clamp_s32(a.out[o * a.step], p->act.min, p->act.max);
             }
-            const int32_t *m = p->multipliers + c;
-            const int8_t *sh = p->shifts + c;
-            const int32_t off = p->output_offset;
-            out[c] = (int8_t)tk_clamp_s32(tk_requant_hi(a0, m[0], tk_requant_hi_c(sh[0], off), sh[0]), lo, hi);
-            out[c + 1] = (int8_t)tk_clamp_s32(tk_requant_hi(a1, m[1], tk_requant_hi_c(sh[1], off), sh[1]), lo, hi);
-            out[c + 2] = (int8_t)tk_clamp_s32(tk_requant_hi(a2, m[2], tk_requant_hi_c(sh[2], off), sh[2]), lo, hi);
-            out[c + 3] = (int8_t)tk_clamp_s32(tk_requant_hi(a3, m[3], tk_requant_hi_c(sh[3], off), sh[3]), lo, hi);
+            continue;
+        }
+#else
+        (void)full;
+#endif
+        dw_line_c(p, &a, c);
+    }
+}
+#else
+/* Cores without DSP: the same planes and lines, int8 weights from filter_data. */
+static void dw_plane_lines(const tk_depthwise_conv2d_params *p, const dw_plane *g, const int16_t *plane,
+                           int32_t c, int8_t *out)
+{
+    const int32_t s = p->stride_w, ch = p->output.c;
+    const int32_t m = p->multipliers[c], sh = p->shifts[c], off = p->output_offset;
+    const int32_t hi_c = TK_RQ_HI(p) ? tk_requant_hi_c(sh, off) : 0;
+    int32_t w[9]; /* [line][tap] */
+    for (int32_t j = 0; j < 3; ++j) {
+        for (int32_t t = 0; t < 3; ++t) {
+            w[3 * j + t] = p->filter_data[(g->vertical ? 3 * t + j : 3 * j + t) * ch + c];
+        }
+    }
+    for (int32_t ov = 0; ov < g->across; ++ov) {
+        const int16_t *r0 = plane + (size_t)ov * (size_t)s * (size_t)g->pu;
+        const int16_t *r1 = r0 + g->pu, *r2 = r1 + g->pu;
+        int8_t *o8 = out + (size_t)ov * (size_t)g->out_v + c;
+        for (int32_t o = 0; o < g->along; ++o, r0 += s, r1 += s, r2 += s, o8 += g->out_u) {
+            int32_t acc = p->bias[c];
+            acc += r0[0] * w[0] + r0[1] * w[1] + r0[2] * w[2];
+            acc += r1[0] * w[3] + r1[1] * w[4] + r1[2] * w[5];
+            acc += r2[0] * w[6] + r2[1] * w[7] + r2[2] * w[8];
+            *o8 = TK_RQ_HI(p) ? (int8_t)tk_clamp_s32(tk_requant_hi(acc, m, hi_c, sh), p->act.min, p->act.max)
+                              : tk_requantize_s8_pos(acc, m, sh, off, p->act.min, p->act.max);
         }
     }
 }
 #endif
+
+/* The whole layer, channel by channel. */
+static void dw_planes(const tk_depthwise_conv2d_params *p, const dw_plane *g, const int8_t *in, int8_t *out,
+                      int16_t *plane)
+{
+    const int16_t pad = (int16_t)(-p->input_offset);
+    for (int32_t i = 0; i < g->pu * g->pv; ++i) {
+        plane[i] = pad;
+    }
+    for (int32_t c = 0; c < p->input.c; ++c) {
+        dw_plane_fill(g, in + c, plane);
+        dw_plane_lines(p, g, plane, c, out);
+    }
+}
+
+size_t tk_depthwise_conv2d_s8_buffer_size(const tk_depthwise_conv2d_params *params)
+{
+    /* plane layers: the larger of the plane and the rows, which the Helium kernel's planes take */
+    const size_t rows = dw_rows_bytes(params);
+    dw_plane g;
+    if (dw_plane_geometry(params, &g)) {
+        const size_t plane = (size_t)g.pu * (size_t)g.pv * sizeof(int16_t);
+        return plane > rows ? plane : rows;
+    }
+    return rows;
+}
+
+/* Other layers: the kh padded input rows of each output row, four channels at a time. */
+static void dw_rows(const tk_depthwise_conv2d_params *p, const int8_t *in, int8_t *output, int8_t *rows, int32_t b)
+{
+    const size_t channels = (size_t)p->input.c;
+    const size_t row_stride = (size_t)padded_width(p) * channels;
+    for (int32_t oy = 0; oy < p->output.h; ++oy) {
+        fill_rows(p, in, oy, rows);
+        for (int32_t ox = 0; ox < p->output.w; ++ox) {
+            const int8_t *src = rows + (size_t)ox * (size_t)p->stride_w * channels;
+            int8_t *out = output + (((size_t)b * (size_t)p->output.h + (size_t)oy) * (size_t)p->output.w +
+                                    (size_t)ox) * (size_t)p->output.c;
+            int32_t c = 0;
+            if (p->depth_multiplier == 1) {
+                for (; c + 4 <= p->output.c; c += 4) {
+                    dw_quad(p, src + c, row_stride, c, out);
+                }
+            }
+            for (; c < p->output.c; ++c) {
+                dw_single(p, src, row_stride, c, out);
+            }
+        }
+    }
+}
 
 tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const int8_t *input, int8_t *output,
                                  void *scratch)
@@ -326,44 +456,17 @@ tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const
     /* A local copy: stores through int8_t pointers could alias *params, forcing reloads. */
     const tk_depthwise_conv2d_params local = *params;
     const tk_depthwise_conv2d_params *p = &local;
-    const size_t channels = (size_t)p->input.c;
-    const size_t row_stride = (size_t)padded_width(p) * channels;
-    const int32_t table_shape = dw_table_shape(p);
-    int32_t *table = (int32_t *)scratch;
-    int8_t *rows = (int8_t *)scratch + (table_shape ? dw_table_bytes(p) : 0);
-    const int32_t fast_3x3 =
-        table_shape && TK_RQ_HI(p) && p->act.min == TK_INT8_MIN && p->act.max == TK_INT8_MAX;
+    const size_t in_batch = (size_t)p->input.h * (size_t)p->input.w * (size_t)p->input.c;
+    const size_t out_batch = (size_t)p->output.h * (size_t)p->output.w * (size_t)p->output.c;
+    dw_plane g;
     if (p->output.c != p->input.c * p->depth_multiplier || p->filter.c != p->output.c || scratch == NULL) {
         return TK_ERROR;
     }
-#ifdef TK_USE_DSP
-    if (fast_3x3) {
-        dw_build_table(p, table);
-    }
-#endif
     for (int32_t b = 0; b < p->input.n; ++b) {
-        const int8_t *in = input + (size_t)b * (size_t)p->input.h * (size_t)p->input.w * channels;
-        for (int32_t oy = 0; oy < p->output.h; ++oy) {
-            fill_rows(p, in, oy, rows);
-            if (fast_3x3) {
-                const size_t row = (size_t)b * (size_t)p->output.h + (size_t)oy;
-                dw_row_fast(p, table, rows, output + row * (size_t)p->output.w * (size_t)p->output.c);
-                continue;
-            }
-            for (int32_t ox = 0; ox < p->output.w; ++ox) {
-                const int8_t *src = rows + (size_t)ox * (size_t)p->stride_w * channels;
-                int8_t *out = output + (((size_t)b * (size_t)p->output.h + (size_t)oy) * (size_t)p->output.w +
-                                        (size_t)ox) * (size_t)p->output.c;
-                int32_t c = 0;
-                if (p->depth_multiplier == 1) {
-                    for (; c + 4 <= p->output.c; c += 4) {
-                        dw_quad(p, src + c, row_stride, c, out);
-                    }
-                }
-                for (; c < p->output.c; ++c) {
-                    dw_single(p, src, row_stride, c, out);
-                }
-            }
+        if (dw_plane_geometry(p, &g)) {
+            dw_planes(p, &g, input + (size_t)b * in_batch, output + (size_t)b * out_batch, (int16_t *)scratch);
+        } else {
+            dw_rows(p, input + (size_t)b * in_batch, output, (int8_t *)scratch, b);
         }
     }
     return TK_OK;

@@ -2,6 +2,7 @@
 #ifndef TK_DEPTHWISE_CONV2D_H
 #define TK_DEPTHWISE_CONV2D_H
 
+#include "tk_dsp.h"
 #include "tk_fixedpoint.h"
 
 #ifdef __cplusplus
@@ -34,9 +35,19 @@ typedef struct {
     /* 1 when the generator proved tk_requant_hi exact for this layer with hi_c =
      * tk_requant_hi_c(shift, output_offset), else 0. Non-zero takes precedence over fast_requant. */
     int32_t requant_hi;
+    /* DSP builds without Helium, 3x3 layers computed in planes (tinykit/ir/ops/conv.py,
+     * depthwise_plane): per channel {b, m, H, r, A0, D0, A1, D1, A2, D2} (tinykit/codegen/dsp_weights.py,
+     * depthwise_stream); NULL on other builds and layers (TK_DSP_ONLY). filter_data / bias (and
+     * multipliers / shifts when stream_rq) are NULL on DSP builds of such layers. */
+    const int32_t *stream;
+    /* 1: stream values are doubled and carry {m, H, r} for tk_requant_mm; 0: requantized from
+     * multipliers / shifts */
+    int32_t stream_rq;
 } tk_depthwise_conv2d_params;
 
-/* Scratch bytes: kh zero-point padded input rows, kh * ((out_w - 1) * stride_w + (kw - 1) * dil_w + 1) * c. */
+/* Scratch bytes: kh zero-point padded input rows, kh * ((out_w - 1) * stride_w + (kw - 1) * dil_w + 1) * c;
+ * for 3x3 layers with dilation 1, depth multiplier 1 and equal strides of 1 or 2 the larger of
+ * those and the int16 plane of one channel. */
 size_t tk_depthwise_conv2d_s8_buffer_size(const tk_depthwise_conv2d_params *params);
 
 tk_status tk_depthwise_conv2d_s8(const tk_depthwise_conv2d_params *params, const int8_t *input,

@@ -126,3 +126,24 @@ def conv_stream(weights: np.ndarray, bias: np.ndarray, mults: list[int], shifts:
     parts = [head, body] + ([q.reshape(pairs, 6)] if rq is not None else [])
     return np.concatenate(parts, axis=1).astype(np.int32).reshape(-1), rq is not None
 
+
+def depthwise_stream(weights: np.ndarray, bias: np.ndarray, mults: list[int], shifts: list[int], offset: int,
+                     lo: int, hi: int, vertical: bool) -> tuple[np.ndarray, bool]:
+    """The 3x3 DEPTHWISE_CONV_2D DSP stream (tk_depthwise_conv2d.c) and whether it carries the
+    requantization: per channel {b, m, H, r}, then for each of the three input lines of an output
+    line the int16 pairs A = (w0, w1) and D = (w1, w2) of the taps along it. Lines run along the
+    width (taps w[fy][0..2] of filter row fy) or, ``vertical``, along the height (taps
+    w[0..2][fx] of filter column fx). Biases and weights are doubled with the requantization (as
+    in conv_stream); without it m, H, r are 0 and the kernel requantizes from the arrays."""
+    taps = weights.reshape(3, 3, -1).astype(np.int64)  # fy, fx, channel
+    lines = taps.transpose(1, 0, 2) if vertical else taps  # line, tap, channel
+    channels = lines.shape[2]
+    bias, w2d, rq = channel_rq(bias, lines.reshape(9, channels).T, mults, shifts, offset, lo, hi)
+    scale = 1 if rq is None else 2
+    w = w2d.reshape(channels, 3, 3) * scale
+    pairs = np.stack([pack16(w[:, :, 0], w[:, :, 1]), pack16(w[:, :, 1], w[:, :, 2])], axis=-1)
+    head = np.zeros((channels, 4), np.int64)
+    head[:, 0] = bias * scale
+    if rq is not None:
+        head[:, 1:] = rq
+    return np.concatenate([head, pairs.reshape(channels, 6)], axis=1).astype(np.int32).reshape(-1), rq is not None

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tinykit.codegen.dsp_weights import conv_stream
+from tinykit.codegen.dsp_weights import conv_stream, depthwise_stream
 from tinykit.codegen.lowering import (
     ConstArray,
     KernelCall,
@@ -32,8 +32,11 @@ from tinykit.codegen.lowering import (
 )
 from tinykit.codegen.mve_weights import block_stream, depthwise_rows, stream_arrays
 from tinykit.errors import ModelFormatError
+from tinykit.ir.ops.conv import depthwise_plane, depthwise_scratch
 
 CONV_SCRATCH_PIXELS = 2  # must match TK_CONV_PIXELS in tk_conv2d.c
+#: the params fields naming [filter, bias, multipliers, shifts] of the weighted kernels
+PARAM_ARRAYS = ("filter_data", "bias", "multipliers", "shifts")
 
 
 def _ceil4(n: int) -> int:
@@ -43,20 +46,6 @@ def _ceil4(n: int) -> int:
 def conv_scratch_bytes(kh: int, kw: int, in_c: int, out_c: int) -> int:
     """tk_conv2d_s8_buffer_size(): two pixels of int8 staging + int16 im2col (K padded to 4) + int32 accs."""
     return CONV_SCRATCH_PIXELS * 3 * _ceil4(kh * kw * in_c) + CONV_SCRATCH_PIXELS * 4 * (out_c + 1)
-
-
-DW_TABLE_WORDS = 34  # must match TK_DW_TABLE_WORDS in tk_depthwise_conv2d.c
-
-
-def depthwise_scratch_bytes(kh: int, kw: int, in_c: int, out_w: int, stride_w: int, dilation_w: int,
-                            out_c: int | None = None) -> int:
-    """tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows, plus the 3x3 fast
-    path's table (34 int32 per four channels) for 3x3, dilation-1, depth-multiplier-1 layers with
-    a multiple of 4 channels."""
-    rows = kh * ((out_w - 1) * stride_w + (kw - 1) * dilation_w + 1) * in_c
-    table = (kh == 3 and kw == 3 and dilation_w == 1 and in_c % 4 == 0
-             and (in_c if out_c is None else out_c) == in_c)
-    return rows + (DW_TABLE_WORDS * 4 * (in_c // 4) if table else 0)
 
 
 def fc_filter_quads(weights: np.ndarray) -> np.ndarray:
@@ -230,7 +219,7 @@ def _mve_stream(ctx: LoweringContext, op: Any, rows: np.ndarray, arrays: list[Co
     stream = block_stream(rows, arrays[1].values, arrays[2].values, arrays[3].values)
     return stream_arrays(ctx.symbol(op, "mve_stream"), stream,
                          f"{what}, Helium stream: per 4 rows [K/16][4][16] weights + bias, mult, shift x 4",
-                         arrays, ("filter_data", "bias", "multipliers", "shifts"))
+                         arrays, PARAM_ARRAYS)
 
 
 def dsp_stream(ctx: LoweringContext, op: Any, arrays: list[ConstArray], fields: list[tuple[str, str]],
@@ -239,7 +228,7 @@ def dsp_stream(ctx: LoweringContext, op: Any, arrays: list[ConstArray], fields: 
     ``fields`` in that order) and return the params: ``fields`` with what only the plain C kernels
     read wrapped in TK_PLAIN_ONLY (tk_dsp.h), then the stream / stream_rq fields. ``helium``: MVE
     builds run the Helium kernel (its own stream, see _mve_stream), so the DSP stream is NULL there
-    too; else they run the DSP kernel, which the Armv8.1-M DSP extension always comes with."""
+    too; else they would run the DSP kernel (MVE cores always have the DSP extension)."""
     values, rq = stream
     plain = {0, 1, 2, 3} if rq else {0, 1}
     for i in plain:
@@ -312,19 +301,27 @@ def lower_depthwise(op: Any, graph: Any, ctx: LoweringContext) -> KernelCall:
     arrays, _ = _quant_arrays(ctx, op, inp, weights, out, out_c,
                               folded_bias(bias, w, -inp.zero_point, axis_last=True))
     arrays.insert(0, ConstArray(ctx.symbol(op, "filter"), "int8_t", w, shape_comment(weights) + ", 1HWO"))
-    o = op.options
-    dilation_w = int(o.get("dilation_w_factor", 1))
-    scratch = depthwise_scratch_bytes(kh, kw, in_c, dims4(out.shape)[2], int(o.get("stride_w", 1)), dilation_w,
-                                      out_c)
+    o = {**op.options, "depth_multiplier": out_c // in_c}
+    _, oh, ow, _ = dims4(out.shape)
+    plane = depthwise_plane(kh, kw, o.get("stride_h", 1), o.get("stride_w", 1), o.get("dilation_h_factor", 1),
+                            o.get("dilation_w_factor", 1), out_c // in_c, oh, ow)
     flags = [("fast_requant", fast_requant_flag(arrays[1].values, w, arrays[2].values, arrays[3].values, True)),
              ("requant_hi", requant_hi_mode(arrays, w, True, out.zero_point))]
+    dilation_w = int(o.get("dilation_w_factor") or 1)
     arrays, fields = _mve_stream(ctx, op, depthwise_rows(w, dilation_w), arrays, shape_comment(weights))
+    if plane is None:  # the rows kernel (or Helium's)
+        fields += [("stream", "NULL"), ("stream_rq", "0")]
+    else:  # the plane kernel (Helium's on MVE cores)
+        fields = dsp_stream(ctx, op, arrays, fields, depthwise_stream(
+            w, arrays[1].values, arrays[2].values, arrays[3].values, out.zero_point, lo, hi, plane[0]),
+            "DEPTHWISE_CONV_2D stream: per channel 2b, m, H, r, then per line (A, D) int16 pairs (dsp_weights.py)",
+            True)
     params = [("input", c_dims(inp.shape)), ("filter", c_dims(weights.shape)), ("output", c_dims(out.shape)),
               ("depth_multiplier", str(out_c // in_c)), *_conv_geometry(op, inp, out, kh, kw),
               ("input_offset", str(-inp.zero_point)), ("output_offset", str(out.zero_point)),
               ("act", c_act(lo, hi)), *fields, *flags]
     return KernelCall("tk_depthwise_conv2d_s8", "tk_depthwise_conv2d_params", params, [op.inputs[0]],
-                      [op.outputs[0]], arrays, scratch_bytes=scratch,
+                      [op.outputs[0]], arrays, scratch_bytes=depthwise_scratch(kh, kw, in_c, oh, ow, o),
                       sources=("tk_depthwise_conv2d.c", "tk_depthwise_conv2d_mve.c"))
 
 

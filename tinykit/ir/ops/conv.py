@@ -71,6 +71,35 @@ def s16_conv_scratch_bytes(kh: int, kw: int, in_c: int) -> int:
     return 2 * 2 * ((kh * kw * in_c + 3) // 4 * 4)
 
 
+def depthwise_plane(kh: int, kw: int, stride_h: int, stride_w: int, dilation_h: int, dilation_w: int,
+                    multiplier: int, out_h: int, out_w: int) -> tuple[bool, int, int] | None:
+    """The plane tk_depthwise_conv2d_s8 computes an int8 3x3 layer in, or None for layers it runs
+    on padded input rows instead: (vertical, pu, pv) for 3x3, dilation 1, depth multiplier 1 and
+    equal strides of 1 or 2 (= dw_plane_geometry in tk_depthwise_conv2d.c).
+
+    One channel at a time is widened to int16 into a plane of pv lines of pu values, padded with
+    the input zero point; lines run along the longer output side (``vertical``: along the
+    height), in blocks of 4 outputs, so a line holds 4 * ceil(outputs / 4) * stride + 2 values."""
+    if (kh, kw, dilation_h, dilation_w, multiplier) != (3, 3, 1, 1, 1) or stride_h != stride_w or stride_h > 2:
+        return None
+    vertical = out_h > out_w
+    along, across = (out_h, out_w) if vertical else (out_w, out_h)
+    return vertical, 4 * ((along + 3) // 4) * stride_h + 2, (across - 1) * stride_h + 3
+
+
+def depthwise_scratch(kh: int, kw: int, in_c: int, out_h: int, out_w: int, options: dict) -> int:
+    """= tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows of
+    ((out_w - 1) * stride_w + (kw - 1) * dilation_w + 1) pixels, or for the plane layers (see
+    depthwise_plane) the larger of those rows (the Helium kernel's planes take the same bytes) and
+    the int16 plane. One generated library serves every core, so its scratch fits both."""
+    o = {"stride_h": 1, "stride_w": 1, "dilation_h_factor": 1, "dilation_w_factor": 1, "depth_multiplier": 1,
+         **{k: v for k, v in options.items() if v is not None}}
+    plane = depthwise_plane(kh, kw, o["stride_h"], o["stride_w"], o["dilation_h_factor"],
+                            o["dilation_w_factor"], o["depth_multiplier"] or 1, out_h, out_w)
+    rows = kh * ((out_w - 1) * o["stride_w"] + (kw - 1) * o["dilation_w_factor"] + 1) * in_c
+    return rows if plane is None else max(rows, 2 * plane[1] * plane[2])
+
+
 class _Weighted(OpHandler):
     """Ops with a weights tensor (input 1) and an optional bias (input 2) per output channel."""
 
@@ -166,14 +195,10 @@ class DepthwiseConv2D(_Weighted):
     def scratch_bytes(self, op, graph):
         if input_tensor(graph, op, 0).dtype == "int16":
             return 0  # tk_depthwise_conv2d_s16 reads the input in place
-        # = tk_depthwise_conv2d_s8_buffer_size(): kh zero-point padded input rows, plus 34 int32 per
-        # four channels for the 3x3 fast path's table (3x3, dilation 1, multiplier 1, channels % 4 == 0)
         _, kh, kw, out_c = input_tensor(graph, op, 1).shape
-        in_c, out_w = input_tensor(graph, op, 0).shape[3], output_tensor(graph, op).shape[2]
-        dilation_w = op.options.get("dilation_w_factor", 1)
-        rows = kh * ((out_w - 1) * op.options.get("stride_w", 1) + (kw - 1) * dilation_w + 1) * in_c
-        table = kh == 3 and kw == 3 and dilation_w == 1 and in_c % 4 == 0 and out_c == in_c
-        return rows + (34 * 4 * (in_c // 4) if table else 0)
+        inp, out = input_tensor(graph, op, 0), output_tensor(graph, op)
+        options = {**op.options, "depth_multiplier": out_c // inp.shape[3]}
+        return depthwise_scratch(kh, kw, inp.shape[3], out.shape[1], out.shape[2], options)
 
 
 @register
