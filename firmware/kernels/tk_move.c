@@ -189,14 +189,29 @@ tk_status tk_table_copy_s32(const tk_table_copy_params *params, const int32_t *i
     return tk_table_copy(params, (const uint8_t *)(const void *)input, (uint8_t *)(void *)output, 4);
 }
 
+/* Output by output: each takes `bytes` of every input row of `total` bytes, so its copy loop has one
+ * fixed size and stride (UNPACK of the last axis: one byte per row, no call per element). */
 static tk_status tk_split(const tk_split_params *p, const uint8_t *input, size_t esize)
 {
-    for (int32_t o = 0; o < p->outer; ++o) {
-        for (int32_t i = 0; i < p->num_outputs; ++i) {
-            const size_t bytes = (size_t)p->sizes[i] * esize;
-            tk_copy_bytes((uint8_t *)p->outputs[i] + (size_t)o * bytes, input, bytes);
-            input += bytes;
+    size_t total = 0;
+    for (int32_t i = 0; i < p->num_outputs; ++i) {
+        total += (size_t)p->sizes[i] * esize;
+    }
+    const int32_t outer = p->outer;
+    for (int32_t i = 0; i < p->num_outputs; ++i) {
+        const size_t bytes = (size_t)p->sizes[i] * esize;
+        const uint8_t *src = input;
+        uint8_t *dst = (uint8_t *)p->outputs[i];
+        if (bytes == 1) {
+            for (int32_t o = 0; o < outer; ++o, src += total) {
+                *dst++ = *src;
+            }
+        } else {
+            for (int32_t o = 0; o < outer; ++o, src += total, dst += bytes) {
+                tk_copy_bytes(dst, src, bytes);
+            }
         }
+        input += bytes;
     }
     return TK_OK;
 }
