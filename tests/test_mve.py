@@ -57,6 +57,8 @@ HELIUM_MODELS = {
     "mve_one_depthwise": ((4, 18, 13), lambda L: [L.DepthwiseConv2D(3, padding="same")], True),
     "mve_one_depthwise_s2": ((5, 20, 8), lambda L: [L.DepthwiseConv2D(3, strides=2, padding="same")], True),
     "mve_one_fc": ((40,), lambda L: [L.Dense(23)], True),
+    "mve_depthwise_wide_rows": ((3, 3200, 3), lambda L: [  # planes of 9,602 bytes: no 16-bit scatter
+        L.DepthwiseConv2D(3, padding="same", activation="relu")], True),
     "mve_depthwise_per_tensor_rows": ((6, 16, 8), lambda L: [
         L.DepthwiseConv2D(3, padding="same", activation="relu"),
         L.DepthwiseConv2D((5, 3), strides=2, padding="valid", depth_multiplier=2)], False),

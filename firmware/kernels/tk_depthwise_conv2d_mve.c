@@ -79,6 +79,30 @@ static void mve_dw_pad(int32_t x0, int32_t x1, int32_t kh, int32_t channels, int
     }
 }
 
+/* The planes of very wide rows, byte by byte: the scatter stores' 16-bit offsets reach the first
+ * eight planes only while 7 * plane <= UINT16_MAX. Rare: compiled for size (cold). */
+#if defined(__GNUC__)
+__attribute__((cold))
+#endif
+static void mve_dw_planes_wide(const tk_depthwise_conv2d_params *p, const mve_dw_geometry *g, const int8_t *in,
+                               int32_t oy, int8_t *planes)
+{
+    const int32_t kh = p->filter.h, channels = p->input.c;
+    for (int32_t fy = 0; fy < kh; ++fy) {
+        const int32_t y = oy * p->stride_h - p->pad_h + fy * p->dilation_h;
+        for (int32_t x = 0; x < g->width; ++x) {
+            const int32_t ix = x - p->pad_w;
+            const int32_t inside = y >= 0 && y < p->input.h && ix >= 0 && ix < p->input.w;
+            const int8_t *src =
+                inside ? in + ((size_t)y * (size_t)p->input.w + (size_t)ix) * (size_t)channels : NULL;
+            int8_t *dst = planes + x * kh + fy;
+            for (int32_t c = 0; c < channels; ++c, dst += g->plane) {
+                *dst = src != NULL ? src[c] : (int8_t)(-p->input_offset);
+            }
+        }
+    }
+}
+
 /* The planes of output row oy (see the top of the file): per filter row, the padding columns on
  * the left, the input row's pixels, the padding on the right (or all padding above / below). */
 static void mve_dw_planes(const tk_depthwise_conv2d_params *p, const mve_dw_geometry *g, const int8_t *in,
@@ -352,7 +376,7 @@ tk_status tk_depthwise_conv2d_s8_mve(const tk_depthwise_conv2d_params *params, c
     const tk_mve_out o = tk_mve_out_make(p->output_offset, p->act);
     const size_t row_out = (size_t)p->output.w * (size_t)p->output.c;
     if (scratch == NULL || p->filter_data == NULL || p->depth_multiplier < 1 ||
-        p->output.c != p->input.c * p->depth_multiplier || 7 * g.plane > UINT16_MAX ||
+        p->output.c != p->input.c * p->depth_multiplier ||
         (size_t)g.plane * (size_t)p->input.c > tk_depthwise_conv2d_s8_buffer_size(p)) {
         return TK_ERROR;
     }
@@ -360,7 +384,11 @@ tk_status tk_depthwise_conv2d_s8_mve(const tk_depthwise_conv2d_params *params, c
         const int8_t *in = input + (size_t)b * (size_t)p->input.h * (size_t)p->input.w * (size_t)p->input.c;
         for (int32_t oy = 0; oy < p->output.h; ++oy) {
             int8_t *out = output + ((size_t)b * (size_t)p->output.h + (size_t)oy) * row_out;
-            mve_dw_planes(p, &g, in, oy, (int8_t *)scratch);
+            if (7 * g.plane > UINT16_MAX) {
+                mve_dw_planes_wide(p, &g, in, oy, (int8_t *)scratch);
+            } else {
+                mve_dw_planes(p, &g, in, oy, (int8_t *)scratch);
+            }
             if (TK_FAST_REQUANT(p)) {
                 mve_dw_row_fast(p, &g, (const int8_t *)scratch, out, o);
             } else {
