@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinykit.files import write_atomic
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 MODEL_CACHE = Path(os.environ.get("TINYKIT_TEST_MODEL_CACHE", "/tmp/tinykit-test-models"))
@@ -41,10 +43,7 @@ def int8_tflite(build: Callable[[], object], input_shape: tuple[int, ...], key: 
     if not per_channel:
         converter._experimental_disable_per_channel = True
     data = converter.convert()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
     return path
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import opzoo
+
+from tinykit.files import write_atomic
 
 
 def tf_function_model(fn: Callable, signature: list[tuple[tuple[int, ...], str]], name: str) -> Path:
@@ -29,10 +30,7 @@ def tf_function_model(fn: Callable, signature: list[tuple[tuple[int, ...], str]]
     function = tf.function(lambda *args: fn(tf, *args), input_signature=specs)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], function)
     data = converter.convert()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
     return path
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinykit.files import write_atomic
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 CACHE_DIR = Path(os.environ.get("TINYKIT_OPZOO_CACHE", "/tmp/tinykit-opzoo"))
@@ -121,10 +123,7 @@ def convert(case: Case) -> Path:
     data = converter.convert()
     if case.edit is not None:
         data = _edit(data, case.edit)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
     return path
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinykit.files import write_atomic
+
 CACHE_DIR = Path(os.environ.get("TINYKIT_OPZOO_CACHE", "/tmp/tinykit-opzoo"))
 
 
@@ -77,10 +79,7 @@ def _pack(model) -> bytes:
 def _write_cached(name: str, data: bytes) -> Path:
     path = CACHE_DIR / f"{name}-{hashlib.sha256(data).hexdigest()[:16]}.tflite"
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
     return path
 
 

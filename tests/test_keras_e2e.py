@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from tinykit.cli import main
+from tinykit.files import write_atomic
 from tinykit.ir import read_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.qemu,
@@ -99,10 +100,7 @@ def _user_converted(build, shape: tuple[int, ...]) -> Path:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = converter.inference_output_type = tf.int8
     data = converter.convert()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
     return path
 
 
