@@ -447,7 +447,7 @@ static void cmd_help(void)
     tk_put_line("m-help-[name profile timestamp results help]");
     tk_put_line("m-help-[db load N | db HEX | db print]");
     tk_put_line("m-help-[infer N W]");
-    tk_put_line("m-help-[tk-load I N | tk-out [I]]");
+    tk_put_line("m-help-[tk-load I N | tk-out I]");
     tk_put_line("m-help-[tk-crc tk-cycles tk-layers tk-info tk-run tk-reset tk-sync T]");
 }
 
