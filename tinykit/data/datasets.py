@@ -7,18 +7,17 @@ can augment (time shift, noise) before computing features.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from tinykit.data import layout
 from tinykit.data.features import FeatureConfig, compute_features
 from tinykit.data.wav import fit_length, read_wav, resample
 from tinykit.errors import DataError
 
-BACKGROUND_DIR = "_background_noise_"
+BACKGROUND_DIR = layout.BACKGROUND_DIR
 AUDIO_EXT = (".wav",)
 IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 VAL_PERCENT = 10
@@ -55,18 +54,14 @@ class Dataset:
 
 
 def hash_split(relative_name: str) -> str:
-    """Deterministic split like Speech Commands: hash of the name without its ``_nohash_`` suffix."""
-    base = re.sub(r"_nohash_.*$", "", Path(relative_name).name)
-    key = f"{Path(relative_name).parent.name}/{base}"
-    percent = int(hashlib.sha1(key.encode()).hexdigest(), 16) % 100
-    if percent < VAL_PERCENT:
-        return "val"
-    return "test" if percent < VAL_PERCENT + TEST_PERCENT else "train"
+    """The official Speech Commands split: a hash of the speaker (the name before ``_nohash_``)."""
+    return layout.which_split(relative_name)
 
 
 def _label_dirs(root: Path, exts: tuple[str, ...]) -> dict[str, list[Path]]:
     if not root.is_dir():
         raise DataError(f"data set directory {root} does not exist")
+    layout.check_complete(root)
     dirs = sorted(p for p in root.iterdir() if p.is_dir() and p.name != BACKGROUND_DIR)
     if not dirs:
         raise DataError(f"{root} has no label folders", hint="one folder of files per label")
