@@ -6,7 +6,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng chromium cmake make ser2net openocd
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng chromium cmake make ser2net openocd \
+	mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 \
+	libportaudio2 libasound2-plugins alsa-utils pulseaudio pulseaudio-utils
+# MBROLA (contrib) and its voices (non-free) need those sections of the Debian archive.
+APT_EXTRA_SOURCES := /etc/apt/sources.list.d/tinykit-contrib-non-free.sources
 # The venv is rebuilt when the dependencies change.
 STAMP := $(VENV)/.setup-$(shell cat pyproject.toml Makefile | sha256sum | cut -c1-16)
 DEMO_MODEL := tinykit/models/kws_ref_model.tflite
@@ -27,6 +31,11 @@ system-tools:
 	  echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
 	fi; \
 	echo "installing system packages:$$missing"; \
+	if [ ! -e $(APT_EXTRA_SOURCES) ] && [ -e /etc/apt/sources.list.d/debian.sources ]; then \
+	  sed 's/^Components:.*/Components: contrib non-free/' /etc/apt/sources.list.d/debian.sources > $(APT_EXTRA_SOURCES); \
+	elif [ ! -e $(APT_EXTRA_SOURCES) ] && [ -e /etc/apt/sources.list ]; then \
+	  sed -n 's/^\(deb [^#]*\) main.*$$/\1 contrib non-free/p' /etc/apt/sources.list > $(APT_EXTRA_SOURCES:.sources=.list); \
+	fi; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null
 
 python-env: $(STAMP)

@@ -9,6 +9,17 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests get their own result cache (tinykit.cache), never the user's ~/.cache/tinykit."""
+    if "TINYKIT_CACHE" not in os.environ:
+        import shutil
+        import tempfile
+
+        path = tempfile.mkdtemp(prefix="tinykit-test-cache-")
+        os.environ["TINYKIT_CACHE"] = path
+        config.add_cleanup(lambda: shutil.rmtree(path, ignore_errors=True))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--board", default=None, help="real board id for `hw` tests (e.g. nucleo-l4r5zi)")
     parser.addoption("--port", default=None, help="serial port of the real board for `hw` tests")

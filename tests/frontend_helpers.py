@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tinykit.data.acoustics import coloured_noise as noise
+from tinykit.data.acoustics import trim
 from tinykit.data.features import FeatureConfig, compute_features
-from tinykit.data.synth import make_clip, noise, speak
+from tinykit.data.voices import speak
 
 RATE = 16000
 WORDS = ("yes", "no", "stop", "seven", "marvin")
@@ -17,6 +19,19 @@ WORDS = ("yes", "no", "stop", "seven", "marvin")
 
 def to_pcm(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(x) * 32767.0), -32768, 32767).astype(np.int16)
+
+
+def make_clip(speech: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The word at a random offset in one second, scaled, with coloured noise at 5-30 dB SNR."""
+    speech = trim(speech)[:RATE]
+    clip = np.zeros(RATE, np.float32)
+    start = int(rng.integers(0, RATE - speech.size + 1))
+    clip[start : start + speech.size] = speech / (np.abs(speech).max() + 1e-9)
+    clip *= rng.uniform(0.3, 0.9)
+    rms = np.sqrt(np.mean(speech**2) / (np.abs(speech).max() + 1e-9) ** 2) * np.abs(clip).max()
+    clip += rms / (10 ** (rng.uniform(5.0, 30.0) / 20)) * noise(str(rng.choice(("white", "pink", "brown", "hum"))),
+                                                             RATE, rng)
+    return np.clip(clip, -1.0, 1.0)
 
 
 def speech_clips(seed: int = 1) -> list[np.ndarray]:

@@ -9,18 +9,35 @@ from pathlib import Path
 import numpy as np
 
 CHROMIUM_TIMEOUT_S = 120
+PAGE_WIDTH = 1280
+TALL_WINDOW = 16000  # taller than any report: the screenshot is then cropped to the page
 
 
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def screenshot(html: Path, png: Path, profile: Path) -> subprocess.CompletedProcess:
+def screenshot(html: Path, png: Path, profile: Path, height: int = 2000) -> subprocess.CompletedProcess:
     """Render a local page with headless Chromium (Debian's `chromium` package) into a PNG."""
     cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-           f"--screenshot={png}", "--window-size=1280,2000", html.resolve().as_uri()]
+           "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+           f"--user-data-dir={profile}", f"--screenshot={png}", f"--window-size={PAGE_WIDTH},{height}",
+           html.resolve().as_uri()]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=CHROMIUM_TIMEOUT_S)
+
+
+def full_page_screenshot(html: Path, png: Path, profile: Path) -> subprocess.CompletedProcess:
+    """The whole page at 1280 px wide: a very tall window, cropped below the last painted row."""
+    import matplotlib.image as mpimg
+
+    proc = screenshot(html, png, profile, TALL_WINDOW)
+    if proc.returncode == 0 and png.exists():
+        img = mpimg.imread(png)[..., :3]
+        background = img[-1, 0]
+        painted = np.nonzero(np.any(np.abs(img - background) > 1e-3, axis=(1, 2)))[0]
+        bottom = int(painted[-1]) + 24 if painted.size else img.shape[0]
+        mpimg.imsave(png, img[: min(bottom, img.shape[0])])
+    return proc
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -48,9 +65,13 @@ def fake_lab_result(out: Path, model: Path, wav: Path):
         "quantize": {"size_bytes": 45896, "health": {"float_accuracy": 0.91, "int8_accuracy": 0.9,
                                                      "agreement": 0.98, "warnings": [],
                                                      "layers": [{"op": "CONV_2D", "sqnr_db": 27.5}]}},
-        "fit": {"report": {"candidates": [{"ratio": 0.0, "accuracy": 0.9, "params": 23000, "weight_bytes": 23000,
-                                           "arena_bytes": 17000, "ram_needed": 26000, "fits": True}]},
-                "pareto_png": ""},
+        "fit": {"report": {"candidates": [
+                    {"ratio": 0.0, "accuracy": 0.9, "float_accuracy": 0.91, "params": 23000, "weight_bytes": 23000,
+                     "arena_bytes": 17000, "ram_needed": 26000, "fits": True},
+                    {"ratio": 0.25, "accuracy": 0.89, "float_accuracy": 0.9, "params": 13000, "weight_bytes": 13000,
+                     "arena_bytes": 13000, "ram_needed": 22000, "fits": True}],
+                    "chosen": {"ratio": 0.0}},
+                "pareto_png": "", "deployed": {"candidate": {"ratio": 0.25, "params": 13000}}},
         "build": {"size": {"flash_used": 46900, "flash_total": 4194304, "ram_used": 25248, "ram_total": 4194304}},
         "measure": {"inputs": 40, "accuracy": 0.9, "host_accuracy": 0.9, "mismatched_bytes": 0, "emulated": True,
                     "clock_hz": 25_000_000, "macs": macs,

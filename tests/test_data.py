@@ -50,14 +50,24 @@ def test_synth_layout_and_counts(tiny_kws):
         with wave.open(str(clips[0])) as fh:
             assert (fh.getframerate(), fh.getnchannels(), fh.getsampwidth(), fh.getnframes()) == (16000, 1, 2, 16000)
     tests = (tiny_kws / "testing_list.txt").read_text().split()
-    assert len(tests) == 4 * PER_WORD // 10 and all((tiny_kws / t).exists() for t in tests)
+    vals = (tiny_kws / "validation_list.txt").read_text().split()
+    assert all((tiny_kws / t).exists() for t in tests + vals)
+    total = 4 * PER_WORD
+    assert 0.05 * total <= len(tests) <= 0.2 * total and 0.05 * total <= len(vals) <= 0.2 * total
+    # splits are by speaker: no synthetic speaker is both trained on and tested on
+    speaker = lambda p: p.split("/")[1].split("_nohash_")[0]  # noqa: E731
+    everyone = {speaker(f"{d.name}/{f.name}") for d in tiny_kws.iterdir() if d.is_dir() for f in d.glob("*.wav")}
+    held = {speaker(p) for p in tests} | {speaker(p) for p in vals}
+    assert {speaker(p) for p in tests}.isdisjoint({speaker(p) for p in vals}) and held < everyone
     ds = load_dataset(tiny_kws)
-    assert ds.counts()["test"] == [PER_WORD // 10] * 4
-    assert ds.input_shape == (49, 10, 1) and len(ds.background) == 3
+    assert all(n > 0 for n in ds.counts()["test"])
+    assert ds.input_shape == (49, 10, 1) and len(ds.background) == 4 + 6  # noise colours and hum, music
 
 
-def test_synth_is_deterministic_and_seed_matters(tmp_path):
+def test_synth_is_deterministic_and_seed_matters(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYKIT_CACHE", str(tmp_path / "cache-a"))
     a = synth_kws(tmp_path / "a", ["on", "off"], per_word=10, seed=3).directory
+    monkeypatch.setenv("TINYKIT_CACHE", str(tmp_path / "cache-b"))  # synthesised again, not copied
     b = synth_kws(tmp_path / "b", ["on", "off"], per_word=10, seed=3).directory
     c = synth_kws(tmp_path / "c", ["on", "off"], per_word=10, seed=4).directory
     assert _digest(a) == _digest(b)
@@ -89,7 +99,7 @@ def test_synth_cli_refuses_nonempty_dir(tmp_path):
     assert_user_error(run_cli("data", "synth-kws", "-o", tmp_path / "out", "--words", "yes,no"), "not empty")
     ok = run_cli("data", "synth-kws", "-o", tmp_path / "new", "--words", "yes,no", "--per-word", "10")
     assert ok.exit_code == 0, ok.output
-    assert "40 clips in 4 classes" in ok.output
+    assert "50 clips in 4 classes" in ok.output  # 2 x 10 words, 20 _unknown_ (twice a word), 10 _silence_
 
 
 def test_mfcc_matches_tensorflow_signal():

@@ -55,6 +55,10 @@ def test_class_weights_only_when_unbalanced():
     assert class_weights(np.array([0, 0, 1, 1]), 2) is None
     w = class_weights(np.array([0] * 30 + [1] * 10), 2)
     assert w[1] > w[0] and w[1] == pytest.approx(2.0)
+    # _unknown_ is twice a keyword on purpose: no weighting, and it keeps weight 1 when others are weighted
+    assert class_weights(np.array([0] * 10 + [1] * 10 + [2] * 20), 3, ("no", "yes", "_unknown_")) is None
+    w = class_weights(np.array([0] * 30 + [1] * 10 + [2] * 60), 3, ("no", "yes", "_unknown_"))
+    assert w[2] == 1.0 and w[1] == pytest.approx(2.0) and w[0] == pytest.approx(2 / 3)
 
 
 def test_classification_metrics_confusion():

@@ -10,6 +10,7 @@ import click
 from tinykit.cli import DATA_HELP, main
 from tinykit.cli.options import force_option, warn_ignored
 from tinykit.files import check_output_dir, check_output_file
+from tinykit.tflog import tensorflow_log
 
 
 def _echo_warnings(warnings: list[str]) -> None:
@@ -41,8 +42,9 @@ def quantize_cmd(ctx, model, data_path, output, force, qat, qat_epochs, strict, 
     if not qat:
         warn_ignored(ctx, ("qat_epochs",), "it sets the epochs of --qat")
 
-    res = quantize_model(model, data_path, output, qat=qat, strict=strict, seed=seed, max_drop=max_drop,
-                         calibration_scale=calibration_scale, qat_epochs=qat_epochs)
+    with tensorflow_log(Path(output).parent):
+        res = quantize_model(model, data_path, output, qat=qat, strict=strict, seed=seed, max_drop=max_drop,
+                             calibration_scale=calibration_scale, qat_epochs=qat_epochs)
     h = res.health
     if as_json:
         click.echo(json.dumps({"tflite": str(res.tflite_path), "size_bytes": res.size_bytes, "io": res.io,
@@ -126,7 +128,8 @@ def prune_cmd(ctx, model, data_path, output, force, ratio, target_macs, criterio
     cfg = PruneConfig(ratio=ratio, target_macs=target_macs, criterion=criterion, mode=mode, steps=steps,
                       layer_ratios=_layer_ratios(layer_ratio),
                       finetune_epochs=finetune_epochs, seed=seed, batch_size=batch_size, learning_rate=lr)
-    report = prune_file(model, load_for_model(model, data_path), output, cfg, with_sensitivity=sensitivity)
+    with tensorflow_log(Path(output).parent):
+        report = prune_file(model, load_for_model(model, data_path), output, cfg, with_sensitivity=sensitivity)
     if as_json:
         click.echo(json.dumps(report))
         return
@@ -149,8 +152,8 @@ def prune_cmd(ctx, model, data_path, output, force, ratio, target_macs, criterio
 @click.option("--data", "data_path", type=click.Path(path_type=Path), required=True, help=f"The {DATA_HELP}.")
 @click.option("--max-drop", type=float, default=0.02, show_default=True,
               help="allowed int8 accuracy loss against the unpruned int8 model")
-@click.option("--ratios", default="0,0.25,0.35,0.45,0.55,0.7", show_default=True, help="pruning ratios to try")
-@click.option("--finetune-epochs", type=int, default=8, show_default=True, help="fine-tuning epochs per ratio")
+@click.option("--ratios", default="0,0.25,0.5,0.7", show_default=True, help="pruning ratios to try")
+@click.option("--finetune-epochs", type=int, default=3, show_default=True, help="fine-tuning epochs per ratio")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="fine-tuning batch size")
 @click.option("--qat/--no-qat", default=True, show_default=True,
               help="use quantization-aware training for a fitting candidate whose float accuracy meets the "
@@ -163,6 +166,7 @@ def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, batch
             force, as_json):
     """Find the most accurate int8 model that fits a board's RAM and flash."""
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from tinykit.compress.fit import fit_model
@@ -178,15 +182,26 @@ def fit_cmd(model, board_id, data_path, max_drop, ratios, finetune_epochs, batch
     check_output_dir(output, force)
     load_board(board_id)  # fail fast on an unknown board, before loading data
     console = Console(stderr=True)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console, transient=True)
+    tasks: dict[float, int] = {}
+
+    def on_epoch(ratio: float, epoch: int, total: int) -> None:
+        if ratio not in tasks:
+            tasks[ratio] = bar.add_task(f"ratio {ratio:g}: fine-tuning epoch", total=total)
+        bar.update(tasks[ratio], completed=epoch + 1)
 
     def progress(c) -> None:
-        console.print(f"candidate ratio {c.ratio:.2f}: int8 accuracy {c.accuracy:.4f}, RAM {c.ram_needed}, "
-                      f"flash {c.flash_needed}, {'fits' if c.fits else 'does not fit'}")
+        if c.ratio in tasks:
+            bar.remove_task(tasks[c.ratio])
+        bar.console.print(f"candidate ratio {c.ratio:.2f}: int8 accuracy {c.accuracy:.4f}, RAM {c.ram_needed}, "
+                          f"flash {c.flash_needed}, {'fits' if c.fits else 'does not fit'}"
+                          + (" (cached: trained by an earlier run)" if c.cached else ""))
 
-    with console.status("searching pruning ratios"):
+    with tensorflow_log(output), bar:
         report = fit_model(model, board_id, load_for_model(model, data_path), output, max_drop, ratio_list,
                            finetune_epochs, seed, qat, progress=None if as_json else progress,
-                           batch_size=batch_size)
+                           batch_size=batch_size, on_epoch=None if as_json else on_epoch)
     chosen = Path(output) / "model.tflite"
     if as_json:
         click.echo(json.dumps({**report, "unsupported_ops": _unsupported(chosen)}))

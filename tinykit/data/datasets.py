@@ -7,6 +7,7 @@ can augment (time shift, noise) before computing features.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,14 @@ class Dataset:
     @property
     def num_classes(self) -> int:
         return len(self.labels)
+
+    def digest(self) -> str:
+        """A digest of everything training and evaluation read (inputs, labels, waveforms, noise)."""
+        h = hashlib.sha256(repr((self.kind, self.labels, self.feature_config)).encode())
+        for part in (*(self.x[s] for s in SPLITS), *(self.y[s] for s in SPLITS), *self.waves.values(),
+                     *self.background):
+            h.update(np.ascontiguousarray(part).tobytes())
+        return h.hexdigest()
 
     def counts(self) -> dict[str, list[int]]:
         """Clips per label in each split (for reports and class weighting); sample counts if unlabelled."""

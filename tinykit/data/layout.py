@@ -111,14 +111,14 @@ def partial_dir(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def building(target: Path, **info) -> Iterator[Path]:
+def building(target: Path, replace: bool = False, **info) -> Iterator[Path]:
     """A temporary folder next to ``target`` that becomes ``target`` (with a complete marker) on success.
 
     A leftover from an interrupted run of the same command is removed first; on failure the
     temporary folder stays (marked incomplete) so nothing that looks like a data set appears at
-    ``target``."""
+    ``target``. An existing non-empty ``target`` is refused, or (``replace``) swapped out at the end."""
     target = Path(target)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not replace:
         raise DataError(f"{target} exists and is not empty", hint="choose a new output directory")
     tmp = partial_dir(target)
     if tmp.exists():
@@ -128,5 +128,5 @@ def building(target: Path, **info) -> Iterator[Path]:
     yield tmp
     write_marker(tmp, True)
     if target.exists():
-        target.rmdir()
+        shutil.rmtree(target)
     os.replace(tmp, target)

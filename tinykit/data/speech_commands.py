@@ -14,7 +14,6 @@ temporary folder and renamed when complete (see :mod:`tinykit.data.layout`).
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 import zlib
 from collections.abc import Callable
@@ -23,11 +22,12 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from tinykit.cache import cache_dir
 from tinykit.data import layout
 from tinykit.data.download import download
 from tinykit.data.wav import read_wav, write_wav
 from tinykit.errors import DataError
-from tinykit.files import write_atomic
+from tinykit.files import check_output_dir, write_atomic
 
 URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
 SHA256 = "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"
@@ -43,14 +43,6 @@ SILENCE_GAIN = (0.05, 1.0)
 RATE = 16000
 
 Progress = Callable[[str, int, int | None], None]  # (phase, done, total)
-
-
-def cache_dir() -> Path:
-    """Where downloads are kept: $TINYKIT_CACHE, else $XDG_CACHE_HOME/tinykit, else ~/.cache/tinykit."""
-    if os.environ.get("TINYKIT_CACHE"):
-        return Path(os.environ["TINYKIT_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "tinykit"
 
 
 @dataclass
@@ -191,14 +183,14 @@ def make_silence(out: Path, n: int, seed: int) -> list[str]:
 
 
 def extract(archive: Path, out: Path, words: list[str] | None = None, unknown: bool = True,
-            silence: bool = True, seed: int = 0, progress: Progress | None = None) -> dict:
+            silence: bool = True, seed: int = 0, progress: Progress | None = None, force: bool = False) -> dict:
     """Write a Speech Commands-layout data set of ``words`` from the archive; returns its summary."""
     archive, out = Path(archive), Path(out)
     chosen = check_words(words)
     unknown = unknown and len(chosen) < len(WORDS)
     names, lists = scan(archive, progress)
     sel = select(names, chosen, unknown, seed)
-    with layout.building(out, source=str(archive), words=list(chosen),
+    with layout.building(out, replace=force, source=str(archive), words=list(chosen),
                          resume_hint="run the same `tinykit data get` command again") as tmp:
         _extract(archive, sel, tmp, progress)
         val, test = _lists(lists, sel)
@@ -222,13 +214,13 @@ def fetch_archive(url: str = URL, sha256: str | None = SHA256, cache: Path | Non
 
 def get(out: Path, words: list[str] | None = None, archive: Path | None = None, url: str = URL,
         sha256: str | None = SHA256, cache: Path | None = None, unknown: bool = True, silence: bool = True,
-        seed: int = 0, progress: Progress | None = None) -> dict:
-    """Download (unless ``archive`` is given) and extract Speech Commands into ``out``."""
+        seed: int = 0, progress: Progress | None = None, force: bool = False) -> dict:
+    """Download (unless ``archive`` is given) and extract Speech Commands into ``out`` (a non-empty
+    ``out`` is refused, or replaced with ``force``)."""
     check_words(words)
-    if Path(out).exists() and any(Path(out).iterdir()):
-        raise DataError(f"{out} exists and is not empty", hint="choose a new output directory")
+    check_output_dir(out, force)
     if archive is None:
         archive = fetch_archive(url, sha256, cache, progress)
     elif not Path(archive).is_file():
         raise DataError(f"archive {archive} does not exist")
-    return extract(archive, out, words, unknown, silence, seed, progress)
+    return extract(archive, out, words, unknown, silence, seed, progress, force)

@@ -1,16 +1,18 @@
-"""`tinykit lab kws`: the keyword-spotting lab in one command.
+"""`tinykit lab kws`: the keyword-spotting lab in one command, resumable stage by stage.
 
-Chains the stage functions the other modules own (data synthesis, training, pruning,
-quantization with its health check, board fit, firmware build, flashing, on-device measurement
-over the whole test split, streaming) and hands their results to :mod:`tinykit.lab.report`.
-It holds no logic of its own beyond choosing file names and passing artefacts along; every
-stage writes its usual files under OUT, so each step can be rerun by hand (docs/labs/kws.md).
+Chains the stage functions the other modules own (data: synthesis, Speech Commands or a folder;
+training; the board-fit search over pruning ratios, whose candidate at ``--prune-ratio`` becomes
+the *deployed model*; its int8 health check; firmware build, flashing and on-device measurement
+over the whole test split; streaming) and hands their results to :mod:`tinykit.lab.report`.
+Every stage writes its usual files under OUT, so each step can be rerun by hand
+(docs/labs/kws.md), and OUT/lab_state.json records each finished stage with its result and time:
+``--resume`` continues an interrupted run from the first unfinished stage.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import tempfile
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,29 +21,35 @@ from pathlib import Path
 import numpy as np
 
 from tinykit.data.features import write_json
-from tinykit.files import check_output_dir
+from tinykit.errors import DataError
+from tinykit.lab.sentence import make_sentence, match_detections
 
 Progress = Callable[[str, str], None]  # (stage, message)
-STAGES = ("data", "train", "prune", "quantize", "fit", "build", "measure", "stream", "report")
-SENTENCE_GAP_S = (0.9, 1.3)  # silence + noise between keywords
-SENTENCE_NOISE = 0.01
-SENTENCE_VOICE = ("en-us", 50, 150)
+STAGES = ("data", "train", "fit", "quantize", "build", "measure", "stream", "report")
+STATE_FILE = "lab_state.json"
+KEEP_ON_START = ("tensorflow.log",)  # files the CLI may create in OUT before the lab starts
+SPEECH_COMMANDS = "speech-commands"
+
+__all__ = ["STAGES", "LabConfig", "LabResult", "export_testset", "make_sentence", "match_detections", "run_lab"]
 
 
 @dataclass
 class LabConfig:
-    """Everything the lab run chooses; written to OUT/lab_config.json."""
+    """Everything the lab run chooses; written to OUT/lab_state.json and OUT/lab.json."""
 
     board: str = "qemu-m4"
-    data: Path | None = None  # a Speech Commands folder; None = synthesize
+    data: str | None = None  # None: synthesize; "speech-commands"; a data set folder or a .tar.gz archive
     words: tuple[str, ...] = ("yes", "no", "up", "down")
-    per_word: int = 150
-    epochs: int = 20
+    per_word: int = 200
+    epochs: int = 30
     prune_ratio: float = 0.25
     finetune_epochs: int = 2
     fit_ratios: tuple[float, ...] = (0.0, 0.25, 0.5)
     sentence_words: tuple[str, ...] | None = None  # default: every keyword once
     seed: int = 0
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
 @dataclass
@@ -53,64 +61,60 @@ class LabResult:
     stages: dict[str, dict] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
-
-def _stage(res: LabResult, name: str, progress: Progress | None, fn: Callable[[], dict]) -> dict:
-    if progress:
-        progress(name, "start")
-    t0 = time.monotonic()
-    out = fn()
-    res.seconds[name] = round(time.monotonic() - t0, 1)
-    res.stages[name] = out
-    if progress:
-        progress(name, f"done in {res.seconds[name]:.0f} s")
-    return out
+    @property
+    def lab_seconds(self) -> float:
+        """The lab's time: every stage before the report (the one figure the report and terminal show)."""
+        return round(sum(v for k, v in self.seconds.items() if k != "report"), 1)
 
 
 def stage_data(cfg: LabConfig, out: Path) -> dict:
-    from tinykit.data.synth import synth_kws
+    from tinykit.data import layout
 
-    if cfg.data is not None:
-        return {"path": str(cfg.data), "synthetic": False}
-    res = synth_kws(out / "data", list(cfg.words), per_word=cfg.per_word, seed=cfg.seed)
-    return {"path": str(res.directory), "synthetic": True, "labels": list(res.labels), "counts": res.counts}
+    if cfg.data is None:
+        from tinykit.data.synth import synth_kws
+
+        res = synth_kws(out / "data", list(cfg.words), per_word=cfg.per_word, seed=cfg.seed, force=True)
+        return {"path": str(res.directory), "source": "synthetic", "labels": list(res.labels), "counts": res.counts}
+    if cfg.data == SPEECH_COMMANDS or str(cfg.data).endswith((".tar.gz", ".tgz")):
+        from tinykit.data import speech_commands as sc
+
+        archive = None if cfg.data == SPEECH_COMMANDS else Path(cfg.data)
+        res = sc.get(out / "data", list(cfg.words), archive=archive, seed=cfg.seed, force=True)
+        return {"path": res["directory"], "source": "speech-commands", "labels": res["labels"],
+                "counts": res["counts"]}
+    layout.check_complete(Path(cfg.data))
+    return {"path": str(cfg.data), "source": "folder"}
 
 
 def stage_train(cfg: LabConfig, data: Path, ds, out: Path) -> dict:
     from tinykit.train.trainer import TrainConfig, train
 
-    res = train(data, "ds-cnn", out / "train" / "model.keras",
-                TrainConfig(epochs=cfg.epochs, seed=cfg.seed), dataset=ds)
-    return {"model": str(res.model_path), "metrics": res.metrics}
+    res = train(data, "ds-cnn", out / "train" / "model.keras", TrainConfig(epochs=cfg.epochs, seed=cfg.seed),
+                dataset=ds)
+    return {"model": str(res.model_path), "metrics": res.metrics,
+            "early_stopped": res.metrics.get("epochs_run", cfg.epochs) < cfg.epochs}
 
 
-def stage_prune(cfg: LabConfig, model: Path, ds, out: Path) -> dict:
-    from tinykit.compress.prune import PruneConfig, prune_file
+def stage_fit(cfg: LabConfig, model: Path, ds, out: Path) -> dict:
+    """Every candidate of the fit search; the one at ``prune_ratio`` is the deployed model."""
+    from tinykit.compress.fit import fit_model
+    from tinykit.errors import BoardFitError
 
-    dst = out / "prune" / "model.keras"
-    if cfg.prune_ratio <= 0:
-        return {"model": str(model), "skipped": True}
-    report = prune_file(model, ds, dst, PruneConfig(ratio=cfg.prune_ratio, steps=1,
-                                                    finetune_epochs=cfg.finetune_epochs, seed=cfg.seed))
-    return {"model": str(dst), "report": report}
+    try:
+        report = fit_model(model, cfg.board, ds, out / "fit", ratios=cfg.fit_ratios,
+                           finetune_epochs=cfg.finetune_epochs, seed=cfg.seed, keep=(cfg.prune_ratio,))
+    except BoardFitError as err:  # the lab goes on with the deployed candidate; the report shows why
+        report = {**err.report, "error": err.message} if getattr(err, "report", None) else {"error": err.message}
+    kept = (report.get("kept") or {}).get(f"{cfg.prune_ratio:g}")
+    return {"report": report, "pareto_png": str(out / "fit" / "pareto.png"), "deployed": kept}
 
 
 def stage_quantize(cfg: LabConfig, model: Path, data: Path, ds, out: Path) -> dict:
     from tinykit.compress.quantize import quantize_model
 
     res = quantize_model(model, data, out / "int8" / "model.tflite", seed=cfg.seed, dataset=ds)
-    return {"model": str(res.tflite_path), "health": res.health.to_dict(), "io": res.io, "size_bytes": res.size_bytes}
-
-
-def stage_fit(cfg: LabConfig, model: Path, ds, out: Path) -> dict:
-    from tinykit.compress.fit import fit_model
-    from tinykit.errors import BoardFitError
-
-    try:
-        report = fit_model(model, cfg.board, ds, out / "fit", ratios=cfg.fit_ratios,
-                           finetune_epochs=cfg.finetune_epochs, seed=cfg.seed)
-    except BoardFitError as err:  # the lab goes on with the quantized model; the report shows why
-        report = {"error": err.message}
-    return {"report": report, "pareto_png": str(out / "fit" / "pareto.png")}
+    return {"model": str(res.tflite_path), "source": str(model), "health": res.health.to_dict(), "io": res.io,
+            "size_bytes": res.size_bytes}
 
 
 def export_testset(model: Path, ds, path: Path) -> tuple[Path, Path]:
@@ -145,43 +149,6 @@ def stage_measure(cfg: LabConfig, model: Path, ds, build_dir: Path, out: Path) -
                                       labels_path=labels))
 
 
-def make_sentence(words: list[str], path: Path, seed: int = 0) -> list[dict]:
-    """A WAV of keywords separated by silence and noise; returns where each word is (samples)."""
-    from tinykit.data.synth import RATE, _trim, noise, speak
-    from tinykit.data.wav import write_wav
-
-    rng = np.random.default_rng(seed)
-    parts, truth, pos = [], [], 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for word in words:
-            gap = int(rng.uniform(*SENTENCE_GAP_S) * RATE)
-            parts.append(SENTENCE_NOISE * noise(str(rng.choice(["pink", "white", "brown"])), gap, rng))
-            speech = _trim(speak(word, *SENTENCE_VOICE, Path(tmp)))
-            speech = 0.5 * speech / (np.abs(speech).max() + 1e-9)
-            parts.append(speech + SENTENCE_NOISE * noise("pink", speech.size, rng))
-            truth.append({"word": word, "start": pos + gap, "end": pos + gap + speech.size})
-            pos += gap + speech.size
-    parts.append(SENTENCE_NOISE * noise("pink", RATE, rng))
-    write_wav(path, np.clip(np.concatenate(parts), -1, 1))
-    return truth
-
-
-def match_detections(truth: list[dict], detections: list[dict], window: int) -> dict:
-    """Each spoken keyword needs one detection of that word whose window covers the word's middle."""
-    used, rows = set(), []
-    for t in truth:
-        mid = (t["start"] + t["end"]) // 2
-        hit = next((i for i, d in enumerate(detections) if i not in used and d["label"] == t["word"]
-                    and d["sample"] - window <= mid <= d["sample"]), None)
-        if hit is not None:
-            used.add(hit)
-        rows.append({**t, "detected": hit is not None,
-                     "detection": detections[hit] if hit is not None else None})
-    extra = [d for i, d in enumerate(detections) if i not in used]
-    return {"words": rows, "found": sum(r["detected"] for r in rows), "expected": len(truth),
-            "false_alarms": extra}
-
-
 def stage_stream(cfg: LabConfig, model: Path, out: Path) -> dict:
     from tinykit.audio.frontend import feature_config_for
     from tinykit.audio.stream import build_stream_firmware, run_stream
@@ -199,26 +166,75 @@ def stage_stream(cfg: LabConfig, model: Path, out: Path) -> dict:
     return result
 
 
-def run_lab(cfg: LabConfig, out: Path, progress: Progress | None = None, force: bool = False) -> LabResult:
-    """Run every stage in order; returns the results and writes OUT/lab.json and OUT/report.html
-    (into a non-empty OUT only with ``force``)."""
+def prepare_output(out: Path, cfg: LabConfig, resume: bool, force: bool = False) -> dict:
+    """Check OUT (new, a run of the same configuration to resume, or with ``force`` any folder,
+    whose stages then all run again); returns the finished stages."""
+    out = Path(out)
+    state_path = out / STATE_FILE
+    if resume:
+        if not state_path.exists():
+            raise DataError(f"{out} holds no lab run to resume ({STATE_FILE} is missing)",
+                            hint="start a new run without --resume")
+        state = json.loads(state_path.read_text())
+        if state.get("config") != cfg.to_dict():
+            diff = sorted(k for k, v in cfg.to_dict().items() if state.get("config", {}).get(k) != v)
+            raise DataError(f"{out} was started with other options ({', '.join(diff)})",
+                            hint="resume with the options of the first run, or start a new folder")
+        return state
+    if out.exists() and any(p.name not in KEEP_ON_START for p in out.iterdir()) and not force:
+        raise DataError(f"{out} exists and is not empty",
+                        hint="choose a new output directory, or add --resume to continue an interrupted run")
+    return {"config": cfg.to_dict(), "stages": {}, "seconds": {}}
+
+
+class _Runner:
+    """Runs stages in order, skipping the ones a resumed run already finished, recording each."""
+
+    def __init__(self, res: LabResult, state: dict, progress: Progress | None) -> None:
+        self.res, self.state, self.progress = res, state, progress
+        res.stages.update(state["stages"])
+        res.seconds.update(state["seconds"])
+
+    def __call__(self, name: str, fn: Callable[[], dict]) -> dict:
+        if name in self.state["stages"]:
+            if self.progress:
+                self.progress(name, "finished before (resumed)")
+            return self.state["stages"][name]
+        if self.progress:
+            self.progress(name, "start")
+        t0 = time.monotonic()
+        out = fn()
+        self.res.seconds[name] = round(time.monotonic() - t0, 1)
+        self.res.stages[name] = out
+        self.state["stages"][name], self.state["seconds"][name] = out, self.res.seconds[name]
+        write_json(Path(self.res.out) / STATE_FILE, self.state)
+        if self.progress:
+            self.progress(name, f"done in {self.res.seconds[name]:.0f} s")
+        return out
+
+
+def run_lab(cfg: LabConfig, out: Path, progress: Progress | None = None, resume: bool = False,
+            force: bool = False) -> LabResult:
+    """Run every stage in order; returns the results and writes OUT/lab.json and OUT/report.html."""
     from tinykit.data.datasets import load_dataset
     from tinykit.data.features import FeatureConfig
     from tinykit.lab.report import write_report
 
-    out = check_output_dir(out, force)
+    out = Path(out)
+    state = prepare_output(out, cfg, resume, force)
     out.mkdir(parents=True, exist_ok=True)
     res = LabResult(out, cfg)
-    data = Path(_stage(res, "data", progress, lambda: stage_data(cfg, out))["path"])
+    stage = _Runner(res, state, progress)
+    data = Path(stage("data", lambda: stage_data(cfg, out))["path"])
     ds = load_dataset(data, FeatureConfig(), seed=cfg.seed)
-    trained = Path(_stage(res, "train", progress, lambda: stage_train(cfg, data, ds, out))["model"])
-    pruned = Path(_stage(res, "prune", progress, lambda: stage_prune(cfg, trained, ds, out))["model"])
-    int8 = Path(_stage(res, "quantize", progress, lambda: stage_quantize(cfg, pruned, data, ds, out))["model"])
-    _stage(res, "fit", progress, lambda: stage_fit(cfg, trained, ds, out))
-    build = Path(_stage(res, "build", progress, lambda: stage_build(cfg, int8, out))["dir"])
-    _stage(res, "measure", progress, lambda: stage_measure(cfg, int8, ds, build, out))
-    _stage(res, "stream", progress, lambda: stage_stream(cfg, int8, out))
-    _stage(res, "report", progress, lambda: {"path": str(write_report(res, int8))})
-    write_json(out / "lab.json", {"config": dataclasses.asdict(cfg), "seconds": res.seconds,
-                                  "total_seconds": round(sum(res.seconds.values()), 1), "stages": res.stages})
+    trained = Path(stage("train", lambda: stage_train(cfg, data, ds, out))["model"])
+    fit = stage("fit", lambda: stage_fit(cfg, trained, ds, out))
+    deployed = Path(fit["deployed"]["keras"]) if fit.get("deployed") else trained
+    int8 = Path(stage("quantize", lambda: stage_quantize(cfg, deployed, data, ds, out))["model"])
+    build = Path(stage("build", lambda: stage_build(cfg, int8, out))["dir"])
+    stage("measure", lambda: stage_measure(cfg, int8, ds, build, out))
+    stage("stream", lambda: stage_stream(cfg, int8, out))
+    stage("report", lambda: {"path": str(write_report(res, int8))})
+    write_json(out / "lab.json", {"config": cfg.to_dict(), "seconds": res.seconds, "lab_seconds": res.lab_seconds,
+                                  "stages": res.stages})
     return res

@@ -1,16 +1,16 @@
-"""OUT/report.html of `tinykit lab kws`: one self-contained page (PNG plots embedded as data URIs).
+"""OUT/report.html of `tinykit lab kws`: one self-contained page (plots and audio embedded as data URIs).
 
-The page shows what the lab's stages measured: accuracy and confusion matrix on the device, the
-Pareto front of `fit`, per-layer MACs / memory / device time, the memory plan over time, latency
-and energy on the board, flash and RAM against the board's limits, and the streaming detections.
-Python computes every number and draws every plot; templates/report/ only substitutes.
+The page leads with the *deployed model* (the candidate at ``--prune-ratio`` that went to the
+board) and its three accuracies side by side: float, int8 on the host (the TFLite Micro reference
+runtime) and int8 on the device. Then the Pareto search it came from, the per-layer cost, the
+memory plan, latency and energy on the board, and the streaming test with its audio. Every figure
+has a one-line explanation next to it. Python computes every number and draws every plot;
+templates/report/ only substitutes.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,22 +19,46 @@ import numpy as np
 
 from tinykit import __version__
 from tinykit.files import write_atomic
+from tinykit.lab import plots
 from tinykit.render import render_template
 
-DPI = 96
+EXPLAIN = {
+    "float": "the Keras model before int8 conversion, on the same test clips",
+    "host": "the int8 .tflite run by the TFLite Micro reference runtime on this computer",
+    "device": "the generated C on the board; must equal the host figure (bit-exact)",
+    "mismatch": "output bytes of the device that differ from the reference runtime (0 = bit-exact)",
+    "agreement": "share of test clips where the float and the int8 model predict the same class",
+    "sqnr": "signal-to-quantization-noise ratio of a layer's int8 output against the float model: "
+            "higher is better, below ~12 dB accuracy suffers",
+    "instructions": "QEMU counts executed instructions (each one tick of virtual time), not clock cycles; "
+                    "a real core spends more cycles than instructions (wait states, multi-cycle operations)",
+    "cycles": "core clock cycles counted by the board's cycle counter",
+    "per_mac": "how many instructions (or cycles) one multiply-accumulate costs: lower means better kernels",
+    "rtf": "device compute time per second of audio at the board clock: below 1 the board keeps up with a "
+           "live microphone",
+    "energy": "an estimate from the board's datasheet current at its clock, not a measurement",
+    "arena": "RAM that the activations need at the same time, placed by tinykit's memory planner",
+    "lower_bound": "the most bytes alive at any one op: no plan can use less",
+    "stack": "stack the firmware actually used (measured by painting) against the stack it reserves",
+    "found": "a keyword counts when a detection of that word ends within a second after its middle",
+    "lab_time": "sum of the stage times before the report (the terminal prints the same figure)",
+}
 
 
 @dataclass
 class Section:
-    """A titled block of the page: key/value rows, a table, images and notes."""
+    """A titled block of the page: facts (label, value, explanation), a table, images, audio, notes."""
 
     title: str
     anchor: str
-    facts: list[tuple[str, str]] = field(default_factory=list)
+    facts: list[tuple[str, str, str]] = field(default_factory=list)
     table_head: list[str] = field(default_factory=list)
     table_rows: list[list[str]] = field(default_factory=list)
     images: list[tuple[str, str]] = field(default_factory=list)  # (data URI, caption)
+    audio: list[tuple[str, str]] = field(default_factory=list)  # (data URI, caption)
     notes: list[str] = field(default_factory=list)
+    intro: str = ""
+    cards: list[tuple[str, str, str, str]] = field(default_factory=list)  # (label, value, explanation, class)
 
 
 @dataclass
@@ -46,116 +70,10 @@ class ReportContext:
     sections: list[Section]
 
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def _file_png(path: Path) -> str | None:
-    path = Path(path)
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode() if path.is_file() else None
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _n(v, digits: int = 0) -> str:
     if v is None:
         return "–"
     return f"{v:,.{digits}f}" if isinstance(v, float) else f"{v:,}"
-
-
-def confusion_plot(conf: np.ndarray, labels: list[str]) -> str:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    ax.imshow(conf, cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted on the device")
-    ax.set_ylabel("true label")
-    for (i, j), v in np.ndenumerate(conf):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > conf.max() / 2 else "black")
-    return _png(fig)
-
-
-def layers_plot(names: list[str], macs: list[int], cycles: list[int], unit: str) -> str:
-    plt = _plt()
-    fig, ax1 = plt.subplots(figsize=(8, 3.2))
-    x = np.arange(len(names))
-    ax1.bar(x - 0.2, np.array(macs) / 1e3, 0.4, label="MACs (k)", color="#4878a8")
-    ax2 = ax1.twinx()
-    ax2.bar(x + 0.2, np.array(cycles) / 1e3, 0.4, label=f"{unit} (k)", color="#e08040")
-    ax1.set_xticks(x, [f"{i} {n[:10]}" for i, n in enumerate(names)], rotation=45, ha="right", fontsize=8)
-    ax1.set_ylabel("MACs (thousands)")
-    ax2.set_ylabel(f"{unit} on the device (thousands)")
-    fig.legend(loc="upper right", fontsize=8)
-    return _png(fig)
-
-
-def memory_plan_plot(plan, names: list[str]) -> str:
-    """Arena over time: one rectangle per buffer (op steps x offset), and live bytes."""
-    plt = _plt()
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 4.8), sharex=True, height_ratios=[3, 1])
-    for i, b in enumerate(plan.buffers):
-        color = "#c8a060" if b.scratch_of is not None else plt.cm.tab20(i % 20)
-        ax.add_patch(plt.Rectangle((b.first - 0.4, b.offset / 1024), b.last - b.first + 0.8, b.size / 1024,
-                                   facecolor=color, edgecolor="black", linewidth=0.5))
-    ax.set_xlim(-0.6, max(len(names) - 0.4, 0.6))
-    ax.set_ylim(0, max(plan.arena_bytes, 1) / 1024 * 1.05)
-    ax.axhline(plan.arena_bytes / 1024, color="red", linewidth=1)
-    ax.set_ylabel("arena offset (KiB)")
-    ax.set_title(f"arena {plan.arena_bytes:,} B (lower bound {plan.lower_bound_bytes:,} B); "
-                 "ochre = kernel scratch", fontsize=9)
-    ax2.step(range(len(plan.live_bytes)), np.array(plan.live_bytes) / 1024, where="mid")
-    ax2.set_ylabel("live KiB")
-    ax2.set_xticks(range(len(names)), [f"{i} {n[:10]}" for i, n in enumerate(names)], rotation=45,
-                   ha="right", fontsize=8)
-    return _png(fig)
-
-
-def size_plot(size: dict) -> str:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.5, 1.9))
-    for row, (used, total) in enumerate(((size["flash_used"], size["flash_total"]),
-                                         (size["ram_used"], size["ram_total"]))):
-        frac = used / total if total else 0
-        ax.barh(row, 1.0, color="#e8e8e8")
-        ax.barh(row, frac, color="#c04040" if frac > 1 else "#40a060")
-        ax.text(min(frac, 1) + 0.01, row, f"{used:,} of {total:,} B ({100 * frac:.1f} %)", va="center", fontsize=9)
-    ax.set_yticks([0, 1], ["flash", "RAM"])
-    ax.set_xlim(0, 1.45)
-    ax.set_xticks([0, 0.5, 1.0], ["0", "50 %", "100 %"])
-    return _png(fig)
-
-
-def stream_plot(wav: Path, stream: dict, rate: int) -> str:
-    from tinykit.audio.stream import read_pcm
-
-    plt = _plt()
-    pcm, _ = read_pcm(wav)
-    t = np.arange(pcm.size) / rate
-    fig, ax = plt.subplots(figsize=(8, 2.6))
-    ax.plot(t[::4], pcm[::4] / 32768.0, linewidth=0.4, color="#607080")
-    for row in stream.get("match", {}).get("words", []):
-        ax.axvspan(row["start"] / rate, row["end"] / rate, color="#80c080" if row["detected"] else "#e08080",
-                   alpha=0.4)
-        ax.text(row["start"] / rate, 0.9, row["word"], fontsize=9)
-    for d in stream.get("detections", []):
-        ax.axvline(d["sample"] / rate, color="#2040c0", linestyle="--", linewidth=1)
-        ax.text(d["sample"] / rate, -0.95, f"{d['label']} {d['score']:.2f}", color="#2040c0", fontsize=8)
-    ax.set_ylim(-1, 1)
-    ax.set_xlabel("seconds (green: spoken keyword found, red: missed; dashed: detection = end of window)")
-    return _png(fig)
 
 
 def host_confusion(model: Path, inputs: Path, labels_path: Path, n: int) -> np.ndarray:
@@ -186,50 +104,66 @@ def banner() -> str:
     return html.escape(f"generated by tinykit {__version__}, do not edit")
 
 
-def _accuracy_section(res, model: Path) -> Section:
+def _deployed(res) -> dict:
+    fit = res.stages.get("fit", {})
+    return (fit.get("deployed") or {}).get("candidate") or {}
+
+
+def _deployed_section(res, model: Path) -> Section:
     m = res.stages.get("measure", {})
+    q = res.stages.get("quantize", {})
+    h = q.get("health", {})
+    cand = _deployed(res)
+    sec = Section("Deployed model", "deployed", intro=(
+        f"The model that went to {res.config.board}: the DS-CNN trained on {res.config.data or 'synthetic speech'}, "
+        f"pruned by {res.config.prune_ratio:g} (the fit candidate of that ratio, fine-tuned) and converted to int8. "
+        "All three accuracies are on the same test clips (speakers the model never trained on)."),
+        cards=[("float accuracy (Keras)", _n(h.get("float_accuracy"), 4), EXPLAIN["float"], ""),
+               ("int8 accuracy on the host", _n(m.get("host_accuracy"), 4), EXPLAIN["host"], ""),
+               (f"int8 accuracy on {res.config.board}", _n(m.get("accuracy"), 4), EXPLAIN["device"],
+                "ok" if m.get("accuracy") is not None and m.get("accuracy") == m.get("host_accuracy") else "bad")])
+    sec.facts = [
+        ("test clips (whole test split)", _n(m.get("inputs")), ""),
+        ("output bytes differing from the oracle", _n(m.get("mismatched_bytes")), EXPLAIN["mismatch"]),
+        ("pruning ratio (channels removed)", f"{res.config.prune_ratio:g}", ""),
+        ("parameters", _n(cand.get("params")), ""),
+        ("int8 .tflite", f"{_n(q.get('size_bytes'))} B", "weights, quantization parameters and the graph"),
+        ("float/int8 agreement", _n(h.get("agreement"), 4), EXPLAIN["agreement"]),
+    ]
     labels = _labels(model)
-    sec = Section("Accuracy on the device", "accuracy", facts=[
-        ("test clips (whole test split)", _n(m.get("inputs"))),
-        ("accuracy on the device", _n(m.get("accuracy"), 4)),
-        ("accuracy of the host int8 model (oracle)", _n(m.get("host_accuracy"), 4)),
-        ("output bytes differing from the oracle", _n(m.get("mismatched_bytes"))),
-        ("float accuracy (training, test split)", _n(res.stages["train"]["metrics"].get("accuracy"), 4)),
-    ])
     out = Path(res.out)
     if (out / "testset.npz").exists() and labels:
         conf = host_confusion(model, out / "testset.npz", out / "testset_labels.npy", len(labels))
-        sec.images.append((confusion_plot(conf, labels), "Confusion matrix of the int8 model on the test split "
-                           "(device outputs equal the oracle's byte for byte, so this is the device's)."))
-    curves = _file_png(Path(res.stages["train"]["model"]).with_suffix(".png"))
+        sec.images.append((plots.confusion_plot(conf, labels), "Confusion matrix of the deployed model on the test "
+                           "split (device outputs equal the oracle's byte for byte, so this is the device's)."))
+    curves = plots.file_uri(Path(res.stages["train"]["model"]).with_suffix(".png"))
     if curves:
-        sec.images.append((curves, "Training curves"))
+        sec.images.append((curves, "Training curves of the unpruned model (loss, validation accuracy per epoch)"))
     return sec
 
 
 def _compress_section(res) -> Section:
-    q = res.stages.get("quantize", {})
-    h = q.get("health", {})
-    fit = res.stages.get("fit", {})
+    h = res.stages.get("quantize", {}).get("health", {})
+    rep = res.stages.get("fit", {}).get("report", {})
+    worst = min(h.get("layers", []), key=lambda layer: layer["sqnr_db"], default=None)
     sec = Section("Pruning, quantization and fit", "compress", facts=[
-        ("pruning ratio (channels removed)", f"{res.config.prune_ratio:.2f}"),
-        ("int8 .tflite", f"{_n(q.get('size_bytes'))} B"),
-        ("float / int8 accuracy (health check)",
-         f"{_n(h.get('float_accuracy'), 4)} / {_n(h.get('int8_accuracy'), 4)}"),
-        ("float/int8 agreement", _n(h.get("agreement"), 4)),
-        ("lowest layer SQNR", min((f"{layer['sqnr_db']:.1f} dB ({layer['op']})" for layer in h.get("layers", [])),
-                                  default="–", key=lambda s: float(s.split()[0]))),
+        ("lowest layer SQNR", f"{worst['sqnr_db']:.1f} dB ({worst['op']})" if worst else "–", EXPLAIN["sqnr"]),
     ], notes=list(h.get("warnings", [])))
-    rep = fit.get("report", {})
     if "error" in rep:
         sec.notes.append(f"fit: {rep['error']}")
-    sec.table_head = ["pruning ratio", "int8 accuracy", "params", "weights B", "arena B", "RAM needed B", "fits"]
-    sec.table_rows = [[f"{c['ratio']:.2f}", f"{c['accuracy']:.4f}", _n(c["params"]), _n(c["weight_bytes"]),
-                       _n(c["arena_bytes"]), _n(c["ram_needed"]), "yes" if c["fits"] else "no"]
-                      for c in rep.get("candidates", [])]
-    pareto = _file_png(Path(fit.get("pareto_png", "")))
+    sec.table_head = ["pruning ratio", "float accuracy", "int8 accuracy", "params", "weights B", "arena B",
+                      "RAM needed B", "fits", ""]
+    for c in rep.get("candidates", []):
+        mark = "deployed" if abs(c["ratio"] - res.config.prune_ratio) < 1e-9 else ""
+        if rep.get("chosen") and abs(rep["chosen"]["ratio"] - c["ratio"]) < 1e-9:
+            mark = (mark + ", " if mark else "") + "chosen by fit"
+        sec.table_rows.append([f"{c['ratio']:g}", _n(c.get("float_accuracy"), 4), f"{c['accuracy']:.4f}",
+                               _n(c["params"]), _n(c["weight_bytes"]), _n(c["arena_bytes"]), _n(c["ram_needed"]),
+                               "yes" if c["fits"] else "no", mark])
+    pareto = plots.file_uri(Path(res.stages.get("fit", {}).get("pareto_png", "")))
     if pareto:
-        sec.images.append((pareto, f"Pareto front from `tinykit fit --board {res.config.board}`"))
+        sec.images.append((pareto, f"Pareto front of `tinykit fit --board {res.config.board}`: the star is the "
+                           "deployed model, the circle the one fit would choose (most accurate that fits)."))
     return sec
 
 
@@ -243,20 +177,22 @@ def _layers_section(res, model: Path) -> tuple[Section, Section]:
     unit = "instructions" if m.get("emulated") else "cycles"
     dev = {row["index"]: row["cycles"] for row in m.get("layers", [])}
     names = [op.opcode for op in g.operators]
-    macs = [int(op.macs) for op in g.operators]
     rows = []
     for step, op in enumerate(g.operators):  # the device numbers layers by step, not by file index
         outs = sum(g.tensors[i].nbytes for i in op.outputs if i >= 0)
         weights = sum(g.tensors[i].nbytes for i in op.inputs if i >= 0 and g.tensors[i].is_constant)
-        rows.append([str(op.index), op.opcode, _n(int(op.macs)), _n(weights), _n(outs), _n(dev.get(step))])
+        rows.append([str(step), op.opcode, _n(int(op.macs)), _n(weights), _n(outs), _n(dev.get(step))])
     layers = Section("Per-layer MACs, memory and time", "layers", table_head=[
         "#", "op", "MACs", "weights B", "output B", f"{unit} on device"], table_rows=rows,
-        facts=[("total MACs", _n(int(g.total_macs))), ("weights", f"{_n(int(g.weight_bytes))} B")])
-    layers.images.append((layers_plot(names, macs, [dev.get(i, 0) for i in range(len(names))], unit),
-                          f"MACs and measured {unit} per layer"))
+        facts=[("total MACs", _n(int(g.total_macs)), "multiply-accumulates per inference"),
+               ("weights", f"{_n(int(g.weight_bytes))} B", "constant data in flash")])
+    layers.images.append((plots.layers_plot(names, [int(op.macs) for op in g.operators],
+                                            [dev.get(i, 0) for i in range(len(names))], unit),
+                          f"MACs and measured {unit} per layer (step number and op)"))
     mem = Section("Memory plan over time", "memory", facts=[
-        ("arena", f"{_n(plan.arena_bytes)} B"), ("lower bound (peak live bytes)", f"{_n(plan.lower_bound_bytes)} B")])
-    mem.images.append((memory_plan_plot(plan, names), "Each rectangle is a tensor (or kernel scratch) in the "
+        ("arena", f"{_n(plan.arena_bytes)} B", EXPLAIN["arena"]),
+        ("lower bound (peak live bytes)", f"{_n(plan.lower_bound_bytes)} B", EXPLAIN["lower_bound"])])
+    mem.images.append((plots.memory_plan_plot(plan, names), "Each rectangle is a tensor (or kernel scratch) in the "
                        "arena from the op that writes it to the last op that reads it."))
     return layers, mem
 
@@ -264,25 +200,25 @@ def _layers_section(res, model: Path) -> tuple[Section, Section]:
 def _board_section(res) -> Section:
     m = res.stages.get("measure", {})
     size = res.stages.get("build", {}).get("size", {})
-    unit = "instructions (emulated core)" if m.get("emulated") else "cycles"
+    emulated = bool(m.get("emulated"))
+    unit = "instructions (emulated core)" if emulated else "cycles"
     e = m.get("energy_estimate") or {}
     lat = m.get("latency", {})
     sec = Section(f"Latency, energy and memory on {res.config.board}", "board", facts=[
-        (f"{unit} per inference (median)", _n(lat.get("median"))),
-        ("p90 / max", f"{_n(lat.get('p90'))} / {_n(lat.get('max'))}"),
-        (f"{unit} per MAC", _n(lat["median"] / m["macs"], 2) if m.get("macs") and lat.get("median") else "–"),
-        ("clock", f"{_n(m.get('clock_hz'))} Hz"),
-        ("latency at that clock (estimate)", f"{e.get('latency_s', 0) * 1e3:.1f} ms" if e else "–"),
+        (f"{unit} per inference (median)", _n(lat.get("median")), EXPLAIN["instructions" if emulated else "cycles"]),
+        ("p90 / max", f"{_n(lat.get('p90'))} / {_n(lat.get('max'))}", "spread over the test clips"),
+        (f"{unit} per MAC", _n(lat["median"] / m["macs"], 2) if m.get("macs") and lat.get("median") else "–",
+         EXPLAIN["per_mac"]),
+        ("clock", f"{_n(m.get('clock_hz'))} Hz", "the board's core clock"),
+        ("latency at that clock (estimate)", f"{e.get('latency_s', 0) * 1e3:.1f} ms" if e else "–",
+         "instructions taken as cycles" if emulated else "cycles / clock"),
         ("energy per inference (estimate)", f"{e.get('energy_uj', 0):,.0f} µJ at {e.get('power_mw', 0):.1f} mW"
-         if e else "–"),
-        ("power model", e.get("source", "–")),
-        ("stack used / reserved", f"{_n(m.get('stack_used_bytes'))} / {_n(m.get('stack_bytes'))} B"),
+         if e else "–", EXPLAIN["energy"]),
+        ("stack used / reserved", f"{_n(m.get('stack_used_bytes'))} / {_n(m.get('stack_bytes'))} B",
+         EXPLAIN["stack"]),
     ])
-    if m.get("emulated"):
-        sec.notes.append("QEMU does not model timing: figures are instructions on the emulated core "
-                         "(-icount shift=0), and the energy estimate takes one instruction as one cycle.")
     if size:
-        sec.images.append((size_plot(size), "Firmware flash and RAM against the board's limits"))
+        sec.images.append((plots.size_plot(size), "Firmware flash and RAM against the board's limits"))
     return sec
 
 
@@ -291,12 +227,15 @@ def _stream_section(res) -> Section:
     match = s.get("match", {})
     unit = s.get("unit", "cycles")
     sec = Section("Streaming detection", "stream", facts=[
-        ("keywords found at the right place", f"{match.get('found', 0)} of {match.get('expected', 0)}"),
-        ("false alarms", _n(len(match.get("false_alarms", [])))),
-        ("audio", f"{s.get('audio_seconds', 0):.2f} s"),
-        (f"device {unit} per second of audio", _n(s.get(f"{unit}_per_audio_second"))),
-        (f"real-time factor at {s.get('clock_hz', 0) / 1e6:g} MHz", f"{s.get('real_time_fraction', 0):.3f}"),
-        ("stream errors", _n(len(s.get("errors", [])))),
+        ("keywords found at the right place", f"{match.get('found', 0)} of {match.get('expected', 0)}",
+         EXPLAIN["found"]),
+        ("false alarms", _n(len(match.get("false_alarms", []))), "detections of a word nobody said there"),
+        ("audio", f"{s.get('audio_seconds', 0):.2f} s", "the sentence below, streamed in chunks over serial"),
+        (f"device {unit} per second of audio", _n(s.get(f"{unit}_per_audio_second")),
+         "front end (MFCC) and network together"),
+        (f"real-time factor at {s.get('clock_hz', 0) / 1e6:g} MHz", f"{s.get('real_time_fraction', 0):.3f}",
+         EXPLAIN["rtf"]),
+        ("stream errors", _n(len(s.get("errors", []))), "lost or corrupted chunks (each is reported)"),
     ], table_head=["spoken", "from s", "to s", "detected", "score", "window end s"])
     for row in match.get("words", []):
         d = row.get("detection") or {}
@@ -306,29 +245,33 @@ def _stream_section(res) -> Section:
     for d in match.get("false_alarms", []):
         sec.notes.append(f"false alarm: {d['label']} (score {d['score']:.2f}) at {d['sample'] / 16000:.2f} s")
     if s.get("wav") and Path(s["wav"]).exists():
-        sec.images.append((stream_plot(Path(s["wav"]), s, 16000), "The streamed sentence and the detections"))
+        sec.audio.append((plots.file_uri(Path(s["wav"]), "audio/wav"), "Listen to the streamed sentence"))
+        sec.images.append((plots.stream_plot(Path(s["wav"]), s, 16000), "The streamed sentence and the detections"))
     return sec
 
 
 def build_sections(res, model: Path) -> ReportContext:
     m = res.stages.get("measure", {})
     match = res.stages.get("stream", {}).get("match", {})
+    h = res.stages.get("quantize", {}).get("health", {})
     same = m.get("accuracy") is not None and m.get("accuracy") == m.get("host_accuracy")
     all_found = match.get("found") == match.get("expected") and not match.get("false_alarms")
     headline = [
-        ("device accuracy", _n(m.get("accuracy"), 4), "ok" if same else "bad"),
-        ("host int8 accuracy", _n(m.get("host_accuracy"), 4), ""),
+        (f"deployed model on {res.config.board} (float {_n(h.get('float_accuracy'), 4)})", _n(m.get("accuracy"), 4),
+         "ok" if same else "bad"),
         ("bytes differing from oracle", _n(m.get("mismatched_bytes")),
          "ok" if m.get("mismatched_bytes") == 0 else "bad"),
         ("keywords detected", f"{match.get('found', 0)}/{match.get('expected', 0)}", "ok" if all_found else "bad"),
-        ("lab time", f"{sum(res.seconds.values()) / 60:.1f} min", ""),
+        ("lab time", f"{res.lab_seconds / 60:.1f} min", ""),
     ]
     layers, mem = _layers_section(res, model)
     timing = Section("Stage times", "times", table_head=["stage", "seconds"],
-                     table_rows=[[k, f"{v:.1f}"] for k, v in res.seconds.items()])
+                     table_rows=[[k, f"{v:.1f}"] for k, v in res.seconds.items() if k != "report"],
+                     facts=[("lab time", f"{res.lab_seconds / 60:.1f} min ({res.lab_seconds:.0f} s)",
+                             EXPLAIN["lab_time"])])
     return ReportContext(banner=banner(), title="tinykit keyword-spotting lab",
                          subtitle=f"board {res.config.board} · words {', '.join(res.config.words)} · "
                                   f"tinykit {__version__}",
                          headline=headline,
-                         sections=[_accuracy_section(res, model), _compress_section(res), layers, mem,
+                         sections=[_deployed_section(res, model), _compress_section(res), layers, mem,
                                    _board_section(res), _stream_section(res), timing])

@@ -7,23 +7,24 @@ restored), class weighting when classes are unbalanced, and a cosine learning-ra
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from tinykit import cache
 from tinykit.data.datasets import Dataset, load_dataset
-from tinykit.data.features import compute_features, write_json
+from tinykit.data.features import write_json
 from tinykit.errors import TrainingError
-from tinykit.train.artifacts import classification_metrics, write_sidecars
+from tinykit.train.artifacts import SIDECARS, classification_metrics, write_sidecars
 
-SHIFT_MS = 100
-NOISE_PROB = 0.8
-NOISE_MAX = 0.1
 IMBALANCE_RATIO = 1.5
+CACHE_KIND = "train"
 
 
 @dataclass
@@ -54,31 +55,26 @@ def set_seed(seed: int) -> None:
 
 
 def augment_audio(ds: Dataset, rng: np.random.Generator) -> np.ndarray:
-    """Training features from randomly shifted waveforms with background noise mixed in."""
-    waves = ds.waves["train"].copy()
-    cfg = ds.feature_config
-    max_shift = cfg.sample_rate * SHIFT_MS // 1000
-    for i in range(len(waves)):
-        shift = int(rng.integers(-max_shift, max_shift + 1))
-        waves[i] = np.roll(waves[i], shift)
-        if shift > 0:
-            waves[i, :shift] = 0
-        elif shift < 0:
-            waves[i, shift:] = 0
-        if ds.background and rng.random() < NOISE_PROB:
-            bg = ds.background[int(rng.integers(len(ds.background)))]
-            if bg.size >= waves.shape[1]:
-                start = int(rng.integers(0, bg.size - waves.shape[1] + 1))
-                waves[i] += rng.uniform(0, NOISE_MAX) * bg[start : start + waves.shape[1]]
-    return compute_features(np.clip(waves, -1, 1), cfg)
+    """Training features of this epoch: augmented waveforms (see :mod:`tinykit.train.augment`)."""
+    from tinykit.train.augment import AugmentConfig, augment_waves, augmented_features
+
+    cfg = AugmentConfig()
+    fcfg = ds.feature_config
+    waves = augment_waves(ds.waves["train"], ds.y["train"], ds.labels, ds.background, cfg, rng, fcfg.sample_rate)
+    return augmented_features(waves, fcfg, cfg, rng)
 
 
-def class_weights(y: np.ndarray, num_classes: int) -> dict[int, float] | None:
-    """Inverse-frequency weights, only when the largest class outnumbers the smallest by 1.5x."""
+def class_weights(y: np.ndarray, num_classes: int, labels: tuple[str, ...] = ()) -> dict[int, float] | None:
+    """Inverse-frequency weights, only when the largest class outnumbers the smallest by 1.5x.
+
+    Background classes (``_unknown_``, ``_silence_``: names starting with '_') are large on purpose
+    (``_unknown_`` stands for every other word): they keep weight 1 and do not count as imbalance."""
     counts = np.bincount(y, minlength=num_classes).astype(float)
-    if counts.min() == 0 or counts.max() / counts.min() <= IMBALANCE_RATIO:
+    background = np.array([i < len(labels) and labels[i].startswith("_") for i in range(num_classes)])
+    fg = counts[~background]
+    if fg.size == 0 or fg.min() == 0 or fg.max() / fg.min() <= IMBALANCE_RATIO:
         return None
-    return {i: float(len(y) / (num_classes * c)) for i, c in enumerate(counts)}
+    return {i: 1.0 if background[i] else float(fg.sum() / (fg.size * c)) for i, c in enumerate(counts)}
 
 
 def is_classifier(ds: Dataset) -> bool:
@@ -108,7 +104,7 @@ def fit(model, ds: Dataset, cfg: TrainConfig, progress: Callable[[int, dict], No
     """Train epoch by epoch with early stopping; returns the history. ``model`` must be compiled."""
     rng = np.random.default_rng(cfg.seed)
     eval_model = eval_model or model
-    weights = class_weights(ds.y["train"], ds.num_classes) if is_classifier(ds) and targets is None else None
+    weights = class_weights(ds.y["train"], ds.num_classes, ds.labels) if is_classifier(ds) and targets is None else None
     history: dict[str, list] = {"loss": [], "val_score": [], "lr": []}
     best, best_weights, waited = -math.inf, model.get_weights(), 0
     for epoch in range(cfg.epochs):
@@ -162,8 +158,13 @@ def plot_history(history: dict, path: Path, title: str) -> None:
 
 
 def train(data: Path, model_name: str, output: Path, cfg: TrainConfig | None = None,
-          width: float | None = None, progress=None, dataset: Dataset | None = None) -> TrainResult:
-    """Train a zoo model on a data set and write model, metrics.json, curves PNG and sidecars."""
+          width: float | None = None, progress=None, dataset: Dataset | None = None,
+          use_cache: bool = True) -> TrainResult:
+    """Train a zoo model on a data set and write model, metrics.json, curves PNG and sidecars.
+
+    Training is deterministic for a data set and settings, so its result is cached
+    (:mod:`tinykit.cache`): the same training asked again (the lab, then the handout's `train`)
+    copies the earlier model instead of training it twice; ``metrics["cached"]`` says so."""
     from tinykit.train.zoo import build_model
 
     cfg = cfg or TrainConfig()
@@ -172,8 +173,11 @@ def train(data: Path, model_name: str, output: Path, cfg: TrainConfig | None = N
     output = Path(output)
     if output.suffix != ".keras":
         raise TrainingError(f"output {output} must end in .keras")
-    set_seed(cfg.seed)
     ds = dataset or load_dataset(data)
+    digest = cache.key(ds.digest(), model_name, width, asdict(cfg))
+    if use_cache and (hit := _from_cache(digest, output, ds, data)) is not None:
+        return hit
+    set_seed(cfg.seed)
     model = build_model(model_name, ds.input_shape, ds.num_classes, width)
     compile_model(model, ds, cfg.learning_rate)
     history = fit(model, ds, cfg, progress)
@@ -183,6 +187,32 @@ def train(data: Path, model_name: str, output: Path, cfg: TrainConfig | None = N
                    counts=ds.counts(), notes=ds.notes[:20])
     save_model(model, output, ds, metrics, {"config": asdict(cfg), "model": model_name, "width": width})
     plot_history(history, output.with_suffix(".png"), f"{model_name} on {Path(str(data)).name}")
+    write_json(output.with_suffix(".history.json"), history)
+    if use_cache:
+        with cache.writing(CACHE_KIND, digest) as tmp:
+            for cached, f in _train_files(output).items():
+                shutil.copyfile(f, tmp / cached)
+    return TrainResult(output, metrics, history)
+
+
+def _train_files(output: Path) -> dict[str, Path]:
+    """The files one training writes, by their name in the cache (the model as model.*)."""
+    files = {f"model{suffix}": output.with_suffix(suffix) for suffix in (".keras", ".png", ".history.json")}
+    files |= {name: output.parent / name for name in ("metrics.json", "train_config.json", *SIDECARS)}
+    return {k: v for k, v in files.items() if v.exists()}
+
+
+def _from_cache(digest: str, output: Path, ds: Dataset, data: Path) -> TrainResult | None:
+    folder = cache.entry(CACHE_KIND, digest)
+    if folder is None or not (folder / "model.keras").exists():
+        return None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for f in folder.iterdir():
+        name = output.stem + f.name[len("model"):] if f.name.startswith("model.") else f.name
+        shutil.copyfile(f, output.parent / name)
+    metrics = json.loads((output.parent / "metrics.json").read_text()) | {"cached": True, "data": str(data)}
+    write_json(output.parent / "metrics.json", metrics)
+    history = json.loads(output.with_suffix(".history.json").read_text())
     return TrainResult(output, metrics, history)
 
 
