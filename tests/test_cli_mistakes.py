@@ -45,9 +45,13 @@ OUTPUT_MISTAKES = {
     "lab testset": ("lab testset {tflite} --data {good}", ".npz"),
     "measure": ("measure --board qemu-m4 --port socket://127.0.0.1:9", ".json"),
     "check": ("check {spec}", ".json"),
+    "data get": ("data get speech-commands --archive {file}", "dir"),
+    "lab sentence": ("lab sentence --words yes", ".wav"),
 }
+# Commands whose -o is a folder they add to (so a non-empty one is no mistake): file and unwritable rows.
+ADDS_TO = {"data record": "data record --words yes --speaker ada --countdown 0 --yes"}
 
-_SLOT = {".keras": "k", ".tflite": "t", ".npz": "n", ".json": "j"}
+_SLOT = {".keras": "k", ".tflite": "t", ".npz": "n", ".json": "j", ".wav": "w"}
 
 
 def _output_rows():
@@ -61,6 +65,9 @@ def _output_rows():
             yield f"{command}: output is a folder", f"{args} -o {{{slot}_dir}}", "is a folder; a file is written"
             yield f"{command}: output exists", f"{args} -o {{{slot}_file}}", "exists"
             yield f"{command}: unwritable", f"{args} -o {{ro}}/out{kind}", "cannot write in"
+    for command, args in ADDS_TO.items():
+        yield f"{command}: output is a file", f"{args} -o {{file}}", "is a file; a folder is written there"
+        yield f"{command}: unwritable", f"{args} -o {{ro}}/out", "cannot write in"
 
 
 # (name, command line, what the error line says, a warning line that must come first or None)
@@ -182,7 +189,8 @@ def test_every_output_command_is_walked() -> None:
     """A command that writes an output (-o) must have its rows above, and one that takes --port a
     row giving it an emulated board (measure excepted: it talks to a running QEMU by its port)."""
     writes = {name for name, cmd in _walk(main) if any("-o" in p.opts for p in cmd.params)}
-    assert writes == set(OUTPUT_MISTAKES), f"add rows for {sorted(writes ^ set(OUTPUT_MISTAKES))}"
+    walked = set(OUTPUT_MISTAKES) | set(ADDS_TO)
+    assert writes == walked, f"add rows for {sorted(writes ^ walked)}"
     ports = {name for name, cmd in _walk(main) if any("--port" in p.opts for p in cmd.params)}
     walked = {name.split(":")[0] for name, *_ in OTHER_MISTAKES if name.endswith("--port on qemu")}
     assert ports - {"measure"} == walked, f"add --port rows for {sorted(ports - {'measure'} - walked)}"

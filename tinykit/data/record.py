@@ -25,6 +25,7 @@ import numpy as np
 from tinykit.data import layout
 from tinykit.data.wav import resample, write_wav
 from tinykit.errors import DataError, ToolMissingError
+from tinykit.files import check_output_dir
 
 RATE = 16000
 BLOCK_S = 0.05
@@ -130,6 +131,7 @@ class RecordingSet:
 
     def __init__(self, root: Path, speaker: str) -> None:
         self.root, self.speaker = Path(root), layout.check_speaker(speaker)
+        check_output_dir(self.root, force=True)  # a folder, writable; an existing data set is added to
         if self.root.exists():
             layout.check_complete(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
