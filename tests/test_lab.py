@@ -145,3 +145,19 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path: Path, case: str, messa
     with pytest.raises(DataError) as err:
         prepare_output(out, LabConfig(per_word=20), resume=case != "not-empty")
     assert message in err.value.message + (err.value.hint or "")
+
+
+def test_the_lab_takes_a_speech_commands_archive_or_folder(tmp_path: Path) -> None:
+    from test_speech_commands import make_archive
+
+    from tinykit.errors import DataError
+    from tinykit.lab.kws import LabConfig, stage_data
+
+    archive = tmp_path / "speech_commands_v0.02.tar.gz"
+    archive.write_bytes(make_archive())
+    res = stage_data(LabConfig(data=str(archive), words=("yes", "marvin")), tmp_path / "lab")
+    assert res["source"] == "speech-commands" and res["counts"]["marvin"] == 15
+    assert stage_data(LabConfig(data=res["path"]), tmp_path / "again") == {"path": res["path"], "source": "folder"}
+    (Path(res["path"]) / "tinykit-dataset.json").write_text('{"complete": false}')  # as if cut short
+    with pytest.raises(DataError, match="incomplete"):
+        stage_data(LabConfig(data=res["path"]), tmp_path / "third")

@@ -208,8 +208,8 @@ def _pareto_axis(ax, cands, key: str, limit: int, label: str, chosen, deployed) 
     if limit <= right:
         ax.axvline(limit, ls="--", color="tab:red", label="board limit")
     else:
-        ax.text(0.98, 0.02, f"board limit {limit:,} B (off the axis)", transform=ax.transAxes, ha="right",
-                fontsize=8, color="tab:red")
+        ax.text(0.02, 0.97, f"board limit {limit:,} B (far right, off the axis)", transform=ax.transAxes,
+                ha="left", va="top", fontsize=8, color="tab:red")
     if chosen is not None:
         ax.scatter([getattr(chosen, key)], [chosen.accuracy], s=260, facecolors="none", edgecolors="k",
                    label="chosen by fit", zorder=4)
