@@ -9,7 +9,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _private_cache(config: pytest.Config) -> None:
     """Tests get their own result cache (tinykit.cache), never the user's ~/.cache/tinykit."""
     if "TINYKIT_CACHE" not in os.environ:
         import shutil
@@ -27,6 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """--board must name a real board: the hw tier flashes it (emulated boards run in the qemu tier)."""
+    _private_cache(config)
     board_id = config.getoption("--board", default=None)
     if not board_id:
         return
