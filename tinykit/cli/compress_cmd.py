@@ -154,7 +154,7 @@ def prune_cmd(ctx, model, data_path, output, force, ratio, target_macs, criterio
               help="allowed int8 accuracy loss against the unpruned int8 model")
 @click.option("--ratios", default="0,0.25,0.5,0.7", show_default=True, help="pruning ratios to try")
 @click.option("--finetune-epochs", type=int, default=3, show_default=True, help="fine-tuning epochs per ratio")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="fine-tuning batch size")
+@click.option("--batch-size", type=int, default=16, show_default=True, help="fine-tuning batch size")
 @click.option("--qat/--no-qat", default=True, show_default=True,
               help="use quantization-aware training for a fitting candidate whose float accuracy meets the "
                    "floor but whose PTQ accuracy does not")

@@ -6,7 +6,10 @@ the allowed drop and ``qat`` is on). Sizes come from the IR (weight bytes) and t
 (arena bytes), and :func:`tinykit.targets.boards.estimate_fit` adds the runtime reserves. The chosen
 ``.tflite`` is written with its ``metrics.json``, the candidate table and a Pareto plot.
 
-Fine-tuning is the cost, so every candidate is cached (:mod:`tinykit.cache`) under a key made of
+Fine-tuning is short (3 epochs of small batches), so it uses the light augmentation
+:data:`tinykit.train.augment.FINETUNE` (none for a model trained without augmentation): the pruned
+model keeps the robustness its training learnt, and the few updates go to recovering from the cut.
+Fine-tuning is still the cost, so every candidate is cached (:mod:`tinykit.cache`) under a key made of
 the source model's bytes, the data set, the chain of ratios that led to it and every setting: the
 lab's fit and a student's `tinykit fit` of the same model on the same data train each candidate
 once. ``keep`` names ratios whose Keras candidate is written next to the result (the lab deploys
@@ -30,11 +33,14 @@ from tinykit.compress.quantize import convert, write_tflite
 from tinykit.data.datasets import Dataset
 from tinykit.data.features import write_json
 from tinykit.errors import BoardFitError, TrainingError
-from tinykit.train.artifacts import check_inputs_match, copy_sidecars, load_keras
-from tinykit.train.trainer import TrainConfig, compile_model, fit, set_seed
+from tinykit.train.artifacts import check_inputs_match, copy_sidecars, load_keras, trained_with_augmentation
+from tinykit.train.trainer import compile_model, finetune_config, fit, set_seed
 
 DEFAULT_RATIOS = (0.0, 0.25, 0.5, 0.7)
 FINETUNE_EPOCHS = 3
+# Three epochs must be enough updates: batches of 16 give 70 per epoch on the lab's 1,120 training
+# clips instead of 18 with 64, and recover clearly more of a cut (docs/BENCHMARKS.md).
+FINETUNE_BATCH = 16
 FINETUNE_LR = 1e-3
 CACHE_KIND = "fit"
 
@@ -131,20 +137,21 @@ def _store(digest: str, step: _Step) -> None:
         step.model.save(tmp / "model.keras")
 
 
-def _finetune(model, ds: Dataset, epochs: int, seed: int, batch_size: int, on_epoch) -> None:
+def _finetune(model, ds: Dataset, epochs: int, seed: int, batch_size: int, augment: bool, on_epoch) -> None:
     compile_model(model, ds, FINETUNE_LR)
-    fit(model, ds, TrainConfig(epochs=epochs, learning_rate=FINETUNE_LR, seed=seed, patience=epochs,
-                               batch_size=batch_size), progress=on_epoch)
+    fit(model, ds, finetune_config(epochs, FINETUNE_LR, seed, batch_size, augment), progress=on_epoch)
 
 
 def search(model_path: Path, ds: Dataset, board, max_drop: float, ratios=DEFAULT_RATIOS,
            finetune_epochs: int = FINETUNE_EPOCHS, seed: int = 0, qat: bool = True, progress=None,
-           batch_size: int = 64, on_epoch=None) -> tuple[list[_Step], float]:
+           batch_size: int = FINETUNE_BATCH, on_epoch=None) -> tuple[list[_Step], float]:
     """All candidates (ascending ratio) and the accuracy floor; cached candidates are not retrained."""
     if not ds.labels:
         raise TrainingError("fit needs a classifier (labelled data set)")
+    augment = trained_with_augmentation(model_path)  # no augmenting a model that was trained without
     base = cache.key(Path(model_path).read_bytes(), ds.digest(), finetune_epochs, seed, qat, max_drop,
-                     batch_size, board.id)
+                     batch_size, board.id, asdict(finetune_config(finetune_epochs, FINETUNE_LR, seed, batch_size,
+                                                                  augment)))
     steps: list[_Step] = []
     floor, chain, original = None, [], None
     for ratio in sorted(set(ratios)):
@@ -158,7 +165,7 @@ def search(model_path: Path, ds: Dataset, board, max_drop: float, ratios=DEFAULT
             if ratio > 0:
                 current = prune_once(current, ratio, x=ds.x["train"], original=original)
                 if finetune_epochs:
-                    _finetune(current, ds, finetune_epochs, seed, batch_size,
+                    _finetune(current, ds, finetune_epochs, seed, batch_size, augment,
                               on_epoch and (lambda e, logs, r=ratio: on_epoch(r, e, finetune_epochs)))
             tflite, cand = _quantize(current, ds, seed, qat, floor, board, ratio, max_drop)
             step = _Step(cand, tflite, model=current)
@@ -224,7 +231,8 @@ def _pareto_axis(ax, cands, key: str, limit: int, label: str, chosen, deployed) 
 
 def fit_model(model_path: Path, board_id: str, ds: Dataset, output: Path, max_drop: float = 0.02,
               ratios=DEFAULT_RATIOS, finetune_epochs: int = FINETUNE_EPOCHS, seed: int = 0, qat: bool = True,
-              progress=None, batch_size: int = 64, keep: tuple[float, ...] = (), on_epoch=None) -> dict:
+              progress=None, batch_size: int = FINETUNE_BATCH, keep: tuple[float, ...] = (),
+              on_epoch=None) -> dict:
     """Search, write OUT/model.tflite + metrics.json + pareto.png; BoardFitError if nothing qualifies."""
     from tinykit.targets.boards import load_board
 

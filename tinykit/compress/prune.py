@@ -11,7 +11,7 @@ conversion, the IR and the memory planner) weight bytes and arena bytes.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +20,8 @@ from tinykit.compress import surgery
 from tinykit.data.datasets import Dataset
 from tinykit.data.features import write_json
 from tinykit.errors import TinykitError, TrainingError
-from tinykit.train.artifacts import check_inputs_match, copy_sidecars, load_keras
-from tinykit.train.trainer import TrainConfig, compile_model, fit, score, set_seed
+from tinykit.train.artifacts import check_inputs_match, copy_sidecars, load_keras, trained_with_augmentation
+from tinykit.train.trainer import compile_model, finetune_config, fit, score, set_seed
 
 CRITERIA = ("l1", "l2", "activation")
 MIN_KEEP = 0.05
@@ -41,6 +41,7 @@ class PruneConfig:
     learning_rate: float = 1e-3
     batch_size: int = 64
     seed: int = 0
+    augment: bool = True  # fine-tuning augments audio (prune_file: as the model's training did)
 
 
 @dataclass
@@ -211,9 +212,8 @@ def prune(model, ds: Dataset, cfg: PruneConfig, progress=None, footprint: bool =
         model = prune_once(model, cut, cfg.criterion, cfg.mode, x, original, per_layer)
         if cfg.finetune_epochs > 0:
             compile_model(model, ds, cfg.learning_rate)
-            fit(model, ds, TrainConfig(epochs=cfg.finetune_epochs, learning_rate=cfg.learning_rate,
-                                       seed=cfg.seed + i, patience=cfg.finetune_epochs,
-                                       batch_size=cfg.batch_size))
+            fit(model, ds, finetune_config(cfg.finetune_epochs, cfg.learning_rate, cfg.seed + i, cfg.batch_size,
+                                           cfg.augment))
         steps.append(describe(model, ds, i, step_ratio, footprint))
         if progress:
             progress(steps[-1])
@@ -242,6 +242,7 @@ def prune_file(model_path: Path, ds: Dataset, output: Path, cfg: PruneConfig, pr
         raise TrainingError(f"output {output} must end in .keras")
     model = load_keras(model_path)
     check_inputs_match(model, ds, model_path, None)
+    cfg = replace(cfg, augment=cfg.augment and trained_with_augmentation(model_path))
     report: dict = {"config": asdict(cfg), "source": str(model_path)}
     if with_sensitivity:
         report["sensitivity"] = sensitivity(model, ds, criterion=cfg.criterion)

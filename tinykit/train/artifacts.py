@@ -17,6 +17,7 @@ from tinykit.errors import DataError, ModelFormatError
 
 LABELS_FILE = "labels.json"
 SIDECARS = (FEATURES_FILE, LABELS_FILE)
+TRAIN_CONFIG_FILE = "train_config.json"
 
 
 def load_keras(path: Path):
@@ -80,6 +81,21 @@ def copy_sidecars(src_model: Path, dst_model: Path) -> None:
     for name in SIDECARS:
         if (src / name).exists() and src.resolve() != dst.resolve():
             shutil.copyfile(src / name, dst / name)
+
+
+def trained_with_augmentation(model_path: Path) -> bool:
+    """Whether the model's own training augmented its audio (``train_config.json`` next to it).
+
+    Fine-tuning (after pruning) must show the model the same kind of inputs its training did: a
+    model trained on clean clips that is fine-tuned for a few epochs on noisy, reverberant,
+    SpecAugmented ones spends those epochs adapting to a new input distribution instead of
+    recovering from the cut, and loses accuracy on the clean test split. Without a record (a model
+    trained elsewhere) fine-tuning augments, as tinykit's training does by default."""
+    path = Path(model_path).parent / TRAIN_CONFIG_FILE
+    try:
+        return bool(json.loads(path.read_text()).get("config", {}).get("augment", True))
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 def read_labels(model_path: Path) -> list[str] | None:

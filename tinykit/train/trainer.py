@@ -21,7 +21,8 @@ from tinykit import cache
 from tinykit.data.datasets import Dataset, load_dataset
 from tinykit.data.features import write_json
 from tinykit.errors import TrainingError
-from tinykit.train.artifacts import SIDECARS, classification_metrics, write_sidecars
+from tinykit.train.artifacts import SIDECARS, TRAIN_CONFIG_FILE, classification_metrics, write_sidecars
+from tinykit.train.augment import AugmentConfig
 
 IMBALANCE_RATIO = 1.5
 CACHE_KIND = "train"
@@ -37,6 +38,18 @@ class TrainConfig:
     patience: int = 6
     seed: int = 0
     augment: bool = True
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)  # used when augment is on
+
+
+def finetune_config(epochs: int, learning_rate: float, seed: int, batch_size: int, augment: bool) -> TrainConfig:
+    """Settings of a fine-tuning after a pruning cut (`prune`, `fit`): every epoch counts (no early
+    stop, the best epoch kept), and ``augment`` (whether the model's own training augmented, see
+    :func:`tinykit.train.artifacts.trained_with_augmentation`) gives the light fine-tuning
+    augmentation :data:`tinykit.train.augment.FINETUNE`."""
+    from tinykit.train.augment import FINETUNE
+
+    return TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=epochs,
+                       seed=seed, augment=augment, augmentation=FINETUNE)
 
 
 @dataclass
@@ -54,11 +67,11 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def augment_audio(ds: Dataset, rng: np.random.Generator) -> np.ndarray:
+def augment_audio(ds: Dataset, rng: np.random.Generator, cfg: AugmentConfig | None = None) -> np.ndarray:
     """Training features of this epoch: augmented waveforms (see :mod:`tinykit.train.augment`)."""
-    from tinykit.train.augment import AugmentConfig, augment_waves, augmented_features
+    from tinykit.train.augment import augment_waves, augmented_features
 
-    cfg = AugmentConfig()
+    cfg = cfg or AugmentConfig()
     fcfg = ds.feature_config
     waves = augment_waves(ds.waves["train"], ds.y["train"], ds.labels, ds.background, cfg, rng, fcfg.sample_rate)
     return augmented_features(waves, fcfg, cfg, rng)
@@ -111,7 +124,7 @@ def fit(model, ds: Dataset, cfg: TrainConfig, progress: Callable[[int, dict], No
         lr = cfg.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / max(1, cfg.epochs)))
         model.optimizer.learning_rate.assign(lr)
         use_aug = cfg.augment and ds.kind == "audio" and ds.waves
-        x = augment_audio(ds, rng) if use_aug else ds.x["train"]
+        x = augment_audio(ds, rng, cfg.augmentation) if use_aug else ds.x["train"]
         y = targets(x) if targets else ds.y["train"]
         out = model.fit(x, y, batch_size=cfg.batch_size, epochs=1, verbose=0, class_weight=weights,
                         shuffle=True)
@@ -198,7 +211,7 @@ def train(data: Path, model_name: str, output: Path, cfg: TrainConfig | None = N
 def _train_files(output: Path) -> dict[str, Path]:
     """The files one training writes, by their name in the cache (the model as model.*)."""
     files = {f"model{suffix}": output.with_suffix(suffix) for suffix in (".keras", ".png", ".history.json")}
-    files |= {name: output.parent / name for name in ("metrics.json", "train_config.json", *SIDECARS)}
+    files |= {name: output.parent / name for name in ("metrics.json", TRAIN_CONFIG_FILE, *SIDECARS)}
     return {k: v for k, v in files.items() if v.exists()}
 
 
@@ -221,5 +234,5 @@ def save_model(model, output: Path, ds: Dataset, metrics: dict, config: dict) ->
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save(output)
     write_json(output.parent / "metrics.json", metrics)
-    write_json(output.parent / "train_config.json", config)
+    write_json(output.parent / TRAIN_CONFIG_FILE, config)
     write_sidecars(output, ds.labels, ds.feature_config)
