@@ -6,10 +6,9 @@ the allowed drop and ``qat`` is on). Sizes come from the IR (weight bytes) and t
 (arena bytes), and :func:`tinykit.targets.boards.estimate_fit` adds the runtime reserves. The chosen
 ``.tflite`` is written with its ``metrics.json``, the candidate table and a Pareto plot.
 
-Fine-tuning is short (3 epochs of small batches), so it uses the light augmentation
-:data:`tinykit.train.augment.FINETUNE` (none for a model trained without augmentation): the pruned
-model keeps the robustness its training learnt, and the few updates go to recovering from the cut.
-Fine-tuning is still the cost, so every candidate is cached (:mod:`tinykit.cache`) under a key made of
+Fine-tuning is short (3 epochs), so it uses small batches (many updates), and augments the audio
+as the model's own training did (not at all for a model trained on clean clips). It is still the
+cost, so every candidate is cached (:mod:`tinykit.cache`) under a key made of
 the source model's bytes, the data set, the chain of ratios that led to it and every setting: the
 lab's fit and a student's `tinykit fit` of the same model on the same data train each candidate
 once. ``keep`` names ratios whose Keras candidate is written next to the result (the lab deploys
@@ -148,10 +147,9 @@ def search(model_path: Path, ds: Dataset, board, max_drop: float, ratios=DEFAULT
     """All candidates (ascending ratio) and the accuracy floor; cached candidates are not retrained."""
     if not ds.labels:
         raise TrainingError("fit needs a classifier (labelled data set)")
-    augment = trained_with_augmentation(model_path)  # no augmenting a model that was trained without
+    augment = trained_with_augmentation(model_path)  # fine-tune on the kind of inputs it was trained on
     base = cache.key(Path(model_path).read_bytes(), ds.digest(), finetune_epochs, seed, qat, max_drop,
-                     batch_size, board.id, asdict(finetune_config(finetune_epochs, FINETUNE_LR, seed, batch_size,
-                                                                  augment)))
+                     batch_size, board.id, augment)
     steps: list[_Step] = []
     floor, chain, original = None, [], None
     for ratio in sorted(set(ratios)):

@@ -41,7 +41,7 @@ class PruneConfig:
     learning_rate: float = 1e-3
     batch_size: int = 64
     seed: int = 0
-    augment: bool = True  # fine-tuning augments audio (prune_file: as the model's training did)
+    augment: bool = True  # fine-tuning augments audio (prune_file: only if the model's training did)
 
 
 @dataclass

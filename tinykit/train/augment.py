@@ -36,14 +36,6 @@ class AugmentConfig:
     freq_mask_bins: int = 6
 
 
-# Fine-tuning after a pruning cut: a few epochs in which the surviving channels re-learn to work
-# together. The invariances to rooms, backgrounds, levels and masked bands were learnt by the full
-# training and are inherited; in so few epochs those augmentations only make each of the few updates
-# noisier (measured on the lab's data: docs/BENCHMARKS.md). Time shift stays: it is no harder than
-# the clips themselves, and the streaming detector sees the word anywhere in its window.
-FINETUNE = AugmentConfig(noise_p=0.0, reverb_p=0.0, gain_db=(0.0, 0.0), time_masks=0, freq_masks=0)
-
-
 def _shift(wave: np.ndarray, shift: int) -> np.ndarray:
     out = np.zeros_like(wave)
     if shift >= 0:

@@ -22,7 +22,6 @@ from tinykit.data.datasets import Dataset, load_dataset
 from tinykit.data.features import write_json
 from tinykit.errors import TrainingError
 from tinykit.train.artifacts import SIDECARS, TRAIN_CONFIG_FILE, classification_metrics, write_sidecars
-from tinykit.train.augment import AugmentConfig
 
 IMBALANCE_RATIO = 1.5
 CACHE_KIND = "train"
@@ -38,18 +37,14 @@ class TrainConfig:
     patience: int = 6
     seed: int = 0
     augment: bool = True
-    augmentation: AugmentConfig = field(default_factory=AugmentConfig)  # used when augment is on
 
 
 def finetune_config(epochs: int, learning_rate: float, seed: int, batch_size: int, augment: bool) -> TrainConfig:
     """Settings of a fine-tuning after a pruning cut (`prune`, `fit`): every epoch counts (no early
-    stop, the best epoch kept), and ``augment`` (whether the model's own training augmented, see
-    :func:`tinykit.train.artifacts.trained_with_augmentation`) gives the light fine-tuning
-    augmentation :data:`tinykit.train.augment.FINETUNE`."""
-    from tinykit.train.augment import FINETUNE
-
+    stop, the best epoch kept), with the training's augmentation when the model's own training
+    augmented (:func:`tinykit.train.artifacts.trained_with_augmentation`) and none otherwise."""
     return TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=epochs,
-                       seed=seed, augment=augment, augmentation=FINETUNE)
+                       seed=seed, augment=augment)
 
 
 @dataclass
@@ -67,11 +62,11 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def augment_audio(ds: Dataset, rng: np.random.Generator, cfg: AugmentConfig | None = None) -> np.ndarray:
+def augment_audio(ds: Dataset, rng: np.random.Generator) -> np.ndarray:
     """Training features of this epoch: augmented waveforms (see :mod:`tinykit.train.augment`)."""
-    from tinykit.train.augment import augment_waves, augmented_features
+    from tinykit.train.augment import AugmentConfig, augment_waves, augmented_features
 
-    cfg = cfg or AugmentConfig()
+    cfg = AugmentConfig()
     fcfg = ds.feature_config
     waves = augment_waves(ds.waves["train"], ds.y["train"], ds.labels, ds.background, cfg, rng, fcfg.sample_rate)
     return augmented_features(waves, fcfg, cfg, rng)
@@ -124,7 +119,7 @@ def fit(model, ds: Dataset, cfg: TrainConfig, progress: Callable[[int, dict], No
         lr = cfg.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / max(1, cfg.epochs)))
         model.optimizer.learning_rate.assign(lr)
         use_aug = cfg.augment and ds.kind == "audio" and ds.waves
-        x = augment_audio(ds, rng, cfg.augmentation) if use_aug else ds.x["train"]
+        x = augment_audio(ds, rng) if use_aug else ds.x["train"]
         y = targets(x) if targets else ds.y["train"]
         out = model.fit(x, y, batch_size=cfg.batch_size, epochs=1, verbose=0, class_weight=weights,
                         shuffle=True)
