@@ -7,6 +7,7 @@ only renders it.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,14 @@ def load_for_inspection(model: Path, data: Path | None) -> Graph:
             hint=f"tinykit inspect {model} --data DATASET_DIR",
         )
     from tinykit.compress.quantize import quantize_model
+    from tinykit.tflog import tensorflow_log
 
     with tempfile.TemporaryDirectory(prefix="tinykit-inspect-") as tmp:
         out = Path(tmp) / f"{model.stem}_int8.tflite"
-        result = quantize_model(model, data, out)
+        # TensorFlow's own output goes next to the model (inspect has no output folder), or is dropped
+        log_dir = model.parent if os.access(model.parent, os.W_OK) else Path(tmp)
+        with tensorflow_log(log_dir):
+            result = quantize_model(model, data, out)
         return with_lowering_refusals(read_model(result.tflite_path))
 
 
