@@ -34,6 +34,11 @@ def _writes_to_fd2(stream) -> bool:
 @contextlib.contextmanager
 def _loggers_to(handler: logging.Handler) -> Iterator[None]:
     saved = []
+    # the root logger too: TensorFlow, imported inside the block, gives its logger a handler of its own
+    # on sys.stderr (the terminal here) unless the root logger already has one
+    root = logging.getLogger()
+    saved.append((root, root.handlers[:], root.propagate))
+    root.handlers = [handler]
     for name in LOGGERS:
         logger = logging.getLogger(name)
         saved.append((logger, logger.handlers[:], logger.propagate))
